@@ -1,0 +1,109 @@
+"""Settings from the environment, read and validated once per process (cold start).
+
+Every setting is documented in README.md (Configuration). template.yaml sets the same names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    return float(raw) if raw.strip() else default
+
+
+def _str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One slot of the pool: a Discord account for `midjourney`, or a provider slot otherwise."""
+
+    id: str
+    provider: str = "local"
+    enable: bool = True
+    coreSize: int = 3
+    queueSize: int = 10
+    timeoutMinutes: int = 5
+    settings: dict[str, Any] = field(default_factory=dict)  # provider specific, may hold secrets
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    jobs_queue_url: str
+    bucket_name: str
+    provider: str
+    instances: tuple[Instance, ...]
+    task_ttl_days: int
+    max_image_bytes: int
+    presign_expires: int
+    worker_max_attempts: int
+    local_step_seconds: int
+    local_progress_steps: int
+    region: str
+
+
+def _instances(provider: str) -> tuple[Instance, ...]:
+    raw = _str("MJ_INSTANCES")
+    if not raw:
+        return (Instance(id=_str("MJ_DEFAULT_INSTANCE_ID", f"{provider}-1"), provider=provider),)
+    try:
+        items = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"MJ_INSTANCES is not JSON: {exc}") from exc
+    out = []
+    for item in items:
+        known = {k: item[k] for k in ("id", "enable", "coreSize", "queueSize", "timeoutMinutes") if k in item}
+        extra = {k: v for k, v in item.items() if k not in known and k != "provider"}
+        out.append(Instance(provider=item.get("provider", provider), settings=extra, **known))
+    if not out:
+        raise ConfigError("MJ_INSTANCES must list at least one instance")
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    provider = _str("MJ_PROVIDER", "local")
+    return Settings(
+        table_name=_str("TABLE_NAME", "mj-tasks"),
+        jobs_queue_url=_str("JOBS_QUEUE_URL"),
+        bucket_name=_str("BUCKET_NAME", "mj-images"),
+        provider=provider,
+        instances=_instances(provider),
+        task_ttl_days=_int("MJ_TASK_TTL_DAYS", 30, 1),
+        max_image_bytes=_int("MJ_MAX_IMAGE_BYTES", 10 * 1024 * 1024, 1),
+        presign_expires=_int("MJ_PRESIGN_EXPIRES", 7 * 24 * 3600, 60),
+        worker_max_attempts=_int("MJ_WORKER_MAX_ATTEMPTS", 5, 1),
+        local_step_seconds=_int("MJ_LOCAL_STEP_SECONDS", 1, 0),
+        local_progress_steps=_int("MJ_LOCAL_PROGRESS_STEPS", 4, 1),
+        region=_str("AWS_REGION") or _str("AWS_DEFAULT_REGION") or "us-east-1",
+    )
+
+
+def reset() -> None:
+    """Forget the cached settings (tests and the local runner change the environment)."""
+    settings.cache_clear()

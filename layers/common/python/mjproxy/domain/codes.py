@@ -1,0 +1,48 @@
+"""Return codes of the submit envelope and their exact description strings (protocol.md §2).
+
+Clients compare these strings and codes literally (new-api treats 1/21/22 as accepted and 3 as
+"disable this channel"), so they live in one place and nowhere else.
+"""
+
+from __future__ import annotations
+
+SUCCESS = 1
+NOT_FOUND = 3
+VALIDATION_ERROR = 4
+FAILURE = 9
+EXISTED = 21
+IN_QUEUE = 22
+QUEUE_REJECTED = 23
+BANNED_PROMPT = 24
+
+# code 1 / 22 / 23 / 9 / 24
+SUBMIT_SUCCESS = "提交成功"
+IN_QUEUE_FMT = "排队中，前面还有{n}个任务"
+QUEUE_FULL = "队列已满，请稍后尝试"
+SUBMIT_FAILED = "提交失败，系统异常"
+BANNED = "可能包含敏感词"
+TASK_EXISTED = "任务已存在"
+
+# code 3
+PARENT_NOT_FOUND = "关联任务不存在或已失效"
+NO_INSTANCE = "无可用的账号实例"
+INSTANCE_UNAVAILABLE_FMT = "账号不可用: {id}"
+
+# code 4
+PROMPT_EMPTY = "prompt不能为空"
+BASE64_INVALID = "base64格式错误"
+BASE64_EMPTY = "base64不能为空"
+BASE64_TOO_LARGE_FMT = "base64图片过大，最大{mb}MB"
+BASE64_LIST_INVALID = "base64List参数错误"
+DIMENSIONS_INVALID = "dimensions参数错误"
+CONTENT_INVALID = "content参数错误"
+TASK_ID_EMPTY = "taskId不能为空"
+ACTION_INVALID = "action参数错误"
+# The original forwards a missing or out-of-range index to Discord (or throws a 500); we answer
+# with a code 4 that says what is allowed.
+INDEX_INVALID = "index参数错误，应为1-4"
+PARENT_STATUS_INVALID = "关联任务状态错误"
+PARENT_ACTION_INVALID = "关联任务不允许执行变化"
+
+# failReason strings set by the system itself
+TIMEOUT_REASON = "任务超时"

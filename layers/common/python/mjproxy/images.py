@@ -1,0 +1,160 @@
+"""Images in S3: per-task keys, uploads, downloads, presigned URLs on every read, grid split."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from dataclasses import dataclass
+
+from .aws import client
+from .config import settings
+
+# MIME types clients really send, including the non-standard image/jpg (protocol.md §5.7).
+MIME_EXT = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/jpg": "jpg",
+    "image/pjpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "image/bmp": "bmp",
+    "image/x-ms-bmp": "bmp",
+}
+EXT_MIME = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
+            "bmp": "image/bmp"}
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)((?:;[\w-]+=[^;,]*)*)(;base64)?,(.*)$", re.S)
+
+
+class ImageTooLarge(ValueError):
+    pass
+
+
+class InvalidImage(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DataUrl:
+    mime: str
+    data: bytes
+
+    @property
+    def ext(self) -> str:
+        return MIME_EXT[self.mime]
+
+    @property
+    def content_type(self) -> str:
+        return EXT_MIME[self.ext]
+
+
+def _sniff(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if data[:2] == b"BM":
+        return "bmp"
+    return None
+
+
+def parse_data_url(value: str, max_bytes: int | None = None) -> DataUrl:
+    """Decode an RFC 2397 image data URL; InvalidImage if it is not an image we accept,
+    ImageTooLarge past the configured size limit."""
+    limit = max_bytes if max_bytes is not None else settings().max_image_bytes
+    m = _DATA_URL.match(value.strip()) if isinstance(value, str) else None
+    if not m or not m.group(3):
+        raise InvalidImage("not a base64 data URL")
+    mime = m.group(1).lower()
+    if mime not in MIME_EXT:
+        raise InvalidImage(f"unsupported type {mime}")
+    payload = m.group(4)
+    # Cheap pre-check before decoding: base64 is 4/3 of the bytes.
+    if len(payload) * 3 // 4 > limit + 3:
+        raise ImageTooLarge(str(limit))
+    try:
+        data = base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidImage("bad base64") from exc
+    if len(data) > limit:
+        raise ImageTooLarge(str(limit))
+    if not data or _sniff(data) is None:
+        raise InvalidImage("bytes are not an image")
+    return DataUrl(mime=mime, data=data)
+
+
+# ---- keys ---------------------------------------------------------------------------------
+def grid_key(task_id: str) -> str:
+    return f"tasks/{task_id}/grid.png"
+
+
+def quadrant_key(task_id: str, index: int) -> str:
+    return f"tasks/{task_id}/{index}.png"
+
+
+def single_key(task_id: str) -> str:
+    return f"tasks/{task_id}/image.png"
+
+
+def preview_key(task_id: str) -> str:
+    return f"tasks/{task_id}/preview.png"
+
+
+def ref_key(task_id: str, n: int, ext: str) -> str:
+    return f"tasks/{task_id}/input-{n}.{ext}"
+
+
+# ---- S3 -----------------------------------------------------------------------------------
+def put(key: str, data: bytes, content_type: str = "image/png") -> None:
+    client("s3").put_object(
+        Bucket=settings().bucket_name, Key=key, Body=data, ContentType=content_type
+    )
+
+
+def get(key: str) -> bytes:
+    out = client("s3").get_object(Bucket=settings().bucket_name, Key=key)
+    return out["Body"].read()
+
+
+def presign(key: str) -> str:
+    """A fresh SigV4 URL for a plain GET; computed locally, no AWS call."""
+    return client("s3").generate_presigned_url(
+        "get_object",
+        Params={"Bucket": settings().bucket_name, "Key": key},
+        ExpiresIn=settings().presign_expires,
+    )
+
+
+def split_grid(grid_png: bytes) -> list[bytes]:
+    """The four quadrants of a 2x2 grid as PNGs: top-left, top-right, bottom-left, bottom-right
+    (the order U1..U4 / V1..V4 refer to)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(grid_png)) as img:
+        img.load()
+        w, h = img.size
+        boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2),
+                 (0, h // 2, w // 2, h), (w // 2, h // 2, w, h)]
+        out = []
+        for box in boxes:
+            buf = io.BytesIO()
+            img.crop(box).save(buf, format="PNG")
+            out.append(buf.getvalue())
+    return out
+
+
+def store_grid(task_id: str, grid_png: bytes) -> tuple[str, list[str]]:
+    """Store a grid and its four quadrants; returns (grid key, quadrant keys)."""
+    key = grid_key(task_id)
+    put(key, grid_png)
+    qkeys = []
+    for i, part in enumerate(split_grid(grid_png), start=1):
+        qkey = quadrant_key(task_id, i)
+        put(qkey, part)
+        qkeys.append(qkey)
+    return key, qkeys

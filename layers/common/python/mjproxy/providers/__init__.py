@@ -1,0 +1,28 @@
+"""Provider registry: names in configuration map to implementations, imported lazily so a
+function only pays for the provider it uses."""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+from .base import Outcome, Provider, ProviderContext, ProviderError
+
+__all__ = ["Outcome", "Provider", "ProviderContext", "ProviderError", "get_provider", "REGISTRY"]
+
+REGISTRY = {
+    "local": "mjproxy.providers.local:LocalProvider",
+    "bedrock": "mjproxy.providers.bedrock:BedrockProvider",
+    "openai": "mjproxy.providers.openai:OpenAIProvider",
+    "midjourney": "mjproxy.providers.midjourney:MidjourneyProvider",
+}
+
+
+@lru_cache(maxsize=None)
+def get_provider(name: str) -> Provider:
+    try:
+        target = REGISTRY[name]
+    except KeyError as exc:
+        raise ValueError(f"unknown provider {name!r}; known: {', '.join(REGISTRY)}") from exc
+    module_name, _, cls_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), cls_name)()

@@ -1,0 +1,161 @@
+"""DynamoDB repository of tasks. Every status change is a conditional update on the current
+status and the worker step counter `seq`, so a duplicated SQS delivery or a racing sweeper can
+never move a task backwards or finish it twice (design.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..aws import client
+from ..config import settings
+from ..domain.task import ACTIVE, TERMINAL, Task, TaskStatus
+from .codec import TASK_ATTRS, from_item, to_av, to_item
+
+ACTIVE_INDEX = "active-by-submit"  # sparse: only tasks that are not finished
+LIST_INDEX = "all-by-submit"
+ACTIVE_MARK = "ACTIVE"
+LIST_MARK = "TASK"
+BATCH_GET_MAX = 100
+
+
+class Conflict(Exception):
+    """A conditional write lost: the task was moved on (or created) by someone else."""
+
+
+class TaskRepository:
+    def __init__(self, table_name: str | None = None) -> None:
+        self.table = table_name or settings().table_name
+
+    @property
+    def _db(self) -> Any:
+        return client("dynamodb")
+
+    # ---- writes -------------------------------------------------------------------------
+    def create(self, task: Task) -> None:
+        """Insert a new task; Conflict if the id is taken (ids are ms + 3 random digits)."""
+        item = to_item(task)
+        item["gsiList"] = {"S": LIST_MARK}
+        if task.status in ACTIVE:
+            item["gsiActive"] = {"S": ACTIVE_MARK}
+        try:
+            self._db.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(id)"
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            raise Conflict(task.id) from exc
+
+    def delete(self, task_id: str) -> None:
+        self._db.delete_item(TableName=self.table, Key={"id": {"S": task_id}})
+
+    def update(
+        self,
+        task_id: str,
+        changes: dict[str, Any],
+        *,
+        from_status: Iterable[TaskStatus],
+        expected_seq: int | None = None,
+        bump_seq: bool = True,
+    ) -> Task:
+        """Apply `changes` if the task is in one of `from_status` (and at `expected_seq`).
+
+        A None value removes the attribute. Moving to a terminal status drops the task from the
+        sparse active index. Returns the updated task; raises Conflict when the condition fails.
+        """
+        names: dict[str, str] = {"#status": "status"}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        for i, (name, value) in enumerate(changes.items()):
+            if name not in TASK_ATTRS:
+                raise ValueError(f"unknown task attribute {name}")
+            placeholder = f"#a{i}"
+            names[placeholder] = name
+            if value is None:
+                removes.append(placeholder)
+            else:
+                values[f":v{i}"] = to_av(value)
+                sets.append(f"{placeholder} = :v{i}")
+        new_status = changes.get("status")
+        if new_status is not None and TaskStatus(new_status) in TERMINAL:
+            names["#active"] = "gsiActive"
+            removes.append("#active")
+        if bump_seq:
+            names["#seq"] = "seq"
+            values[":one"] = {"N": "1"}
+            sets.append("#seq = #seq + :one")
+        statuses = [TaskStatus(s) for s in from_status]
+        status_keys = []
+        for j, status in enumerate(statuses):
+            values[f":s{j}"] = {"S": status.value}
+            status_keys.append(f":s{j}")
+        condition = f"#status IN ({', '.join(status_keys)})"
+        if expected_seq is not None:
+            names.setdefault("#seq", "seq")
+            values[":seq"] = {"N": str(expected_seq)}
+            condition += " AND #seq = :seq"
+        expression = ""
+        if sets:
+            expression += "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        try:
+            out = self._db.update_item(
+                TableName=self.table,
+                Key={"id": {"S": task_id}},
+                UpdateExpression=expression.strip(),
+                ConditionExpression=f"attribute_exists(id) AND {condition}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            raise Conflict(task_id) from exc
+        return from_item(out["Attributes"])
+
+    # ---- reads --------------------------------------------------------------------------
+    def get(self, task_id: str, consistent: bool = True) -> Task | None:
+        out = self._db.get_item(
+            TableName=self.table, Key={"id": {"S": task_id}}, ConsistentRead=consistent
+        )
+        item = out.get("Item")
+        return from_item(item) if item else None
+
+    def batch_get(self, task_ids: Iterable[str]) -> list[Task]:
+        """Tasks for the ids that exist, in chunks of 100 (BatchGetItem's limit)."""
+        ids = list(dict.fromkeys(str(i) for i in task_ids))
+        found: list[Task] = []
+        for start in range(0, len(ids), BATCH_GET_MAX):
+            keys = [{"id": {"S": i}} for i in ids[start : start + BATCH_GET_MAX]]
+            request = {self.table: {"Keys": keys}}
+            while request:
+                out = self._db.batch_get_item(RequestItems=request)
+                found.extend(from_item(it) for it in out.get("Responses", {}).get(self.table, []))
+                request = out.get("UnprocessedKeys") or {}
+        return found
+
+    def _query(self, index: str, mark_attr: str, mark: str, newest_first: bool,
+               limit: int | None, cursor: dict | None) -> tuple[list[Task], dict | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": "#m = :m",
+            "ExpressionAttributeNames": {"#m": mark_attr},
+            "ExpressionAttributeValues": {":m": {"S": mark}},
+            "ScanIndexForward": not newest_first,
+        }
+        if limit:
+            kwargs["Limit"] = limit
+        if cursor:
+            kwargs["ExclusiveStartKey"] = cursor
+        out = self._db.query(**kwargs)
+        return [from_item(it) for it in out.get("Items", [])], out.get("LastEvaluatedKey")
+
+    def list_active(self, limit: int | None = None, cursor: dict | None = None
+                    ) -> tuple[list[Task], dict | None]:
+        """Unfinished tasks, oldest first, from the sparse active index (never a scan)."""
+        return self._query(ACTIVE_INDEX, "gsiActive", ACTIVE_MARK, False, limit, cursor)
+
+    def list_recent(self, limit: int | None = None, cursor: dict | None = None
+                    ) -> tuple[list[Task], dict | None]:
+        """Tasks newest first, one page at a time."""
+        return self._query(LIST_INDEX, "gsiList", LIST_MARK, True, limit, cursor)

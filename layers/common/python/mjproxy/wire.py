@@ -1,0 +1,82 @@
+"""The one serializer for everything that leaves the system (fetch, lists, callbacks, envelopes).
+
+Compact JSON (new-api string-replaces `"code":22`), UTF-8 kept as is, DynamoDB Decimals as ints
+(Go's int64 rejects 1.7e12), ids as strings, every Task field present (`null` when unset).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Callable
+
+from .domain.task import Task
+
+# Public Task fields, in the order the original emits them (protocol.md §4.1).
+TASK_FIELDS = (
+    "id", "action", "status", "prompt", "promptEn", "description", "state", "submitTime",
+    "startTime", "finishTime", "imageUrl", "progress", "failReason", "properties", "buttons",
+)  # fmt: skip
+
+ImageUrl = Callable[[str], str]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"not serializable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def task_json(task: Task, image_url: ImageUrl | None = None) -> dict[str, Any]:
+    """The Task as clients see it. `image_url` turns an S3 key into a fresh presigned URL."""
+
+    def url(key: str | None) -> str | None:
+        return image_url(key) if key and image_url else None
+
+    key = task.imageKey or (task.previewKey if not task.terminal else None)
+    props = {k: v for k, v in task.properties.items()}
+    return {
+        "id": str(task.id),
+        "action": task.action.value,
+        "status": task.status.value,
+        "prompt": task.prompt,
+        "promptEn": task.promptEn,
+        "description": task.description,
+        "state": task.state,
+        "submitTime": _int_or_none(task.submitTime),
+        "startTime": _int_or_none(task.startTime),
+        "finishTime": _int_or_none(task.finishTime),
+        "imageUrl": url(key),
+        "progress": task.progress,
+        "failReason": task.failReason,
+        "properties": props,
+        "buttons": list(task.buttons),
+        # Dooy's web UI shows the four split images when present (clients.md §G).
+        "imageUrls": [{"url": url(k)} for k in task.quadrantKeys] if task.quadrantKeys else None,
+    }
+
+
+def envelope(
+    code: int, description: str, result: str | None = None, properties: dict | None = None
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "description": description,
+        "result": None if result is None else str(result),
+        "properties": properties or {},
+    }
