@@ -4,13 +4,13 @@ anywhere (`AWS_ENDPOINT_URL`), and cached per process for warm invocations."""
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .config import settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     import boto3
     from botocore.config import Config

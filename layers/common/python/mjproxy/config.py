@@ -77,7 +77,11 @@ def _instances(provider: str) -> tuple[Instance, ...]:
         raise ConfigError(f"MJ_INSTANCES is not JSON: {exc}") from exc
     out = []
     for item in items:
-        known = {k: item[k] for k in ("id", "enable", "coreSize", "queueSize", "timeoutMinutes") if k in item}
+        known = {
+            k: item[k]
+            for k in ("id", "enable", "coreSize", "queueSize", "timeoutMinutes")
+            if k in item
+        }
         extra = {k: v for k, v in item.items() if k not in known and k != "provider"}
         out.append(Instance(provider=item.get("provider", provider), settings=extra, **known))
     if not out:

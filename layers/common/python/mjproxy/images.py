@@ -22,8 +22,13 @@ MIME_EXT = {
     "image/bmp": "bmp",
     "image/x-ms-bmp": "bmp",
 }
-EXT_MIME = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
-            "bmp": "image/bmp"}
+EXT_MIME = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "bmp": "image/bmp",
+}
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)((?:;[\w-]+=[^;,]*)*)(;base64)?,(.*)$", re.S)
 
 
@@ -138,8 +143,12 @@ def split_grid(grid_png: bytes) -> list[bytes]:
     with Image.open(io.BytesIO(grid_png)) as img:
         img.load()
         w, h = img.size
-        boxes = [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2),
-                 (0, h // 2, w // 2, h), (w // 2, h // 2, w, h)]
+        boxes = [
+            (0, 0, w // 2, h // 2),
+            (w // 2, 0, w, h // 2),
+            (0, h // 2, w // 2, h),
+            (w // 2, h // 2, w, h),
+        ]
         out = []
         for box in boxes:
             buf = io.BytesIO()

@@ -7,9 +7,10 @@ Compact JSON (new-api string-replaces `"code":22`), UTF-8 kept as is, DynamoDB D
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 from .domain.task import Task
 

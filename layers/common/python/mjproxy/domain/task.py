@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class TaskAction(str, Enum):
+class TaskAction(StrEnum):
     IMAGINE = "IMAGINE"
     UPSCALE = "UPSCALE"
     VARIATION = "VARIATION"
@@ -18,7 +18,7 @@ class TaskAction(str, Enum):
     BLEND = "BLEND"
 
 
-class TaskStatus(str, Enum):
+class TaskStatus(StrEnum):
     NOT_START = "NOT_START"
     SUBMITTED = "SUBMITTED"
     IN_PROGRESS = "IN_PROGRESS"

@@ -4,7 +4,7 @@ function only pays for the provider it uses."""
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 
 from .base import Outcome, Provider, ProviderContext, ProviderError
 
@@ -18,7 +18,7 @@ REGISTRY = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_provider(name: str) -> Provider:
     try:
         target = REGISTRY[name]

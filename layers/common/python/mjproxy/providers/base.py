@@ -60,8 +60,9 @@ class Outcome:
         return cls(kind="submitted", progress="0%", delay=delay, **kw)
 
     @classmethod
-    def in_progress(cls, progress: str, delay: float | None, preview: bytes | None = None,
-                    **kw: Any) -> Outcome:
+    def in_progress(
+        cls, progress: str, delay: float | None, preview: bytes | None = None, **kw: Any
+    ) -> Outcome:
         return cls(kind="progress", progress=progress, delay=delay, preview=preview, **kw)
 
     @classmethod

@@ -4,7 +4,8 @@ never move a task backwards or finish it twice (design.md §4)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..aws import client
 from ..config import settings
@@ -133,8 +134,15 @@ class TaskRepository:
                 request = out.get("UnprocessedKeys") or {}
         return found
 
-    def _query(self, index: str, mark_attr: str, mark: str, newest_first: bool,
-               limit: int | None, cursor: dict | None) -> tuple[list[Task], dict | None]:
+    def _query(
+        self,
+        index: str,
+        mark_attr: str,
+        mark: str,
+        newest_first: bool,
+        limit: int | None,
+        cursor: dict | None,
+    ) -> tuple[list[Task], dict | None]:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
@@ -150,12 +158,14 @@ class TaskRepository:
         out = self._db.query(**kwargs)
         return [from_item(it) for it in out.get("Items", [])], out.get("LastEvaluatedKey")
 
-    def list_active(self, limit: int | None = None, cursor: dict | None = None
-                    ) -> tuple[list[Task], dict | None]:
+    def list_active(
+        self, limit: int | None = None, cursor: dict | None = None
+    ) -> tuple[list[Task], dict | None]:
         """Unfinished tasks, oldest first, from the sparse active index (never a scan)."""
         return self._query(ACTIVE_INDEX, "gsiActive", ACTIVE_MARK, False, limit, cursor)
 
-    def list_recent(self, limit: int | None = None, cursor: dict | None = None
-                    ) -> tuple[list[Task], dict | None]:
+    def list_recent(
+        self, limit: int | None = None, cursor: dict | None = None
+    ) -> tuple[list[Task], dict | None]:
         """Tasks newest first, one page at a time."""
         return self._query(LIST_INDEX, "gsiList", LIST_MARK, True, limit, cursor)

@@ -1,0 +1,164 @@
+"""API Gateway (REST, proxy integration) plumbing shared by every endpoint function.
+
+`endpoint(fn)` turns `fn(request) -> body` into a `lambda_handler`: it authenticates, parses,
+maps errors to the protocol's responses and serializes with the one wire serializer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .. import wire
+from ..observability import logger
+from . import auth
+from .errors import BadRequest, ProtocolError, Unauthorized
+
+_MODE_PREFIX = re.compile(r"^/mj-(fast|relax|turbo)(?=/)")
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Content-Type,mj-api-secret,Authorization",
+    "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
+}
+JSON_TYPE = "application/json;charset=UTF-8"
+
+
+class Request:
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.event = event
+
+    @property
+    def method(self) -> str:
+        return str(self.event.get("httpMethod") or "GET").upper()
+
+    @property
+    def path(self) -> str:
+        return str(self.event.get("path") or "/")
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """Header names are case-insensitive (API Gateway may lower-case them)."""
+        merged: dict[str, str] = {}
+        for name, values in (self.event.get("multiValueHeaders") or {}).items():
+            if values:
+                merged[name.lower()] = values[-1]
+        for name, value in (self.event.get("headers") or {}).items():
+            if value is not None:
+                merged[name.lower()] = value
+        return merged
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.event.get("queryStringParameters") or {})
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        return dict(self.event.get("pathParameters") or {})
+
+    @property
+    def mode(self) -> str | None:
+        """Speed mode chosen by a `/mj-fast`, `/mj-relax` or `/mj-turbo` path prefix."""
+        m = _MODE_PREFIX.match(self.path)
+        return m.group(1).upper() if m else None
+
+    @cached_property
+    def body_text(self) -> str | None:
+        body = self.event.get("body")
+        if body is None:
+            return None
+        if self.event.get("isBase64Encoded"):
+            return base64.b64decode(body).decode("utf-8", "replace")
+        return body
+
+    def json(self) -> Any:
+        text = self.body_text
+        if text is None or not text.strip():
+            raise BadRequest("Required request body is missing")
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise BadRequest(f"JSON parse error: {exc}") from exc
+
+    def model(self, cls: type[BaseModel]) -> Any:
+        """Parse the JSON body into `cls`. Type errors (an unknown enum string, a list where a
+        string belongs) are HTTP 400 like the original's Jackson errors; missing or blank values
+        pass through so the endpoint can answer with its code-4 description."""
+        data = self.json()
+        if not isinstance(data, dict):
+            raise BadRequest("JSON body must be an object")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise BadRequest(str(exc.errors(include_url=False)[0].get("msg"))) from exc
+
+
+def response(
+    status: int, body: str | None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    out_headers = {**CORS_HEADERS, **(headers or {})}
+    if body is not None:
+        out_headers.setdefault("Content-Type", JSON_TYPE)
+    return {
+        "statusCode": status,
+        "headers": out_headers,
+        "body": body or "",
+        "isBase64Encoded": False,
+    }
+
+
+def json_response(value: Any, status: int = 200) -> dict[str, Any]:
+    return response(status, wire.dumps(value))
+
+
+def spring_error(status: int, error: str, path: str) -> dict[str, Any]:
+    """The original (Spring Boot) error JSON for 400/404/500: clients only see the status."""
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return json_response(
+        {"timestamp": stamp, "status": status, "error": error, "path": path}, status
+    )
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def endpoint(fn: Callable[[Request], Any], *, authenticated: bool = True) -> Handler:
+    """Wrap an endpoint function into a Lambda handler. `fn` returns the body to serialize
+    (an envelope dict, a Task dict, a list, or None for the JSON `null`), or a ready response
+    dict (with `statusCode`)."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request = Request(event)
+        if request.method == "OPTIONS":
+            return response(200, None)
+        if not request.path.startswith("/mj/") and request.mode is None:
+            # `/{mode}/mj/...` routes exist only for the three speed prefixes.
+            return spring_error(404, "Not Found", request.path)
+        try:
+            if authenticated:
+                auth.check(request)
+            result = fn(request)
+        except Unauthorized:
+            return response(401, None)
+        except BadRequest as exc:
+            logger.info("bad request", extra={"reason": str(exc), "path": request.path})
+            return spring_error(400, "Bad Request", request.path)
+        except ProtocolError as exc:
+            return json_response(
+                wire.envelope(exc.code, exc.description, exc.result, exc.properties)
+            )
+        except Exception:
+            logger.exception("unhandled error", extra={"path": request.path})
+            return spring_error(500, "Internal Server Error", request.path)
+        if isinstance(result, dict) and "statusCode" in result:
+            return result
+        return json_response(result)
+
+    return lambda_handler

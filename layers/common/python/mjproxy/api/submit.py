@@ -1,0 +1,234 @@
+"""Submit logic shared by the /mj/submit/* endpoints: validation in the protocol's order,
+task creation, reference images to S3, instance choice and queueing, the envelope."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import images, jobs
+from ..config import Instance, settings
+from ..domain import codes
+from ..domain.prompts import change_description, imagine_description, parse_prompt
+from ..domain.task import GRID_ACTIONS, Task, TaskAction, TaskStatus, new_nonce, new_task_id, now_ms
+from ..observability import logger
+from ..store.instances import InstancePool, QueueFull
+from ..store.tasks import Conflict, TaskRepository
+from .errors import ProtocolError
+from .models import ChangeRequest, ImagineRequest
+
+ID_ATTEMPTS = 5
+CHANGE_ACTIONS = (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL)
+
+
+@dataclass
+class Services:
+    repo: TaskRepository = field(default_factory=TaskRepository)
+    pool: InstancePool = field(default_factory=InstancePool)
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+def parse_images(values: list[str]) -> list[images.DataUrl]:
+    out = []
+    for value in values:
+        try:
+            out.append(images.parse_data_url(value))
+        except images.ImageTooLarge as exc:
+            mb = settings().max_image_bytes / (1024 * 1024)
+            raise ProtocolError(
+                codes.VALIDATION_ERROR, codes.BASE64_TOO_LARGE_FMT.format(mb=f"{mb:g}")
+            ) from exc
+        except images.InvalidImage as exc:
+            raise ProtocolError(codes.VALIDATION_ERROR, codes.BASE64_INVALID) from exc
+    return out
+
+
+def new_task(
+    action: TaskAction, *, state: str | None, notify_hook: str | None, mode: str | None
+) -> Task:
+    now = now_ms()
+    hook = notify_hook if not _blank(notify_hook) else None
+    return Task(
+        id=new_task_id(now),
+        action=action,
+        status=TaskStatus.NOT_START,
+        state=state,
+        submitTime=now,
+        mode=mode,
+        properties={"notifyHook": hook, "nonce": new_nonce(now)},
+        expiresAt=now // 1000 + settings().task_ttl_days * 86400,
+    )
+
+
+def choose_instance(pool: InstancePool) -> Instance:
+    """BestWaitIdle (protocol.md §5.4): the least loaded enabled instance, ties broken at random."""
+    enabled = pool.enabled()
+    if not enabled:
+        raise ProtocolError(codes.NOT_FOUND, codes.NO_INSTANCE)
+    if len(enabled) == 1:
+        return enabled[0]
+    loads = pool.loads()
+
+    def wait(inst: Instance) -> int:
+        return max(-1, loads.get(inst.id, 0) - inst.coreSize)
+
+    best = min(wait(i) for i in enabled)
+    return random.choice([i for i in enabled if wait(i) == best])
+
+
+def accept(
+    svc: Services, task: Task, instance: Instance, inputs: list[images.DataUrl] | None = None
+) -> dict[str, Any]:
+    """Queue a validated task on `instance`: reserve a place (code 23 when full, and then no task
+    exists), store its input images, create it, enqueue its first job (code 9 if that fails,
+    and the task is failed rather than left waiting). Returns the envelope (code 1 or 22)."""
+    props = {"discordInstanceId": instance.id}
+    task.instanceId = instance.id
+    task.properties["discordInstanceId"] = instance.id
+    for _ in range(ID_ATTEMPTS):
+        try:
+            reservation = svc.pool.reserve(instance, task.id)
+        except QueueFull as exc:
+            raise ProtocolError(codes.QUEUE_REJECTED, codes.QUEUE_FULL, props) from exc
+        try:
+            task.refKeys = []
+            for n, image in enumerate(inputs or [], start=1):
+                key = images.ref_key(task.id, n, image.ext)
+                images.put(key, image.data, image.content_type)
+                task.refKeys.append(key)
+            svc.repo.create(task)
+            break
+        except Conflict:
+            svc.pool.release(task)
+            task.id = new_task_id(task.submitTime)
+        except Exception:
+            svc.pool.release(task)
+            raise
+    else:
+        raise ProtocolError(codes.FAILURE, codes.SUBMIT_FAILED, props)
+    try:
+        jobs.send(jobs.Job(task.id, jobs.START, task.seq))
+    except Exception:
+        logger.exception("enqueue failed", extra={"taskId": task.id})
+        now = now_ms()
+        svc.repo.update(
+            task.id,
+            {
+                "status": TaskStatus.FAILURE,
+                "failReason": codes.SUBMIT_FAILED,
+                "progress": "100%",
+                "finishTime": now,
+                "startTime": now,
+            },
+            from_status=[TaskStatus.NOT_START],
+        )
+        svc.pool.release(task)
+        raise ProtocolError(codes.FAILURE, codes.SUBMIT_FAILED, props) from None
+    if reservation.ahead > 0:
+        return envelope_queued(task.id, reservation.ahead, props)
+    return {
+        "code": codes.SUCCESS,
+        "description": codes.SUBMIT_SUCCESS,
+        "result": task.id,
+        "properties": props,
+    }
+
+
+def envelope_queued(task_id: str, ahead: int, props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": codes.IN_QUEUE,
+        "description": codes.IN_QUEUE_FMT.format(n=ahead),
+        "result": task_id,
+        "properties": {**props, "numberOfQueues": ahead},
+    }
+
+
+def submit_imagine(
+    body: ImagineRequest, mode: str | None = None, svc: Services | None = None
+) -> dict[str, Any]:
+    svc = svc or Services()
+    if _blank(body.prompt):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PROMPT_EMPTY)
+    prompt = body.prompt.strip()
+    task = new_task(TaskAction.IMAGINE, state=body.state, notify_hook=body.notifyHook, mode=mode)
+    task.prompt = prompt
+    task.promptEn = prompt
+    raw_images = list(body.base64Array or [])
+    if not _blank(body.base64):
+        raw_images.append(body.base64)
+    inputs = parse_images(raw_images)
+    task.description = imagine_description(prompt)
+    task.seed = parse_prompt(prompt).seed
+    instance = choose_instance(svc.pool)
+    return accept(svc, task, instance, inputs)
+
+
+def find_parent(svc: Services, task_id: str) -> Task:
+    parent = svc.repo.get(task_id.strip())
+    if parent is None or (parent.expiresAt and parent.expiresAt < now_ms() // 1000):
+        raise ProtocolError(codes.NOT_FOUND, codes.PARENT_NOT_FOUND)
+    return parent
+
+
+def submit_change(
+    body: ChangeRequest, mode: str | None = None, svc: Services | None = None
+) -> dict[str, Any]:
+    svc = svc or Services()
+    if _blank(body.taskId):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.TASK_ID_EMPTY)
+    if body.action not in CHANGE_ACTIONS:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.ACTION_INVALID)
+    return change(
+        svc,
+        body.taskId,
+        body.action,
+        body.index,
+        state=body.state,
+        notify_hook=body.notifyHook,
+        mode=mode,
+    )
+
+
+def change(
+    svc: Services,
+    parent_id: str,
+    action: TaskAction,
+    index: int | None,
+    *,
+    state: str | None,
+    notify_hook: str | None,
+    mode: str | None,
+) -> dict[str, Any]:
+    """UPSCALE / VARIATION / REROLL of a finished grid task (protocol.md §3.2, §5.1)."""
+    if action != TaskAction.REROLL and (index is None or not 1 <= index <= 4):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.INDEX_INVALID)
+    parent = find_parent(svc, parent_id)
+    if parent.status != TaskStatus.SUCCESS:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
+    if parent.action not in GRID_ACTIONS:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_ACTION_INVALID)
+    instance = svc.pool.instance(parent.instanceId)
+    if instance is None or not instance.enable:
+        raise ProtocolError(
+            codes.NOT_FOUND, codes.INSTANCE_UNAVAILABLE_FMT.format(id=parent.instanceId)
+        )
+    task = new_task(action, state=state, notify_hook=notify_hook, mode=mode or parent.mode)
+    task.prompt = parent.prompt
+    task.promptEn = parent.promptEn
+    task.parentId = parent.id
+    task.index = index if action != TaskAction.REROLL else None
+    task.description = change_description(parent.id, action, task.index)
+    # A reroll keeps the prompt but must not keep the parent's seed (new images).
+    task.seed = None
+    for key in ("finalPrompt",):
+        if parent.properties.get(key) is not None:
+            task.properties[key] = parent.properties[key]
+    message_id = parent.properties.get("messageId")
+    if message_id:
+        task.properties["progressMessageId"] = message_id
+        task.properties["referencedMessageId"] = message_id
+    return accept(svc, task, instance)

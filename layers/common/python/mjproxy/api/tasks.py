@@ -1,0 +1,25 @@
+"""Read side: a task as clients see it (fetch, lists, callbacks all use wire.task_json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import images, wire
+from ..domain.task import Task, now_ms
+from ..store.tasks import TaskRepository
+
+
+def visible(task: Task | None) -> bool:
+    """DynamoDB deletes expired items lazily (up to days later): hide them on read."""
+    return task is not None and not (task.expiresAt and task.expiresAt < now_ms() // 1000)
+
+
+def task_view(task: Task) -> dict[str, Any]:
+    return wire.task_json(task, images.presign)
+
+
+def fetch(task_id: str, repo: TaskRepository | None = None) -> dict[str, Any] | None:
+    """The task, or None (sent as the JSON `null`) when unknown: the original's empty body makes
+    JSON-parsing clients throw, `null` reads as "no such task" everywhere."""
+    task = (repo or TaskRepository()).get(task_id.strip()) if task_id.strip() else None
+    return task_view(task) if visible(task) else None

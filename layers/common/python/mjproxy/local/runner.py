@@ -1,0 +1,416 @@
+"""The embedded local mode (design.md §8): a moto server for DynamoDB/SQS/S3, the template's
+resources created in it, every function's routes served over HTTP as API Gateway proxy events to
+the real `lambda_handler`s, and SQS pollers / schedules that invoke the worker functions the way
+Lambda does (deleting only the messages not reported in `batchItemFailures`)."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .provision import function_environment, provision
+from .template import Function, Route, Template
+
+log = logging.getLogger("mjproxy.local")
+ROOT = Path(__file__).resolve().parents[5]  # repository root (layers/common/python/mjproxy/local)
+
+
+@dataclass
+class FakeContext:
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+    deadline_ms: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.deadline_ms - int(time.time() * 1000))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_handler(fn: Function) -> Callable[[dict, Any], Any]:
+    module_file, _, attr = fn.handler.rpartition(".")
+    path = fn.code_uri / f"{module_file}.py"
+    spec = importlib.util.spec_from_file_location(f"mjproxy_fn_{fn.name}", path)
+    assert spec and spec.loader, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, attr)
+
+
+def invoke(
+    fn: Function, handler: Callable[[dict, Any], Any], event: dict, timeout_s: int = 900
+) -> Any:
+    ctx = FakeContext(
+        function_name=fn.name,
+        aws_request_id=str(uuid.uuid4()),
+        invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{fn.name}",
+        deadline_ms=int(time.time() * 1000) + timeout_s * 1000,
+    )
+    return handler(event, ctx)
+
+
+def api_event(
+    route: Route,
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    params: dict[str, str],
+) -> dict[str, Any]:
+    split = urlsplit(raw_path)
+    query = parse_qsl(split.query, keep_blank_values=True)
+    multi_query: dict[str, list[str]] = {}
+    for k, v in query:
+        multi_query.setdefault(k, []).append(v)
+    text = body.decode("utf-8") if body else None
+    return {
+        "resource": route.path,
+        "path": split.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "stage": "local",
+            "path": split.path,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": headers.get("X-Forwarded-For", "127.0.0.1")},
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+class LocalSystem:
+    """Start with `start()`, stop with `stop()`; `base_url` is the API, `moto_url` the AWS side."""
+
+    def __init__(
+        self,
+        template_path: str | Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        moto_port: int = 0,
+        visibility_timeout: int = 10,
+        pollers_per_queue: int = 3,
+        schedule_seconds: float | None = None,
+    ) -> None:
+        self.template = Template(template_path or ROOT / "template.yaml")
+        self.host = host
+        self.port = port or free_port()
+        self.moto_port = moto_port or free_port()
+        self.visibility_timeout = visibility_timeout
+        self.pollers_per_queue = pollers_per_queue
+        self.schedule_seconds = schedule_seconds
+        self.routes: list[tuple[Route, Function, Callable]] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._moto: Any = None
+        self._http: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def start(self) -> LocalSystem:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+                "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                "POWERTOOLS_TRACE_DISABLED": "1",
+                "POWERTOOLS_METRICS_DISABLED": "1",
+            }
+        )
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        provision(
+            self.template,
+            visibility_timeout=self.visibility_timeout,
+            region=os.environ["AWS_DEFAULT_REGION"],
+        )
+        os.environ.update(function_environment(self.template, dict(os.environ)))
+        self._reset_caches()
+
+        for fn in self.template.functions():
+            handler = load_handler(fn)
+            for route in fn.routes:
+                self.routes.append((route, fn, handler))
+            for logical, batch in fn.queues:
+                for n in range(self.pollers_per_queue):
+                    self._spawn(
+                        f"sqs-{fn.name}-{n}",
+                        self._poll_queue,
+                        fn,
+                        handler,
+                        self.template.physical[logical],
+                        self.template.arns[logical],
+                        batch,
+                    )
+            for seconds in fn.schedules:
+                self._spawn(
+                    f"schedule-{fn.name}",
+                    self._schedule,
+                    fn,
+                    handler,
+                    self.schedule_seconds or seconds,
+                )
+        self.routes.sort(key=lambda r: r[0].specificity)
+        self._http = ThreadingHTTPServer((self.host, self.port), self._http_handler())
+        self._http.daemon_threads = True
+        self._spawn("http", self._http.serve_forever)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._http:
+            self._http.shutdown()
+            self._http.server_close()
+        for t in self._threads:
+            t.join(timeout=5)
+        if self._moto:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalSystem:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _spawn(self, name: str, target: Callable, *args: Any) -> None:
+        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    @staticmethod
+    def _reset_caches() -> None:
+        from .. import aws, config
+        from ..api import auth
+
+        config.reset()
+        aws.reset()
+        auth.api_secret.cache_clear()
+
+    # ---- HTTP ---------------------------------------------------------------------------
+    def dispatch(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        path = urlsplit(raw_path).path
+        matched_path = False
+        for route, fn, handler in self.routes:
+            m = route.regex.match(path)
+            if not m:
+                continue
+            matched_path = True
+            if route.method != method:
+                continue
+            event = api_event(route, method, raw_path, headers, body, m.groupdict())
+            try:
+                result = invoke(fn, handler, event)
+            except Exception:  # a handler crash is API Gateway's 502
+                log.exception("handler %s raised", fn.name)
+                return (
+                    502,
+                    {"Content-Type": "application/json"},
+                    b'{"message": "Internal server error"}',
+                )
+            out_headers = dict(result.get("headers") or {})
+            for k, values in (result.get("multiValueHeaders") or {}).items():
+                out_headers[k] = values[-1]
+            raw = result.get("body") or ""
+            data = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
+            return int(result.get("statusCode", 200)), out_headers, data
+        if matched_path and method == "OPTIONS":
+            return (
+                200,
+                {
+                    "Access-Control-Allow-Origin": "*",
+                    "Access-Control-Allow-Headers": "Content-Type,mj-api-secret,Authorization",
+                    "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
+                },
+                b"",
+            )
+        return (
+            403,
+            {"Content-Type": "application/json"},
+            b'{"message":"Missing Authentication Token"}',
+        )
+
+    def _http_handler(self) -> type[BaseHTTPRequestHandler]:
+        system = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k: v for k, v in self.headers.items()}
+                status, out_headers, data = system.dispatch(self.command, self.path, headers, body)
+                self.send_response(status)
+                for k, v in out_headers.items():
+                    if k.lower() != "content-length":
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _serve
+
+            def log_message(self, fmt: str, *args: Any) -> None:
+                log.debug(fmt, *args)
+
+        return Handler
+
+    # ---- SQS and schedules --------------------------------------------------------------
+    def _poll_queue(
+        self, fn: Function, handler: Callable, queue_url: str, queue_arn: str, batch: int
+    ) -> None:
+        import boto3
+
+        sqs = boto3.client("sqs")
+        while not self._stop.is_set():
+            try:
+                out = sqs.receive_message(
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=min(batch, 10),
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("receive failed")
+                time.sleep(1)
+                continue
+            messages = out.get("Messages", [])
+            if not messages:
+                continue
+            event = {
+                "Records": [
+                    {
+                        "messageId": m["MessageId"],
+                        "receiptHandle": m["ReceiptHandle"],
+                        "body": m["Body"],
+                        "attributes": m.get("Attributes", {}),
+                        "messageAttributes": m.get("MessageAttributes", {}),
+                        "md5OfBody": m.get("MD5OfBody", ""),
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": queue_arn,
+                        "awsRegion": os.environ["AWS_DEFAULT_REGION"],
+                    }
+                    for m in messages
+                ]
+            }
+            try:
+                result = invoke(fn, handler, event) or {}
+            except Exception:
+                # Like Lambda: a failed invocation deletes nothing; SQS redelivers after the
+                # visibility timeout and the redrive policy applies.
+                log.exception("%s raised; batch left for redelivery", fn.name)
+                continue
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            done = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages)
+                if m["MessageId"] not in failed
+            ]
+            if done:
+                sqs.delete_message_batch(QueueUrl=queue_url, Entries=done)
+
+    def _schedule(self, fn: Function, handler: Callable, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "resources": [],
+                "detail": {},
+            }
+            try:
+                invoke(fn, handler, event)
+            except Exception:
+                log.exception("scheduled %s raised", fn.name)
+
+
+def describe(system: LocalSystem) -> str:
+    from ..api.auth import api_secret
+    from ..config import settings
+
+    s = settings()
+    lines = [
+        f"mjproxy local mode: API at {system.base_url}  (AWS side: moto at {system.moto_url})",
+        f"  provider: {s.provider}; instances: {', '.join(i.id for i in s.instances)}",
+        f"  auth: {'ON (mj-api-secret required)' if api_secret() else 'off (set MJ_API_SECRET)'}",
+        f"  try: curl -H 'Content-Type: application/json' -d '{{\"prompt\":\"a red fox in snow"
+        f" --ar 3:2\"}}' {system.base_url}/mj/submit/imagine",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="mjproxy-local", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("MJ_LOCAL_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "0")))
+    parser.add_argument("--template", default=str(ROOT / "template.yaml"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    system = LocalSystem(args.template, host=args.host, port=args.port, moto_port=args.moto_port)
+    system.start()
+    print(describe(system), flush=True)
+    print("ready", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        system.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

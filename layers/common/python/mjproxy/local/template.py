@@ -1,0 +1,158 @@
+"""Read template.yaml the way the local runner needs it: functions with their routes, queue
+bindings and schedules; tables, queues and buckets with their properties; and the environment
+every function gets, with `!Ref`/`!GetAtt` resolved to local physical names."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class _Tag:
+    def __init__(self, tag: str, value: Any) -> None:
+        self.tag = tag
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"{self.tag} {self.value!r}"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> _Tag:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return _Tag(suffix, value)
+
+
+_Loader.add_multi_constructor("!", _tagged)
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass
+class Route:
+    method: str
+    path: str  # template path, e.g. /mj/task/{id}/fetch
+    regex: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        self.regex = re.compile(f"^{pattern}$")
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """Literal routes win over parameterised ones, as in API Gateway."""
+        return (self.path.count("{"), -len(self.path))
+
+
+@dataclass
+class Function:
+    name: str
+    code_uri: Path
+    handler: str
+    routes: list[Route] = field(default_factory=list)
+    queues: list[tuple[str, int]] = field(default_factory=list)  # (queue logical id, batch size)
+    schedules: list[float] = field(default_factory=list)  # seconds between runs
+    environment: dict[str, Any] = field(default_factory=dict)
+
+
+_RATE = re.compile(r"rate\((\d+)\s+(second|minute|hour|day)s?\)")
+_UNIT = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def schedule_seconds(expression: str) -> float:
+    m = _RATE.match(expression.strip())
+    if not m:
+        return 60.0
+    return int(m.group(1)) * _UNIT[m.group(2)]
+
+
+class Template:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.root = self.path.parent
+        self.doc = load(self.path)
+        self.resources: dict[str, dict[str, Any]] = self.doc.get("Resources", {})
+        self.parameters: dict[str, dict[str, Any]] = self.doc.get("Parameters", {})
+        self.physical: dict[str, str] = {}  # logical id -> name / URL, set by the runner
+        self.arns: dict[str, str] = {}
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v.get("Type") == kind}
+
+    def functions(self) -> list[Function]:
+        globals_env = (
+            self.doc.get("Globals", {})
+            .get("Function", {})
+            .get("Environment", {})
+            .get("Variables", {})
+        )
+        out = []
+        for name, res in self.of_type("AWS::Serverless::Function").items():
+            props = res.get("Properties", {})
+            fn = Function(
+                name=name,
+                code_uri=self.root / str(props["CodeUri"]),
+                handler=str(props.get("Handler", "app.lambda_handler")),
+                environment={**globals_env, **props.get("Environment", {}).get("Variables", {})},
+            )
+            for event in (props.get("Events") or {}).values():
+                eprops = event.get("Properties", {})
+                if event.get("Type") == "Api":
+                    fn.routes.append(Route(str(eprops["Method"]).upper(), str(eprops["Path"])))
+                elif event.get("Type") == "SQS":
+                    queue = eprops["Queue"]
+                    logical = (
+                        queue.value[0]
+                        if isinstance(queue.value, list)
+                        else str(queue.value).split(".")[0]
+                    )
+                    fn.queues.append((logical, int(eprops.get("BatchSize", 10))))
+                elif event.get("Type") == "Schedule":
+                    fn.schedules.append(schedule_seconds(str(eprops["Schedule"])))
+            out.append(fn)
+        return out
+
+    # ---- intrinsic resolution (the subset the template uses for environment values) ----
+    def resolve(self, value: Any, overrides: dict[str, str] | None = None) -> str:
+        overrides = overrides or {}
+        if isinstance(value, _Tag):
+            if value.tag == "Ref":
+                ref = str(value.value)
+                if ref in self.parameters:
+                    if ref in overrides:
+                        return overrides[ref]
+                    return str(self.parameters[ref].get("Default", ""))
+                if ref in self.physical:
+                    return self.physical[ref]
+                if ref == "AWS::Region":
+                    return os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+                return ""
+            if value.tag == "GetAtt":
+                target = (
+                    value.value if isinstance(value.value, list) else str(value.value).split(".")
+                )
+                return (
+                    self.arns.get(target[0], "")
+                    if target[1] == "Arn"
+                    else self.physical.get(target[0], "")
+                )
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "" if value is None else str(value)

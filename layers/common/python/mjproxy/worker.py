@@ -1,0 +1,218 @@
+"""The worker: one SQS job moves one task one step forward (design.md §4).
+
+Ordering that keeps every task moving even when Lambda crashes or SQS delivers twice:
+1. a job runs only if its `seq` equals the task's `seq` (older ones are duplicates: dropped;
+   newer ones arrived before the previous step's write: re-sent with a short delay);
+2. the provider step runs;
+3. the follow-up job (seq + 1) is enqueued *before* the task is written, so a crash between
+   the two leaves a job that waits for the write rather than a task that no job will ever touch;
+4. the task is written with a conditional update on (status, seq), which also bumps seq.
+A step that keeps raising is retried by SQS; on its last attempt the task is failed with the
+error as failReason, and the dead-letter handler fails anything that still slips through.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import images, jobs, notify
+from .config import Instance, Settings, settings
+from .domain.buttons import buttons_for
+from .domain.task import (
+    ACTIVE,
+    FAILURE_PROGRESS,
+    SUCCESS_PROGRESS,
+    Task,
+    TaskStatus,
+    now_ms,
+)
+from .providers import Outcome, get_provider
+from .store.instances import InstancePool
+from .store.tasks import Conflict, TaskRepository
+
+log = logging.getLogger(__name__)
+
+EARLY_RETRY_LIMIT = 30
+EARLY_RETRY_DELAY = 1
+
+
+def worker_failure_reason(exc: BaseException, attempts: int) -> str:
+    return f"任务执行失败(已尝试{attempts}次): {type(exc).__name__}: {exc}"[:500]
+
+
+DEAD_LETTER_REASON = "任务执行失败: 重试次数已用尽"
+
+
+@dataclass
+class WorkerContext:
+    """The ProviderContext the worker hands to providers."""
+
+    settings: Settings
+    instance: Instance
+    repo: TaskRepository
+
+    def inputs(self, task: Task) -> list[bytes]:
+        return [images.get(key) for key in task.refKeys]
+
+    def parent(self, task: Task) -> Task | None:
+        return self.repo.get(task.parentId) if task.parentId else None
+
+    def parent_quadrant(self, task: Task) -> bytes:
+        parent = self.parent(task)
+        if parent is None or not parent.quadrantKeys or not task.index:
+            raise LookupError(f"parent quadrant of {task.id} not available")
+        return images.get(parent.quadrantKeys[task.index - 1])
+
+    def parent_grid(self, task: Task) -> bytes:
+        parent = self.parent(task)
+        if parent is None or not parent.imageKey:
+            raise LookupError(f"parent image of {task.id} not available")
+        return images.get(parent.imageKey)
+
+    def now_ms(self) -> int:
+        return now_ms()
+
+
+def job_hash(task: Task) -> str:
+    """A Midjourney-style job UUID for the buttons when the provider has none of its own."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mjproxy:{task.id}"))
+
+
+def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
+    """Translate a provider outcome into task attribute changes (storing images on the way)."""
+    changes: dict[str, Any] = {}
+    if outcome.state:
+        changes["providerState"] = {**task.providerState, **outcome.state}
+    properties = {**task.properties, **outcome.properties}
+    if outcome.prompt is not None:
+        changes["prompt"] = outcome.prompt
+        changes["promptEn"] = outcome.prompt
+    started = task.startTime or now
+    if outcome.kind == "submitted":
+        changes.update(status=TaskStatus.SUBMITTED, progress="0%", startTime=started)
+    elif outcome.kind == "progress":
+        changes.update(status=TaskStatus.IN_PROGRESS, progress=outcome.progress, startTime=started)
+        if outcome.preview:
+            key = images.preview_key(task.id)
+            images.put(key, outcome.preview)
+            changes["previewKey"] = key
+    elif outcome.kind == "done":
+        properties.setdefault("messageHash", job_hash(task))
+        changes.update(
+            status=TaskStatus.SUCCESS,
+            progress=SUCCESS_PROGRESS,
+            startTime=started,
+            finishTime=now,
+            failReason=None,
+        )
+        if outcome.result == "grid":
+            key, quadrants = images.store_grid(task.id, outcome.image or b"")
+            changes.update(imageKey=key, quadrantKeys=quadrants)
+        elif outcome.result == "single":
+            key = images.single_key(task.id)
+            images.put(key, outcome.image or b"")
+            changes["imageKey"] = key
+        else:  # text: DESCRIBE; its imageUrl is the described image
+            text = outcome.text or ""
+            changes.update(
+                prompt=text, promptEn=text, imageKey=task.refKeys[0] if task.refKeys else None
+            )
+            properties["finalPrompt"] = text
+        changes["buttons"] = buttons_for(task.action, properties["messageHash"])
+    elif outcome.kind == "failed":
+        changes.update(
+            status=TaskStatus.FAILURE,
+            progress=FAILURE_PROGRESS,
+            startTime=started,
+            finishTime=now,
+            failReason=outcome.fail_reason or "generation failed",
+        )
+    if properties != task.properties:
+        changes["properties"] = properties
+    return changes
+
+
+class Worker:
+    def __init__(self, repo: TaskRepository | None = None, pool: InstancePool | None = None):
+        self.repo = repo or TaskRepository()
+        self.pool = pool or InstancePool()
+
+    def handle(self, job: jobs.Job, receive_count: int = 1) -> None:
+        task = self.repo.get(job.taskId)
+        if task is None or task.terminal:
+            return
+        if task.seq > job.seq:
+            log.info("duplicate job dropped", extra={"taskId": task.id, "seq": job.seq})
+            return
+        if task.seq < job.seq:
+            if job.attempt < EARLY_RETRY_LIMIT:
+                jobs.send(replace(job, attempt=job.attempt + 1), EARLY_RETRY_DELAY)
+            return
+        instance = self.pool.instance(task.instanceId)
+        if instance is None or not instance.enable:
+            self.fail(task, f"账号不可用: {task.instanceId}")
+            return
+        if job.step == jobs.START and not self.pool.try_acquire(task, instance):
+            # coreSize reached: the task waits (NOT_START) and retries its start later.
+            jobs.send(replace(job, attempt=job.attempt + 1), self.pool.retry_delay)
+            return
+        provider = get_provider(instance.provider)
+        ctx = WorkerContext(settings=settings(), instance=instance, repo=self.repo)
+        try:
+            if job.step == jobs.START:
+                outcome = provider.start(task, ctx)
+            else:
+                outcome = provider.poll(task, ctx)
+        except Exception as exc:
+            if receive_count >= settings().worker_max_attempts:
+                log.exception("step failed on its last attempt", extra={"taskId": task.id})
+                self.fail(task, worker_failure_reason(exc, receive_count), expected_seq=task.seq)
+                return
+            raise
+        self.apply(task, job, outcome)
+
+    def apply(self, task: Task, job: jobs.Job, outcome: Outcome) -> Task | None:
+        changes = outcome_changes(task, outcome, now_ms())
+        status = changes.get("status", task.status)
+        terminal = TaskStatus(status).terminal
+        if not terminal and outcome.delay is not None:
+            jobs.send(jobs.Job(task.id, jobs.POLL, task.seq + 1), outcome.delay)
+        try:
+            updated = self.repo.update(task.id, changes, from_status=ACTIVE, expected_seq=task.seq)
+        except Conflict:
+            log.info("task moved on meanwhile; step result dropped", extra={"taskId": task.id})
+            return None
+        self.after_change(task, updated)
+        return updated
+
+    def fail(self, task: Task, reason: str, expected_seq: int | None = None) -> Task | None:
+        now = now_ms()
+        changes = {
+            "status": TaskStatus.FAILURE,
+            "progress": FAILURE_PROGRESS,
+            "failReason": reason,
+            "finishTime": now,
+            "startTime": task.startTime or now,
+        }
+        try:
+            updated = self.repo.update(
+                task.id, changes, from_status=ACTIVE, expected_seq=expected_seq
+            )
+        except Conflict:
+            return None
+        self.after_change(task, updated)
+        return updated
+
+    def after_change(self, before: Task, after: Task) -> None:
+        if after.terminal:
+            self.pool.release(after)
+        if (before.status, before.progress) != (after.status, after.progress):
+            notify.task_changed(after)
+
+    def dead_letter(self, job: jobs.Job) -> None:
+        task = self.repo.get(job.taskId)
+        if task is not None and not task.terminal:
+            self.fail(task, DEAD_LETTER_REASON)

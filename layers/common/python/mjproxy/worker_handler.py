@@ -1,0 +1,66 @@
+"""Lambda entry points for the SQS-driven worker and its dead-letter queue, with partial batch
+failures: only the records that raised are retried by SQS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from .jobs import Job
+from .observability import logger
+from .worker import Worker
+
+_worker: Worker | None = None
+
+
+def worker() -> Worker:
+    global _worker
+    if _worker is None:
+        _worker = Worker()
+    return _worker
+
+
+def _job(record: SQSRecord) -> Job | None:
+    try:
+        return Job.from_json(record.body)
+    except (ValueError, KeyError, TypeError):
+        # A body we cannot read names no task we could fail; retrying cannot help either.
+        logger.error("unreadable job dropped", extra={"body": record.body[:200]})
+        return None
+
+
+def _record(record: SQSRecord) -> None:
+    job = _job(record)
+    if job is not None:
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        worker().handle(job, receive_count)
+
+
+def _dead_record(record: SQSRecord) -> None:
+    job = _job(record)
+    if job is not None:
+        worker().dead_letter(job)
+
+
+_jobs = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+_dead = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def jobs_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=_record, processor=_jobs, context=context
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def dead_letter_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=_dead_record, processor=_dead, context=context
+    )
