@@ -188,6 +188,27 @@ class Worker:
         self.after_change(task, updated)
         return updated
 
+    def apply_event(self, task_id: str, make_outcome: Any, attempts: int = 3) -> Task | None:
+        """Apply an outcome produced outside the job chain (e.g. the Discord matcher reading a
+        message): `make_outcome(task) -> Outcome | None` is called on a fresh read of the task and
+        written conditionally on its seq, retried if the task moved on meanwhile."""
+        for _ in range(attempts):
+            task = self.repo.get(task_id)
+            if task is None or task.terminal:
+                return None
+            outcome = make_outcome(task)
+            if outcome is None:
+                return None
+            changes = outcome_changes(task, outcome, now_ms())
+            try:
+                updated = self.repo.update(task.id, changes, from_status=ACTIVE,
+                                           expected_seq=task.seq)
+            except Conflict:
+                continue
+            self.after_change(task, updated)
+            return updated
+        return None
+
     def fail(self, task: Task, reason: str, expected_seq: int | None = None) -> Task | None:
         now = now_ms()
         changes = {
