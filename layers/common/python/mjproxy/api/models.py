@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from ..domain.prompts import BlendDimensions
 from ..domain.task import TaskAction
 
 
@@ -25,3 +26,19 @@ class ChangeRequest(_Body):
     taskId: str | None = None
     action: TaskAction | None = None
     index: int | None = None
+
+
+class SimpleChangeRequest(_Body):
+    content: str | None = None  # "<taskId> U1..U4|V1..V4|R" (protocol.md §5.2)
+
+
+class DescribeRequest(_Body):
+    base64: str | None = None
+
+
+class BlendRequest(_Body):
+    # Items may be null or non-strings: they answer code 4 base64格式错误, not HTTP 400.
+    base64Array: list[str | None] | None = None
+    # Omitted -> SQUARE; an explicit null stays None (code 4 dimensions参数错误); an unknown
+    # string fails validation (HTTP 400), as in the original.
+    dimensions: BlendDimensions | None = BlendDimensions.SQUARE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .task import TaskAction
 
@@ -75,3 +76,23 @@ def describe_description(task_id: str, ext: str) -> str:
 
 def blend_description(task_id: str, count: int) -> str:
     return f"/blend {task_id} {count}"
+
+
+class BlendDimensions(StrEnum):
+    """`dimensions` of a blend and the `--ar` Midjourney uses for each (protocol.md §5.8)."""
+
+    PORTRAIT = "PORTRAIT"
+    SQUARE = "SQUARE"
+    LANDSCAPE = "LANDSCAPE"
+
+    @property
+    def aspect(self) -> tuple[int, int]:
+        return {"PORTRAIT": (2, 3), "SQUARE": (1, 1), "LANDSCAPE": (3, 2)}[self.value]
+
+
+def blend_aspect(dimensions: str | None) -> tuple[int, int]:
+    """The aspect of a blend task (`task.dimensions`); 1:1 when unset or unknown."""
+    try:
+        return BlendDimensions(dimensions or "SQUARE").aspect
+    except ValueError:
+        return (1, 1)
