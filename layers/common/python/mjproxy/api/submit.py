@@ -52,6 +52,10 @@ def new_task(
 ) -> Task:
     now = now_ms()
     hook = notify_hook if not _blank(notify_hook) else None
+    properties: dict[str, Any] = {"notifyHook": hook, "nonce": new_nonce(now)}
+    if mode:
+        # The speed mode of a /mj-fast|/mj-relax|/mj-turbo request, visible to clients.
+        properties["mode"] = mode
     return Task(
         id=new_task_id(now),
         action=action,
@@ -59,7 +63,7 @@ def new_task(
         state=state,
         submitTime=now,
         mode=mode,
-        properties={"notifyHook": hook, "nonce": new_nonce(now)},
+        properties=properties,
         expiresAt=now // 1000 + settings().task_ttl_days * 86400,
     )
 
@@ -104,7 +108,10 @@ def accept(
             break
         except Conflict:
             svc.pool.release(task)
-            task.id = new_task_id(task.submitTime)
+            old_id, task.id = task.id, new_task_id(task.submitTime)
+            if task.action in (TaskAction.DESCRIBE, TaskAction.BLEND) and task.description:
+                # `/describe <id>.<ext>` and `/blend <id> <n>` name the task itself.
+                task.description = task.description.replace(old_id, task.id, 1)
         except Exception:
             svc.pool.release(task)
             raise
