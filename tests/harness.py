@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-
 from mjproxy.local.provision import function_environment, provision
 from mjproxy.local.runner import api_event, invoke, load_handler
 from mjproxy.local.template import Function, Template
@@ -50,8 +49,9 @@ class Harness:
         return h
 
     # ---- HTTP ---------------------------------------------------------------------------
-    def request(self, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> Response:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Response:
         raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
         data = raw.encode() if isinstance(raw, str) else (raw or b"")
         hdrs = {"Content-Type": "application/json", **(headers or {})}
@@ -78,8 +78,9 @@ class Harness:
         out = []
         for fn, handler in self.functions.values():
             for logical, _batch in fn.queues:
-                out.append((self.template.physical[logical], self.template.arns[logical], fn,
-                            handler))
+                out.append(
+                    (self.template.physical[logical], self.template.arns[logical], fn, handler)
+                )
         return out
 
     def deliver_once(self, crash: Any = None) -> int:
@@ -88,17 +89,30 @@ class Harness:
         sqs = boto3.client("sqs")
         seen = 0
         for url, arn, fn, handler in self.queue_bindings():
-            out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                      AttributeNames=["All"], MessageAttributeNames=["All"])
+            out = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
             messages = out.get("Messages", [])
             if not messages:
                 continue
             seen += len(messages)
-            records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"], "attributes": m.get("Attributes", {}),
-                        "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
-                        "eventSource": "aws:sqs", "eventSourceARN": arn,
-                        "awsRegion": "us-east-1"} for m in messages]
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m.get("MD5OfBody", ""),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
             try:
                 if crash is not None:
                     crash(fn.name, records)

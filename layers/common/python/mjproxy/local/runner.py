@@ -126,6 +126,7 @@ class LocalSystem:
         self.host = host
         self.port = port or free_port()
         self.moto_port = moto_port or free_port()
+        self.moto_host = moto_host
         self.visibility_timeout = visibility_timeout
         self.pollers_per_queue = pollers_per_queue
         self.schedule_seconds = schedule_seconds
@@ -148,7 +149,7 @@ class LocalSystem:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto = ThreadedMotoServer(ip_address=self.moto_host, port=self.moto_port, verbose=False)
         self._moto.start()
         os.environ.update(
             {
@@ -395,10 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("MJ_LOCAL_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "0")))
+    parser.add_argument("--moto-host", default=os.environ.get("MOTO_HOST", "127.0.0.1"),
+                        help="0.0.0.0 lets `sam local` containers reach the moto server")
     parser.add_argument("--template", default=str(ROOT / "template.yaml"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    system = LocalSystem(args.template, host=args.host, port=args.port, moto_port=args.moto_port)
+    system = LocalSystem(args.template, host=args.host, port=args.port, moto_port=args.moto_port,
+                         moto_host=args.moto_host)
     system.start()
     print(describe(system), flush=True)
     print("ready", flush=True)

@@ -1,0 +1,39 @@
+# The two commands a new user needs:  make run   (whole system on 127.0.0.1:8080, no AWS account)
+#                                     make test  (lint, template check, all test tiers)
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8080
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint install clean sam-build bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m mjproxy.local --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest -p no:cacheprovider --disable-socket --allow-unix-socket tests
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+# Optional: SAM CLI in its own virtualenv (it pins boto3/pydantic versions of its own).
+sam-build:
+	$(PYTHON) -m venv .sam-venv
+	.sam-venv/bin/pip install --quiet aws-sam-cli
+	SAM_CLI_TELEMETRY=0 .sam-venv/bin/sam build
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache

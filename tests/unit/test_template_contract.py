@@ -1,0 +1,46 @@
+"""template.yaml and the functions on disk agree; every function has an example event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mjproxy.local.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_function_in_the_template_exists_on_disk_and_vice_versa():
+    template = Template(ROOT / "template.yaml")
+    in_template = {fn.code_uri.resolve() for fn in template.functions()}
+    on_disk = {
+        p.resolve()
+        for p in (ROOT / "functions").iterdir()
+        if p.is_dir() and not p.name.startswith(("_", "."))
+    }
+    assert in_template == on_disk
+    for fn in template.functions():
+        module, _, _ = fn.handler.rpartition(".")
+        assert (fn.code_uri / f"{module}.py").is_file(), fn.name
+
+
+def test_every_function_has_an_example_event():
+    for fn in Template(ROOT / "template.yaml").functions():
+        assert (ROOT / "events" / f"{fn.code_uri.name}.json").is_file(), fn.code_uri.name
+
+
+def test_every_api_route_is_also_served_under_the_speed_prefixes():
+    for fn in Template(ROOT / "template.yaml").functions():
+        paths = {r.path for r in fn.routes}
+        for path in paths:
+            if path.startswith("/mj/"):
+                assert "/{mode}" + path in paths, (fn.name, path)
+
+
+def test_sqs_workers_report_partial_batch_failures():
+    template = Template(ROOT / "template.yaml")
+    for name, res in template.of_type("AWS::Serverless::Function").items():
+        for event in (res["Properties"].get("Events") or {}).values():
+            if event["Type"] == "SQS":
+                assert event["Properties"]["FunctionResponseTypes"] == [
+                    "ReportBatchItemFailures"
+                ], name
