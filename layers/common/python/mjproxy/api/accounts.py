@@ -1,0 +1,49 @@
+"""The account endpoints (protocol.md §3.10): GET /mj/account/list, GET /mj/account/{id}/fetch.
+
+An account is one configured instance (a Discord account for `midjourney`, a provider slot
+otherwise) with the original's fields and its live counters. The original prints `userToken` in
+clear text; here every field is picked from a whitelist, so no token, key or other secret kept in
+`Instance.settings` can ever leave the system.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Instance
+from ..store.instances import InstancePool
+
+# Keys of Instance.settings that are shown as they are (the original's account fields).
+PUBLIC_SETTINGS = ("guildId", "channelId", "userAgent")
+
+
+def account_view(instance: Instance, counters: dict[str, list[str]]) -> dict[str, Any]:
+    running = set(counters.get("running", []))
+    waiting = set(counters.get("active", [])) - running
+    view: dict[str, Any] = {"id": instance.id}
+    for key in PUBLIC_SETTINGS:
+        value = instance.settings.get(key)
+        view[key] = value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    view.update(
+        enable=instance.enable,
+        coreSize=instance.coreSize,
+        queueSize=instance.queueSize,
+        timeoutMinutes=instance.timeoutMinutes,
+        properties={"provider": instance.provider},
+        runningCount=len(running),
+        waitingCount=len(waiting),
+    )
+    return view
+
+
+def account_list(pool: InstancePool | None = None) -> list[dict[str, Any]]:
+    """Every configured instance, disabled ones included (with `enable: false`)."""
+    pool = pool or InstancePool()
+    return [account_view(i, pool.counters(i.id)) for i in pool.instances()]
+
+
+def account_fetch(instance_id: str, pool: InstancePool | None = None) -> dict[str, Any] | None:
+    """One instance, or None (the JSON `null`) for an unknown id."""
+    pool = pool or InstancePool()
+    instance = pool.instance(instance_id.strip()) if instance_id.strip() else None
+    return account_view(instance, pool.counters(instance.id)) if instance else None
