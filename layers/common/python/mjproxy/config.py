@@ -38,6 +38,24 @@ def _str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
+def _bool(name: str, default: bool = False) -> bool:
+    raw = _str(name).lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _str(name, default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Instance:
     """One slot of the pool: a Discord account for `midjourney`, or a provider slot otherwise."""
@@ -65,6 +83,24 @@ class Settings:
     local_step_seconds: int
     local_progress_steps: int
     region: str
+    # Callbacks (notify.py, notifier.py); docs/callbacks.md. The signing secret is not here: it
+    # may live in SSM and is read only by the notifier (secrets.py).
+    notify_hook: str = ""
+    notify_allow_private: bool = False
+    notify_timeout_seconds: float = 10.0
+    notify_max_attempts: int = 4
+    notify_retry_seconds: int = 10
+    # Sweeper (sweeper.py)
+    not_start_timeout_minutes: int = 30
+    # Prompt checks at submit (translate.py, banned_words.py, api/duplicates.py)
+    translate: str = ""
+    translate_openai_base_url: str = "https://api.openai.com/v1"
+    translate_openai_model: str = "gpt-4o-mini"
+    translate_timeout_seconds: float = 8.0
+    banned_words_enabled: bool = True
+    banned_words_file: str = ""
+    banned_words_s3_key: str = ""
+    duplicate_upscale: bool = False
 
 
 def _instances(provider: str) -> tuple[Instance, ...]:
@@ -105,6 +141,23 @@ def settings() -> Settings:
         local_step_seconds=_int("MJ_LOCAL_STEP_SECONDS", 1, 0),
         local_progress_steps=_int("MJ_LOCAL_PROGRESS_STEPS", 4, 1),
         region=_str("AWS_REGION") or _str("AWS_DEFAULT_REGION") or "us-east-1",
+        notify_hook=_str("MJ_NOTIFY_HOOK"),
+        notify_allow_private=_bool("MJ_NOTIFY_ALLOW_PRIVATE"),
+        # A receiver gets at most 10 s (issue 4): a slow one must not hold the notifier.
+        notify_timeout_seconds=min(10.0, max(1.0, _float("MJ_NOTIFY_TIMEOUT_SECONDS", 10.0))),
+        notify_max_attempts=_int("MJ_NOTIFY_MAX_ATTEMPTS", 4, 1),
+        notify_retry_seconds=_int("MJ_NOTIFY_RETRY_SECONDS", 10, 0),
+        not_start_timeout_minutes=_int("MJ_NOT_START_TIMEOUT_MINUTES", 30, 1),
+        translate=_choice("MJ_TRANSLATE", "", ("", "aws", "openai")),
+        translate_openai_base_url=_str(
+            "MJ_TRANSLATE_OPENAI_BASE_URL", "https://api.openai.com/v1"
+        ).rstrip("/"),
+        translate_openai_model=_str("MJ_TRANSLATE_OPENAI_MODEL", "gpt-4o-mini"),
+        translate_timeout_seconds=max(1.0, _float("MJ_TRANSLATE_TIMEOUT_SECONDS", 8.0)),
+        banned_words_enabled=_bool("MJ_BANNED_WORDS_ENABLED", True),
+        banned_words_file=_str("MJ_BANNED_WORDS_FILE"),
+        banned_words_s3_key=_str("MJ_BANNED_WORDS_S3_KEY"),
+        duplicate_upscale=_bool("MJ_DUPLICATE_UPSCALE"),
     )
 
 
