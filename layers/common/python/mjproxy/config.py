@@ -66,7 +66,9 @@ class Instance:
     coreSize: int = 3
     queueSize: int = 10
     timeoutMinutes: int = 5
-    settings: dict[str, Any] = field(default_factory=dict)  # provider specific, may hold secrets
+    # Provider specific (guildId, channelId, userToken, ...), may hold secrets: kept out of repr so
+    # a logged Instance can never print a Discord token.
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,38 @@ class Settings:
     duplicate_upscale: bool = False
 
 
-def _instances(provider: str) -> tuple[Instance, ...]:
+def _instances_secret(arn: str) -> str:
+    """The instance list kept in Secrets Manager (Discord tokens never sit in the template or in
+    the functions' environment). boto3 directly: aws.client() needs settings() itself."""
+    import boto3
+
+    region = _str("AWS_REGION") or _str("AWS_DEFAULT_REGION") or "us-east-1"
+    out = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)
+    return str(out.get("SecretString") or "")
+
+
+def _instances_raw() -> str:
+    """MJ_INSTANCES (JSON), else the file MJ_INSTANCES_FILE (local runs), else the Secrets
+    Manager secret MJ_INSTANCES_SECRET_ARN (AWS). A secret may also hold {"instances": [...]}."""
     raw = _str("MJ_INSTANCES")
+    if not raw and _str("MJ_INSTANCES_FILE"):
+        try:
+            with open(_str("MJ_INSTANCES_FILE"), encoding="utf-8") as fh:
+                raw = fh.read().strip()
+        except OSError as exc:
+            raise ConfigError(f"MJ_INSTANCES_FILE cannot be read: {exc}") from exc
+    if not raw and _str("MJ_INSTANCES_SECRET_ARN"):
+        raw = _instances_secret(_str("MJ_INSTANCES_SECRET_ARN"))
+        if raw.startswith("{"):
+            try:
+                raw = json.dumps(json.loads(raw).get("instances", []))
+            except (json.JSONDecodeError, AttributeError) as exc:
+                raise ConfigError("MJ_INSTANCES_SECRET_ARN does not hold JSON") from exc
+    return raw
+
+
+def _instances(provider: str) -> tuple[Instance, ...]:
+    raw = _instances_raw()
     if not raw:
         return (Instance(id=_str("MJ_DEFAULT_INSTANCE_ID", f"{provider}-1"), provider=provider),)
     try:
@@ -119,6 +151,9 @@ def _instances(provider: str) -> tuple[Instance, ...]:
             if k in item
         }
         extra = {k: v for k, v in item.items() if k not in known and k != "provider"}
+        if "id" not in known and item.get("channelId"):
+            # A Discord account's id is its channel id (protocol.md §7.1).
+            known["id"] = str(item["channelId"])
         out.append(Instance(provider=item.get("provider", provider), settings=extra, **known))
     if not out:
         raise ConfigError("MJ_INSTANCES must list at least one instance")
