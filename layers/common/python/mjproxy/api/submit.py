@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import images, jobs
+from .. import banned_words, images, jobs, translate
 from ..config import Instance, settings
 from ..domain import codes
 from ..domain.prompts import change_description, imagine_description, parse_prompt
@@ -15,6 +15,7 @@ from ..domain.task import GRID_ACTIONS, Task, TaskAction, TaskStatus, new_nonce,
 from ..observability import logger
 from ..store.instances import InstancePool, QueueFull
 from ..store.tasks import Conflict, TaskRepository
+from .duplicates import submit_upscale_once
 from .errors import ProtocolError
 from .models import ChangeRequest, ImagineRequest
 
@@ -51,7 +52,8 @@ def new_task(
     action: TaskAction, *, state: str | None, notify_hook: str | None, mode: str | None
 ) -> Task:
     now = now_ms()
-    hook = notify_hook if not _blank(notify_hook) else None
+    # The effective callback URL is fixed at creation: the request's, else the global default.
+    hook = notify_hook if not _blank(notify_hook) else (settings().notify_hook or None)
     properties: dict[str, Any] = {"notifyHook": hook, "nonce": new_nonce(now)}
     if mode:
         # The speed mode of a /mj-fast|/mj-relax|/mj-turbo request, visible to clients.
@@ -163,7 +165,15 @@ def submit_imagine(
     prompt = body.prompt.strip()
     task = new_task(TaskAction.IMAGINE, state=body.state, notify_hook=body.notifyHook, mode=mode)
     task.prompt = prompt
-    task.promptEn = prompt
+    # Translation, then the banned-word check on the English text (protocol.md §5.6, §5.10).
+    task.promptEn = translate.prompt_en(prompt)
+    hit = banned_words.check(task.promptEn)
+    if hit is not None:
+        raise ProtocolError(
+            codes.BANNED_PROMPT,
+            codes.BANNED,
+            {"promptEn": task.promptEn, "bannedWord": hit.text},
+        )
     raw_images = list(body.base64Array or [])
     if not _blank(body.base64):
         raw_images.append(body.base64)
@@ -238,4 +248,6 @@ def change(
     if message_id:
         task.properties["progressMessageId"] = message_id
         task.properties["referencedMessageId"] = message_id
+    if action == TaskAction.UPSCALE and settings().duplicate_upscale:
+        return submit_upscale_once(svc.repo, parent, task, lambda: accept(svc, task, instance))
     return accept(svc, task, instance)

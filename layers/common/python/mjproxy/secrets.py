@@ -1,0 +1,50 @@
+"""Secrets that a function reads at run time (the callback signing secret, a translator's API key):
+a plain environment variable locally, or on AWS the name of an SSM SecureString / the ARN of a
+Secrets Manager secret, so the value never appears in the template or the function's config."""
+
+from __future__ import annotations
+
+import os
+import time
+
+# Re-read after this many seconds so a rotated secret is picked up by warm functions too.
+CACHE_SECONDS = 300
+
+_cache: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def _ssm_name(param: str) -> str:
+    # Hierarchical SSM names start with "/"; templates pass them without it (as api/auth.py does).
+    return param if "/" not in param or param.startswith("/") else "/" + param
+
+
+def _fetch(param: str, arn: str) -> str:
+    from .aws import client
+
+    if param:
+        out = client("ssm").get_parameter(Name=_ssm_name(param), WithDecryption=True)
+        return str(out["Parameter"]["Value"])
+    return str(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
+def secret(value_var: str, param_var: str = "", arn_var: str = "") -> str:
+    """The secret from `value_var`, else from the SSM parameter named by `param_var`, else from
+    the Secrets Manager secret named by `arn_var`; '' when none is configured."""
+    value = os.environ.get(value_var, "").strip()
+    if value:
+        return value
+    param = os.environ.get(param_var, "").strip() if param_var else ""
+    arn = os.environ.get(arn_var, "").strip() if arn_var else ""
+    if not param and not arn:
+        return ""
+    key = (param, arn)
+    hit = _cache.get(key)
+    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    value = _fetch(param, arn).strip()
+    _cache[key] = (time.monotonic(), value)
+    return value
+
+
+def reset() -> None:
+    _cache.clear()
