@@ -46,3 +46,6 @@ PARENT_ACTION_INVALID = "关联任务不允许执行变化"
 
 # failReason strings set by the system itself
 TIMEOUT_REASON = "任务超时"
+# A task that never got a generator slot within MJ_NOT_START_TIMEOUT_MINUTES (sweeper.py). It
+# starts with TIMEOUT_REASON so clients that look for "任务超时" treat it the same.
+NOT_START_TIMEOUT_FMT = "任务超时: 排队超过{minutes}分钟仍未开始"
