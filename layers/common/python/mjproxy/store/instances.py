@@ -12,10 +12,15 @@ between a task finishing and its release is repaired by the sweeper (`repair`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import client
 from ..config import Instance, settings
@@ -50,16 +55,125 @@ class InstancePool:
 
     # ---- configuration ------------------------------------------------------------------
     def instances(self) -> tuple[Instance, ...]:
-        return settings().instances
+        """The configured instances; one disabled at run time (`disable`) has enable=False."""
+        configured = settings().instances
+        disabled = self._disabled_ids([i for i in configured if i.enable])
+        return tuple(replace(i, enable=False) if i.id in disabled else i for i in configured)
 
     def instance(self, instance_id: str | None) -> Instance | None:
-        for inst in self.instances():
+        for inst in settings().instances:
             if inst.id == instance_id:
+                if inst.enable and self._disabled_ids([inst]):
+                    return replace(inst, enable=False)
                 return inst
         return None
 
     def enabled(self) -> list[Instance]:
         return [i for i in self.instances() if i.enable]
+
+    # ---- run-time disabling (e.g. a Discord token answered 401) --------------------------
+    @staticmethod
+    def fingerprint(instance: Instance) -> str:
+        """Identifies the instance's configuration (credentials included) without revealing it:
+        a disable applies to these credentials only, so rotating the token re-enables it."""
+        raw = json.dumps(instance.settings, sort_keys=True, default=str).encode()
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+    def _disabled_ids(self, instances: list[Instance]) -> set[str]:
+        if not instances:
+            return set()
+        try:
+            out = self._db.batch_get_item(
+                RequestItems={
+                    self.table: {
+                        "Keys": [{"id": {"S": i.id}} for i in instances],
+                        "ConsistentRead": True,
+                        "ProjectionExpression": "id, disabled, disabledFingerprint",
+                    }
+                }
+            )
+        except (BotoCoreError, ClientError):
+            # The flag is an extra safety; configuration stays usable when it cannot be read.
+            log.warning("could not read instance flags", exc_info=True)
+            return set()
+        prints = {i.id: self.fingerprint(i) for i in instances}
+        found = set()
+        for item in out.get("Responses", {}).get(self.table, []):
+            if not item.get("disabled", {}).get("BOOL"):
+                continue
+            instance_id = item["id"]["S"]
+            stored = item.get("disabledFingerprint", {}).get("S")
+            if stored is None or stored == prints.get(instance_id):
+                found.add(instance_id)
+        return found
+
+    def disable(self, instance: Instance, reason: str) -> None:
+        """Take the instance out of service (new submits skip it, U/V/R on it get code 3) until
+        its credentials change or `enable` is called. `reason` must not contain secrets."""
+        self._db.update_item(
+            TableName=self.table,
+            Key={"id": {"S": instance.id}},
+            UpdateExpression=(
+                "SET disabled = :t, disabledReason = :r, disabledAt = :now, "
+                "disabledFingerprint = :f"
+            ),
+            ExpressionAttributeValues={
+                ":t": {"BOOL": True},
+                ":r": {"S": reason[:500]},
+                ":now": {"N": str(int(time.time() * 1000))},
+                ":f": {"S": self.fingerprint(instance)},
+            },
+        )
+        log.warning("instance disabled", extra={"instance": instance.id, "reason": reason})
+
+    def enable(self, instance_id: str) -> None:
+        self._db.update_item(
+            TableName=self.table,
+            Key={"id": {"S": instance_id}},
+            UpdateExpression="REMOVE disabled, disabledReason, disabledAt, disabledFingerprint",
+        )
+
+    def disabled_reason(self, instance_id: str) -> str | None:
+        out = self._db.get_item(
+            TableName=self.table, Key={"id": {"S": instance_id}}, ConsistentRead=True
+        )
+        item = out.get("Item", {})
+        if not item.get("disabled", {}).get("BOOL"):
+            return None
+        return item.get("disabledReason", {}).get("S", "")
+
+    # ---- pacing ---------------------------------------------------------------------------
+    def claim_interaction(
+        self, instance_id: str, interval_seconds: float, now_ms: int | None = None
+    ) -> float:
+        """Claim the instance's next generator call when at least `interval_seconds` passed since
+        the previous one (shared by every Lambda through the item). Returns 0 when claimed, else
+        the seconds to wait before trying again."""
+        if interval_seconds <= 0:
+            return 0.0
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        gap = int(interval_seconds * 1000)
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key={"id": {"S": instance_id}},
+                UpdateExpression="SET lastInteractionAt = :now",
+                ConditionExpression=(
+                    "attribute_not_exists(lastInteractionAt) OR lastInteractionAt <= :edge"
+                ),
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now)},
+                    ":edge": {"N": str(now - gap)},
+                },
+            )
+            return 0.0
+        except self._db.exceptions.ConditionalCheckFailedException:
+            pass
+        out = self._db.get_item(
+            TableName=self.table, Key={"id": {"S": instance_id}}, ConsistentRead=True
+        )
+        last = int(out.get("Item", {}).get("lastInteractionAt", {}).get("N", "0"))
+        return max(0.05, (last + gap - now) / 1000)
 
     # ---- counters -----------------------------------------------------------------------
     def counters(self, instance_id: str) -> dict[str, list[str]]:
