@@ -46,11 +46,16 @@ def run_to_end(system: Any, task_id: str) -> dict:
 
 
 def image_of(url: str) -> Image.Image:
+    """Download a presigned URL's object through boto3 (moto in-process does not serve HTTP)."""
+    from urllib.parse import unquote, urlsplit
+
     import boto3
 
-    # Presigned URL: http(s)://host/<bucket>/<key>?X-Amz-... (path style locally)
-    path = url.split("?")[0].split("/", 3)[3]
-    bucket, key = path.split("/", 1)
+    from mjproxy.config import settings
+
+    bucket = settings().bucket_name
+    path = unquote(urlsplit(url).path).lstrip("/")
+    key = path[len(bucket) + 1 :] if path.startswith(bucket + "/") else path
     body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     img = Image.open(io.BytesIO(body))
     img.load()

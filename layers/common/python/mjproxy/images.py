@@ -152,7 +152,8 @@ def split_grid(grid_png: bytes) -> list[bytes]:
         out = []
         for box in boxes:
             buf = io.BytesIO()
-            img.crop(box).save(buf, format="PNG")
+            # Level 3: a fraction of the default level-6 time for a few percent more bytes.
+            img.crop(box).save(buf, format="PNG", compress_level=3)
             out.append(buf.getvalue())
     return out
 

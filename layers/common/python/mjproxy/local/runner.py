@@ -118,6 +118,7 @@ class LocalSystem:
         host: str = "127.0.0.1",
         port: int = 8080,
         moto_port: int = 0,
+        moto_host: str = "127.0.0.1",
         visibility_timeout: int = 10,
         pollers_per_queue: int = 3,
         schedule_seconds: float | None = None,
@@ -149,7 +150,9 @@ class LocalSystem:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address=self.moto_host, port=self.moto_port, verbose=False)
+        self._moto = ThreadedMotoServer(
+            ip_address=self.moto_host, port=self.moto_port, verbose=False
+        )
         self._moto.start()
         os.environ.update(
             {
@@ -396,13 +399,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("MJ_LOCAL_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "0")))
-    parser.add_argument("--moto-host", default=os.environ.get("MOTO_HOST", "127.0.0.1"),
-                        help="0.0.0.0 lets `sam local` containers reach the moto server")
+    parser.add_argument(
+        "--moto-host",
+        default=os.environ.get("MOTO_HOST", "127.0.0.1"),
+        help="0.0.0.0 lets `sam local` containers reach the moto server",
+    )
     parser.add_argument("--template", default=str(ROOT / "template.yaml"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    system = LocalSystem(args.template, host=args.host, port=args.port, moto_port=args.moto_port,
-                         moto_host=args.moto_host)
+    system = LocalSystem(
+        args.template,
+        host=args.host,
+        port=args.port,
+        moto_port=args.moto_port,
+        moto_host=args.moto_host,
+    )
     system.start()
     print(describe(system), flush=True)
     print("ready", flush=True)
