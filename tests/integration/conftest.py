@@ -13,6 +13,7 @@ def system(monkeypatch):
     import mjproxy.worker as worker
 
     monkeypatch.setattr(worker, "EARLY_RETRY_DELAY", 0)
+    monkeypatch.setattr(worker, "RETRY_BASE_DELAY", 0)
     monkeypatch.setattr(instances.InstancePool, "retry_delay", 0)
     with mock_aws():
         yield Harness.create(monkeypatch)

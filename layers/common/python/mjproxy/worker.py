@@ -7,8 +7,9 @@ Ordering that keeps every task moving even when Lambda crashes or SQS delivers t
 3. the follow-up job (seq + 1) is enqueued *before* the task is written, so a crash between
    the two leaves a job that waits for the write rather than a task that no job will ever touch;
 4. the task is written with a conditional update on (status, seq), which also bumps seq.
-A step that keeps raising is retried by SQS; on its last attempt the task is failed with the
-error as failReason, and the dead-letter handler fails anything that still slips through.
+A step that raises is retried with backoff through a delayed copy of its job; on its last attempt
+the task is failed with the error as failReason. A crashed or timed-out invocation is redelivered by
+SQS, and the dead-letter handler fails anything that still slips through.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 EARLY_RETRY_LIMIT = 30
 EARLY_RETRY_DELAY = 1
+RETRY_BASE_DELAY = 2
+RETRY_MAX_DELAY = 60
 
 
 def worker_failure_reason(exc: BaseException, attempts: int) -> str:
@@ -167,11 +170,19 @@ class Worker:
             else:
                 outcome = provider.poll(task, ctx)
         except Exception as exc:
-            if receive_count >= settings().worker_max_attempts:
+            attempts = max(receive_count, job.attempt + 1)
+            if attempts >= settings().worker_max_attempts:
                 log.exception("step failed on its last attempt", extra={"taskId": task.id})
-                self.fail(task, worker_failure_reason(exc, receive_count), expected_seq=task.seq)
+                self.fail(task, worker_failure_reason(exc, attempts), expected_seq=task.seq)
                 return
-            raise
+            # Retry the same step with backoff ourselves rather than waiting for the queue's
+            # visibility timeout (minutes, sized for the slowest provider call).
+            log.warning("step failed; retrying", exc_info=True, extra={"taskId": task.id})
+            jobs.send(
+                replace(job, attempt=job.attempt + 1),
+                min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2**job.attempt),
+            )
+            return
         self.apply(task, job, outcome)
 
     def apply(self, task: Task, job: jobs.Job, outcome: Outcome) -> Task | None:
@@ -201,8 +212,9 @@ class Worker:
                 return None
             changes = outcome_changes(task, outcome, now_ms())
             try:
-                updated = self.repo.update(task.id, changes, from_status=ACTIVE,
-                                           expected_seq=task.seq)
+                updated = self.repo.update(
+                    task.id, changes, from_status=ACTIVE, expected_seq=task.seq
+                )
             except Conflict:
                 continue
             self.after_change(task, updated)
