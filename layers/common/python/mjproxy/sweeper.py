@@ -1,0 +1,142 @@
+"""The sweeper (scheduled every minute): after any crash, restart or lost message, no task stays
+unfinished forever and no instance counter stays wrong (protocol.md §5.4, §5.5).
+
+Each run reads the sparse active index only (never a table scan), oldest first, and:
+- fails a SUBMITTED/IN_PROGRESS task whose clock, started when the generator accepted it
+  (`startTime`, as the original: not reset by progress), is past its instance's `timeoutMinutes`,
+  with failReason `任务超时`. This also ends a task whose job chain was lost (nothing will move it
+  again) and tasks of instances that were disabled or removed since (the original never swept
+  those); a running task without `startTime` counts from `submitTime`;
+- fails a task still NOT_START `MJ_NOT_START_TIMEOUT_MINUTES` after its submit (its start job was
+  lost, or it waited for a slot for too long);
+- repairs every instance's `active`/`running` counters, dropping ids whose task is finished or
+  gone (a crash between a task finishing and its release).
+Failing goes through Worker.fail: the same conditional write as any failure (a task that finished
+meanwhile is left alone), the slot is released and the callback is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Instance, settings
+from .domain import codes
+from .domain.task import Task, TaskStatus, now_ms
+from .observability import logger
+from .store.instances import InstancePool
+from .store.tasks import TaskRepository
+from .worker import Worker
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+MAX_PAGES = 50  # 5,000 unfinished tasks per run; the rest are reached on the next run
+# An id reserved in an instance counter before its task item is written (api/submit.accept) is
+# not "gone" yet: ids start with their creation time in ms, so young ones are left alone.
+RESERVATION_GRACE_MS = 120_000
+
+Clock = Callable[[], int]
+
+
+@dataclass
+class SweepReport:
+    checked: int = 0
+    timed_out: list[str] = field(default_factory=list)
+    not_started: list[str] = field(default_factory=list)
+    repaired: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _id_time(task_id: str) -> int | None:
+    return int(task_id[:13]) if len(task_id) >= 13 and task_id[:13].isdigit() else None
+
+
+class Sweeper:
+    def __init__(
+        self,
+        repo: TaskRepository | None = None,
+        pool: InstancePool | None = None,
+        worker: Worker | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.repo = repo or TaskRepository()
+        self.pool = pool or InstancePool()
+        self.worker = worker or Worker(self.repo, self.pool)
+        self.clock = clock or now_ms
+
+    def instance_of(self, task: Task) -> Instance:
+        # A removed instance still has tasks to end: the default timeout applies to them.
+        return self.pool.instance(task.instanceId) or Instance(id=task.instanceId or "")
+
+    def overdue(self, task: Task, now: int) -> str | None:
+        """The failReason if `task` must be failed now, else None."""
+        if task.status == TaskStatus.NOT_START:
+            limit = settings().not_start_timeout_minutes
+            if task.submitTime is not None and now - int(task.submitTime) > limit * 60_000:
+                return codes.NOT_START_TIMEOUT_FMT.format(minutes=limit)
+            return None
+        started = task.startTime if task.startTime is not None else task.submitTime
+        timeout_ms = self.instance_of(task).timeoutMinutes * 60_000
+        if started is not None and now - int(started) > timeout_ms:
+            return codes.TIMEOUT_REASON
+        return None
+
+    def run(self) -> SweepReport:
+        report = SweepReport()
+        now = self.clock()
+        cursor = None
+        for _ in range(MAX_PAGES):
+            tasks, cursor = self.repo.list_active(limit=PAGE_SIZE, cursor=cursor)
+            for task in tasks:
+                report.checked += 1
+                reason = self.overdue(task, now)
+                if reason is None:
+                    continue
+                if self.worker.fail(task, reason) is not None:
+                    bucket = (
+                        report.not_started
+                        if task.status == TaskStatus.NOT_START
+                        else report.timed_out
+                    )
+                    bucket.append(task.id)
+                    log.warning("task swept", extra={"taskId": task.id, "reason": reason})
+            if not cursor:
+                break
+        for instance in self.pool.instances():
+            stale = self.pool.repair(instance.id, lambda ids: self.finished_or_gone(ids, now))
+            if stale:
+                report.repaired[instance.id] = stale
+        return report
+
+    def finished_or_gone(self, ids: list[str], now: int) -> set[str]:
+        found = {t.id: t for t in self.repo.batch_get(ids)}
+        out = set()
+        for task_id in ids:
+            task = found.get(task_id)
+            if task is not None:
+                if task.terminal:
+                    out.add(task_id)
+                continue
+            created = _id_time(task_id)
+            if created is None or now - created > RESERVATION_GRACE_MS:
+                out.add(task_id)
+        return out
+
+
+# ---- Lambda entry (EventBridge schedule) --------------------------------------------------
+
+# Module-level so tests can freeze it: `monkeypatch.setattr(sweeper, "clock", lambda: ...)`.
+clock: Clock = now_ms
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    report = Sweeper(clock=lambda: clock()).run()
+    return {
+        "checked": report.checked,
+        "timedOut": report.timed_out,
+        "notStarted": report.not_started,
+        "repaired": report.repaired,
+    }
