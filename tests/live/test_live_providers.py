@@ -14,10 +14,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from PIL import Image
+
 from mjproxy.config import Instance
 from mjproxy.domain.task import Task, TaskAction
 from mjproxy.images import split_grid
-from PIL import Image
 
 pytestmark = pytest.mark.live
 
@@ -111,9 +112,10 @@ def _imagine_then_upscale(provider: Any, ctx: LiveContext, tmp_path: Path, label
 def test_bedrock_imagine_and_upscale(tmp_path):
     import boto3
     from botocore.config import Config
-    from mjproxy.providers import bedrock
 
-    bedrock.reset()
+    from mjproxy.providers import bedrock, common
+
+    common.reset()
     session = boto3.Session(profile_name=os.environ.get("MJ_LIVE_AWS_PROFILE") or None)
 
     def factory(region: str, cfg: Any) -> Any:
@@ -129,9 +131,9 @@ def test_bedrock_imagine_and_upscale(tmp_path):
     reason="set MJ_LIVE_OPENAI=1 and OPENAI_API_KEY to run against the OpenAI API",
 )
 def test_openai_imagine_and_upscale(tmp_path):
-    from mjproxy.providers import bedrock, openai
+    from mjproxy.providers import common, openai
 
-    bedrock.reset()
+    common.reset()
     provider = openai.OpenAIProvider()
     settings = {"upscaleMode": os.environ.get("MJ_OPENAI_UPSCALE_MODE") or "edit"}
     _imagine_then_upscale(provider, LiveContext("openai", settings), tmp_path, "openai")

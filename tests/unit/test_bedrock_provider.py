@@ -18,11 +18,12 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from PIL import Image
+
 from mjproxy.config import Instance
 from mjproxy.domain.task import Task, TaskAction
-from mjproxy.providers import bedrock
+from mjproxy.providers import bedrock, common
 from mjproxy.providers.bedrock import BedrockProvider
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 RED, GREEN, BLUE, YELLOW = (220, 20, 20), (20, 200, 20), (20, 20, 220), (230, 230, 20)
@@ -132,9 +133,9 @@ def clean_env(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("MJ_BEDROCK_", "MJ_PROVIDER_", "MJ_OPENAI_")):
             monkeypatch.delenv(name)
-    bedrock.reset()
+    common.reset()
     yield
-    bedrock.reset()
+    common.reset()
 
 
 @pytest.fixture
@@ -693,13 +694,13 @@ def expect_converse(stub: Stubber, data: bytes, response: dict, model: str = NOV
         response,
         {
             "modelId": model,
-            "system": [{"text": bedrock.DESCRIBE_SYSTEM}],
+            "system": [{"text": common.DESCRIBE_SYSTEM}],
             "messages": [
                 {
                     "role": "user",
                     "content": [
                         {"image": {"format": "png", "source": {"bytes": data}}},
-                        {"text": bedrock.DESCRIBE_INSTRUCTION},
+                        {"text": common.DESCRIBE_INSTRUCTION},
                     ],
                 }
             ],
@@ -790,8 +791,8 @@ def test_no_model_id_is_written_into_the_logic():
 
 
 def test_instance_settings_are_typed():
-    cfg = bedrock.overlay(
-        bedrock.env_config(bedrock.BedrockConfig),
+    cfg = common.overlay(
+        common.env_config(bedrock.BedrockConfig),
         {
             "parallelCalls": "2",
             "img2img_send_mode": "no",

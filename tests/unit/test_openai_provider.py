@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from PIL import Image
+
 from mjproxy.config import Instance
 from mjproxy.domain.task import Task, TaskAction
-from mjproxy.providers import bedrock, openai
+from mjproxy.providers import common, openai
 from mjproxy.providers.openai import OpenAIProvider
-from PIL import Image
 
 RED, GREEN, BLUE, YELLOW = (220, 20, 20), (20, 200, 20), (20, 20, 220), (230, 230, 20)
 API = "https://api.openai.com/v1"
@@ -176,10 +177,10 @@ def clean_env(monkeypatch):
         if name.startswith(("MJ_BEDROCK_", "MJ_PROVIDER_", "MJ_OPENAI_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    bedrock.reset()
+    common.reset()
     openai.forget_keys()
     yield
-    bedrock.reset()
+    common.reset()
     openai.forget_keys()
 
 
@@ -468,11 +469,11 @@ def test_describe_uses_a_vision_chat_model(provider, opener):
     assert sent.json() == {
         "model": "gpt-5-mini",
         "messages": [
-            {"role": "system", "content": bedrock.DESCRIBE_SYSTEM},
+            {"role": "system", "content": common.DESCRIBE_SYSTEM},
             {
                 "role": "user",
                 "content": [
-                    {"type": "text", "text": bedrock.DESCRIBE_INSTRUCTION},
+                    {"type": "text", "text": common.DESCRIBE_INSTRUCTION},
                     {"type": "image_url", "image_url": {"url": url}},
                 ],
             },
@@ -645,8 +646,9 @@ def test_the_key_secret_is_read_once_and_cached(opener, sleeps, monkeypatch):
 
 def test_secret_in_secrets_manager_json_form(monkeypatch):
     import boto3
-    from mjproxy import aws
     from moto import mock_aws
+
+    from mjproxy import aws
 
     with mock_aws():
         aws.reset()

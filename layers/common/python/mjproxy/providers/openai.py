@@ -42,7 +42,7 @@ from typing import Any
 from ..config import ConfigError
 from ..domain.task import Task, TaskAction
 from .base import Outcome, ProviderContext
-from .bedrock import (
+from .common import (
     BLEND_ASPECTS,
     DESCRIBE_INSTRUCTION,
     DESCRIBE_SYSTEM,
@@ -63,7 +63,7 @@ from .bedrock import (
     setting,
     source_prompt,
 )
-from .bedrock import nearest as nearest_size
+from .common import nearest as nearest_size
 
 PORTABLE_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 UPSCALE_MODES = ("lanczos", "edit", "none")
