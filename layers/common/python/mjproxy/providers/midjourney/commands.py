@@ -1,0 +1,85 @@
+"""Slash-command ids and versions, discovered from the guild's command index (protocol.md §6.1).
+
+Midjourney bumps its command versions whenever it redeploys; a stale version makes Discord answer
+50035 and the original fails every task until someone edits a constant (#186). Here the index
+is cached per account (in memory and on the account's item, shared by every Lambda), refreshed
+when older than a day, and refreshed immediately when Discord rejects a version.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from .discord import (
+    COMMAND_NAMES,
+    FALLBACK_COMMANDS,
+    Command,
+    DiscordClient,
+    DiscordError,
+    RateLimited,
+    Transient,
+    Unauthorized,
+)
+from .state import DiscordState
+
+log = logging.getLogger(__name__)
+
+_memory: dict[str, tuple[float, dict[str, Command]]] = {}
+
+
+def clear_cache() -> None:
+    _memory.clear()
+
+
+def _to_plain(commands: dict[str, Command]) -> dict[str, dict[str, str]]:
+    return {n: {"id": c.id, "version": c.version} for n, c in commands.items()}
+
+
+def _from_plain(data: dict[str, dict[str, str]]) -> dict[str, Command]:
+    return {n: Command(n, str(c["id"]), str(c["version"])) for n, c in data.items()}
+
+
+class Commands:
+    def __init__(self, client: DiscordClient, state: DiscordState, ttl_seconds: float) -> None:
+        self.client = client
+        self.state = state
+        self.ttl = ttl_seconds
+        self.account_id = client.account.id
+
+    def get(self, name: str, refresh: bool = False) -> Command:
+        if name not in COMMAND_NAMES:
+            raise ValueError(name)
+        if not refresh:
+            cached = self._cached()
+            if cached and name in cached:
+                return cached[name]
+        return self._fetch().get(name) or FALLBACK_COMMANDS[name]
+
+    def _cached(self) -> dict[str, Command] | None:
+        now = time.time()
+        hit = _memory.get(self.account_id)
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        stored, at_ms = self.state.load_commands(self.account_id)
+        if stored and now - at_ms / 1000 < self.ttl:
+            commands = _from_plain(stored)
+            _memory[self.account_id] = (at_ms / 1000, commands)
+            return commands
+        return None
+
+    def _fetch(self) -> dict[str, Command]:
+        try:
+            commands = self.client.command_index()
+        except (RateLimited, Unauthorized):
+            raise
+        except (DiscordError, Transient) as exc:
+            # Some accounts cannot read the index; the built-in versions may still work, and a
+            # stale one is reported by Discord with its own words.
+            log.warning("command index unavailable", extra={"status": exc.status})
+            commands = {}
+        merged = {**FALLBACK_COMMANDS, **commands}
+        if commands:
+            self.state.store_commands(self.account_id, _to_plain(merged))
+        _memory[self.account_id] = (time.time(), merged)
+        return merged

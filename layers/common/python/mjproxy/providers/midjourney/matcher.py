@@ -1,0 +1,459 @@
+"""Which task does a Midjourney message belong to? (protocol.md §6.6, §6.9, §6.11)
+
+Two small ordered rule lists, each rule a plain function tested on its own:
+
+1. CLASSIFIERS say what a message is (an error, a describe result, a finished grid or upscale,
+   a start or progress edit) and pull out what matters (Midjourney's failure text, the echoed
+   prompt, the progress string, the image, the job UUID). The first rule that recognises the
+   message wins, in the order §6.6 recommends: errors, captcha, describe, completions, progress.
+   (The original meant the same order but never sorted its handlers.)
+2. LOCATORS find the task among the account's running tasks, most exact first: a job already
+   bound to a task (interaction id, job UUID, message id); a button result by its parent message
+   and index; a describe by the file name we uploaded; an imagine by the unique --seed we
+   appended; then by normalised prompt and submit order (§6.8); blend and describe by order.
+
+Order-based rules only ever see tasks not bound to a job yet, and the provider sends at most one
+such ambiguous job at a time (provider.py), so "earliest sent" is exact rather than a guess.
+Completion is accepted from SUBMITTED as well as IN_PROGRESS: a fast job may finish between two
+polls, and requiring a start message first is what left the original's tasks stuck.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from ...domain.task import Task, TaskAction
+from .messages import (
+    GENERIC,
+    IMAGINE_DONE,
+    ORANGE,
+    RED,
+    UPSCALE_IMAGE,
+    UPSCALE_START,
+    UPSCALED_DONE,
+    VARIATION_DONE,
+    VARIATION_START,
+    Message,
+    is_running_status,
+    job_hash,
+    marker_seed,
+    primary_prompt,
+    seed_of,
+)
+
+EventKind = Literal["ignore", "failure", "start", "progress", "done", "describe"]
+
+# A message older than the interaction by more than this cannot be its answer (clock skew margin).
+SENT_SKEW_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    message: Message
+    prompt: str | None = None  # the prompt as Midjourney echoed it (finalPrompt)
+    progress: str | None = None
+    index: int | None = None  # "Image #2", "image #2"
+    upscale: bool = False
+    variation: bool = False  # "Variations …": a V result, or a reroll of a variation
+    reason: str | None = None  # failReason, Midjourney's own words
+    text: str | None = None  # describe: the four prompts
+    image_url: str | None = None  # preview, result, or the described image
+
+    @property
+    def job_hash(self) -> str | None:
+        """The job UUID of a preview or result. Not for upscales: their file may carry the
+        grid's UUID, shared by U1..U4, so it cannot tell one upscale job from another."""
+        if self.upscale or self.kind not in ("done", "progress"):
+            return None
+        return job_hash(self.image_url)
+
+    @property
+    def final(self) -> bool:
+        return self.kind in ("failure", "done", "describe")
+
+
+# ============================================================================================
+# 1. classifiers: Message -> Event | None
+# ============================================================================================
+def ignore_foreign(msg: Message) -> Event | None:
+    """Our own "upload image" messages and anyone else's: not Midjourney's answer."""
+    return None if msg.from_midjourney else Event("ignore", msg)
+
+
+def ignore_warning(msg: Message) -> Event | None:
+    """Orange embeds are warnings (e.g. a deprecated parameter); the job goes on (§6.11)."""
+    return Event("ignore", msg) if msg.embed.get("color") == ORANGE else None
+
+
+def failed_content(msg: Message) -> Event | None:
+    """Midjourney's plain-text failure ("Failed to process your command")."""
+    if msg.content.startswith("Failed"):
+        return Event("failure", msg, reason=msg.content)
+    return None
+
+
+def captcha(msg: Message) -> Event | None:
+    path = str(msg.raw.get("iframe_path") or "")
+    if path.startswith("/captcha/embedded/"):
+        return Event("failure", msg, reason=f"[{msg.embed.get('title') or 'Captcha'}] {path}")
+    return None
+
+
+def red_embed(msg: Message) -> Event | None:
+    """Invalid parameter, banned prompt, … (§6.11): `[<title>] <description>`."""
+    embed = msg.embed
+    if embed.get("color") == RED and embed.get("title"):
+        return Event("failure", msg, reason=f"[{embed['title']}] {embed.get('description') or ''}")
+    return None
+
+
+def describe_result(msg: Message) -> Event | None:
+    """The describe reply once filled in: four numbered prompts, and the image described."""
+    embed = msg.embed
+    if msg.interaction_name == "describe" and embed.get("description"):
+        image = (embed.get("image") or {}).get("url")
+        return Event("describe", msg, text=str(embed["description"]), image_url=image)
+    return None
+
+
+def describe_start(msg: Message) -> Event | None:
+    if msg.interaction_name == "describe":
+        image = (msg.embed.get("image") or {}).get("url")
+        return Event("start", msg, progress="0%", image_url=image)
+    return None
+
+
+def other_embed(msg: Message) -> Event | None:
+    """Any other titled embed on a message that is no job output ("Action needed to continue",
+    "Invalid link!", "Queue full", "Could not complete"): the job will not produce an image."""
+    embed = msg.embed
+    if (
+        embed.get("title")
+        and embed.get("description")
+        and embed.get("type") != "link"
+        and not msg.attachments
+        and GENERIC.search(msg.content) is None
+    ):
+        return Event("failure", msg, reason=f"[{embed['title']}] {embed['description']}")
+    return None
+
+
+def upscale_done(msg: Message) -> Event | None:
+    if not msg.attachments:
+        return None
+    m = UPSCALE_IMAGE.search(msg.content)
+    if m:
+        return Event(
+            "done", msg, prompt=m.group(1), index=int(m.group(2)), upscale=True,
+            image_url=msg.attachment_url,
+        )  # fmt: skip
+    for pattern in UPSCALED_DONE:
+        m = pattern.search(msg.content)
+        if m and not is_running_status(m.group(2)):
+            return Event("done", msg, prompt=m.group(1), upscale=True, image_url=msg.attachment_url)
+    return None
+
+
+def grid_done(msg: Message) -> Event | None:
+    """A finished grid: imagine, reroll, variation or blend (PNG attached, a speed mode such as
+    "(fast)" where a running job shows a percentage)."""
+    if not msg.attachments:
+        return None
+    for pattern in VARIATION_DONE:
+        m = pattern.search(msg.content)
+        if m and not is_running_status(m.group(2)):
+            return Event(
+                "done", msg, prompt=m.group(1), variation=True, image_url=msg.attachment_url
+            )
+    m = IMAGINE_DONE.search(msg.content)
+    if m and not is_running_status(m.group(2)):
+        return Event("done", msg, prompt=m.group(1), image_url=msg.attachment_url)
+    return None
+
+
+def old_start(msg: Message) -> Event | None:
+    """Older Midjourney versions announce U/V jobs with the image number (2.3.x formats)."""
+    m = UPSCALE_START.search(msg.content)
+    if m:
+        return Event("start", msg, prompt=m.group(2), index=int(m.group(1)), upscale=True,
+                     progress="0%")  # fmt: skip
+    m = VARIATION_START.search(msg.content)
+    if m:
+        return Event("start", msg, prompt=m.group(2), index=int(m.group(1)), variation=True,
+                     progress="0%")  # fmt: skip
+    return None
+
+
+def progress(msg: Message) -> Event | None:
+    """The start message and its edits: "(Waiting to start)", "(31%)", with a preview."""
+    m = GENERIC.search(msg.content)
+    if not m or not is_running_status(m.group(2)):
+        return None
+    status = m.group(2).strip()
+    if status.lower() == "stopped":
+        return Event("ignore", msg)
+    variation = " - Variations" in msg.content
+    if status.endswith("%"):
+        return Event(
+            "progress", msg, prompt=m.group(1), progress=status, variation=variation,
+            image_url=msg.attachment_url,
+        )  # fmt: skip
+    # "Waiting to start", "Job queued", "paused": started, no percentage to show yet
+    return Event("start", msg, prompt=m.group(1), progress="0%", variation=variation)
+
+
+Classifier = Callable[[Message], "Event | None"]
+CLASSIFIERS: tuple[Classifier, ...] = (
+    ignore_foreign,
+    ignore_warning,
+    failed_content,
+    captcha,
+    red_embed,
+    describe_result,
+    describe_start,
+    other_embed,
+    upscale_done,
+    grid_done,
+    old_start,
+    progress,
+)
+
+
+def classify(msg: Message) -> Event:
+    for rule in CLASSIFIERS:
+        event = rule(msg)
+        if event is not None:
+            return event
+    return Event("ignore", msg)
+
+
+# ============================================================================================
+# 2. locators: (Event, candidates) -> Candidate | None
+# ============================================================================================
+@dataclass
+class Candidate:
+    """A running task of the account and the Discord job bound to it so far."""
+
+    task: Task
+    interaction_id: str | None = None
+    job_hash: str | None = None
+    message_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, task: Task) -> Candidate:
+        st = task.providerState
+        ids = list(st.get("messageIds") or [])
+        return cls(task, st.get("interactionId"), st.get("jobHash"), ids)
+
+    @property
+    def bound(self) -> bool:
+        return bool(self.interaction_id or self.job_hash or self.message_ids)
+
+    @property
+    def sent_at(self) -> int | None:
+        value = self.task.providerState.get("sentAt")
+        return int(value) if value else None
+
+    @property
+    def parent_message_id(self) -> str | None:
+        return self.task.properties.get("referencedMessageId")
+
+    @property
+    def sent_prompt(self) -> str:
+        return str(self.task.providerState.get("prompt") or self.task.promptEn or "")
+
+    def bind(self, event: Event) -> None:
+        msg = event.message
+        if msg.interaction_id and not self.interaction_id:
+            self.interaction_id = msg.interaction_id
+        if event.job_hash and not self.job_hash:
+            self.job_hash = event.job_hash
+        if msg.id and msg.id not in self.message_ids and event.kind in ("start", "progress"):
+            self.message_ids.append(msg.id)
+
+    def binding_state(self) -> dict[str, object]:
+        out: dict[str, object] = {"messageIds": self.message_ids[-5:]}
+        if self.interaction_id:
+            out["interactionId"] = self.interaction_id
+        if self.job_hash:
+            out["jobHash"] = self.job_hash
+        return out
+
+
+def _earliest_sent(cands: list[Candidate], msg: Message) -> Candidate | None:
+    created = msg.created_ms
+    sent = [
+        c for c in cands
+        if c.sent_at is not None and not c.bound
+        and (created is None or created >= c.sent_at - SENT_SKEW_MS)
+    ]  # fmt: skip
+    return min(sent, key=lambda c: (c.sent_at or 0, c.task.id)) if sent else None
+
+
+def by_binding(event: Event, cands: list[Candidate]) -> Candidate | None:
+    """A message of a job already bound: same interaction, same job UUID, or an edit of (or a
+    reply to) a message we already took."""
+    msg = event.message
+    for c in cands:
+        if msg.interaction_id and msg.interaction_id == c.interaction_id:
+            return c
+        if event.job_hash and event.job_hash == c.job_hash:
+            return c
+        if msg.id in c.message_ids or (msg.reference_id and msg.reference_id in c.message_ids):
+            return c
+    return None
+
+
+def by_parent_message(event: Event, cands: list[Candidate]) -> Candidate | None:
+    """U/V/R results name the grid whose button was pressed; U also says which image."""
+    parent = event.message.parent_message_id
+    if not parent:
+        return None
+    children = [c for c in cands if c.parent_message_id == parent]
+    if event.upscale:
+        children = [c for c in children if c.task.action == TaskAction.UPSCALE]
+    elif event.variation:
+        children = [c for c in children if c.task.action in (TaskAction.VARIATION,
+                                                            TaskAction.REROLL)]  # fmt: skip
+    elif event.kind != "failure":
+        # Imagine-format text on a button result: a reroll of an imagine/blend grid.
+        children = [c for c in children if c.task.action == TaskAction.REROLL]
+    if event.index is not None:
+        children = [c for c in children if c.task.index in (None, event.index)]
+    return _earliest_sent(children, event.message)
+
+
+def by_described_image(event: Event, cands: list[Candidate]) -> Candidate | None:
+    """Describe shows the image we uploaded as `<taskId>.<ext>`: its file name is the task."""
+    if not event.image_url or event.message.interaction_name != "describe":
+        return None
+    name = urlsplit(event.image_url).path.rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0]
+    for c in cands:
+        if c.task.action == TaskAction.DESCRIBE and stem == c.task.id:
+            return c
+    return None
+
+
+def _imagine_prompt(event: Event) -> str | None:
+    if event.prompt is not None:
+        return event.prompt
+    footer = event.message.footer  # error embeds quote the command: "/imagine <prompt>"
+    return footer[len("/imagine ") :] if footer.startswith("/imagine ") else None
+
+
+def _imagines(event: Event, cands: list[Candidate]) -> list[Candidate]:
+    if event.message.parent_message_id or event.message.interaction_name not in (None, "imagine"):
+        return []  # a button result or another command: never an imagine
+    return [c for c in cands if c.task.action == TaskAction.IMAGINE]
+
+
+def by_seed(event: Event, cands: list[Candidate]) -> Candidate | None:
+    """The --seed we appended (derived from the task id) comes back in the echoed prompt."""
+    seed = seed_of(_imagine_prompt(event))
+    if seed is None:
+        return None
+    for c in _imagines(event, cands):
+        if seed == marker_seed(c.task.id):
+            return c
+    return None
+
+
+def by_prompt(event: Event, cands: list[Candidate]) -> Candidate | None:
+    """§6.8 primary prompt, earliest sent first; a prefix is accepted for prompts Midjourney
+    truncated in its echo (#246)."""
+    echoed = _imagine_prompt(event)
+    if echoed is None:
+        return None
+    target = primary_prompt(echoed)
+    if not target:
+        return None
+    same = [c for c in _imagines(event, cands) if primary_prompt(c.sent_prompt) == target]
+    if not same and len(target) >= 40:
+        same = [
+            c for c in _imagines(event, cands)
+            if primary_prompt(c.sent_prompt).startswith(target.rstrip("."))
+        ]  # fmt: skip
+    return _earliest_sent(same, event.message)
+
+
+def by_blend_order(event: Event, cands: list[Candidate]) -> Candidate | None:
+    if event.message.interaction_name != "blend" or event.message.parent_message_id:
+        return None
+    return _earliest_sent([c for c in cands if c.task.action == TaskAction.BLEND], event.message)
+
+
+def by_describe_order(event: Event, cands: list[Candidate]) -> Candidate | None:
+    if event.message.interaction_name != "describe":
+        return None
+    return _earliest_sent([c for c in cands if c.task.action == TaskAction.DESCRIBE], event.message)
+
+
+_COMMAND_ACTIONS = {
+    "imagine": TaskAction.IMAGINE,
+    "blend": TaskAction.BLEND,
+    "describe": TaskAction.DESCRIBE,
+}
+
+
+def by_sole_pending(event: Event, cands: list[Candidate]) -> Candidate | None:
+    """An error answering a command we sent, when exactly one such job awaits its answer."""
+    action = _COMMAND_ACTIONS.get(event.message.interaction_name or "")
+    if event.kind != "failure" or action is None:
+        return None
+    pending = [c for c in cands if c.task.action == action and c.sent_at and not c.bound]
+    return pending[0] if len(pending) == 1 else None
+
+
+Locator = Callable[[Event, list[Candidate]], "Candidate | None"]
+LOCATORS: tuple[Locator, ...] = (
+    by_binding,
+    by_parent_message,
+    by_described_image,
+    by_seed,
+    by_prompt,
+    by_blend_order,
+    by_describe_order,
+    by_sole_pending,
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    event: Event
+    candidate: Candidate
+
+
+def locate(event: Event, cands: list[Candidate]) -> Candidate | None:
+    for rule in LOCATORS:
+        found = rule(event, cands)
+        if found is not None:
+            return found
+    return None
+
+
+def retired_keys(event: Event) -> list[str]:
+    """What identifies the message's job once its task has ended (see PollerState.retired)."""
+    msg = event.message
+    return [k for k in (msg.id, msg.interaction_id, event.job_hash) if k]
+
+
+def match(
+    msg: Message, cands: list[Candidate], retired: frozenset[str] | set[str] = frozenset()
+) -> tuple[Event, Candidate | None]:
+    """Classify the message and find its task; binds the job to the task in memory so later
+    messages of the same poll see it. A message of a job whose task already ended is ignored,
+    so it can never be taken for a sibling with the same prompt."""
+    event = classify(msg)
+    if event.kind == "ignore":
+        return event, None
+    if any(k in retired for k in retired_keys(event)):
+        return Event("ignore", msg), None
+    found = locate(event, cands)
+    if found is not None:
+        found.bind(event)
+    return event, found

@@ -1,0 +1,90 @@
+"""Interaction payloads, exactly the shapes of protocol.md §6.3 (the original's, which Discord
+accepts without the extra fields newer web clients send)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...domain.task import TaskAction
+from .account import MIDJOURNEY_APP_ID, Account
+from .discord import Command
+
+APPLICATION_COMMAND = 2
+MESSAGE_COMPONENT = 3
+STRING = 3
+ATTACHMENT = 11
+
+
+def _common(account: Account, kind: int, nonce: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "application_id": MIDJOURNEY_APP_ID,
+        "guild_id": account.guild_id,
+        "channel_id": account.channel_id,
+        "session_id": account.session_id,
+        "nonce": nonce,
+    }
+
+
+def _command(cmd: Command, options: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"version": cmd.version, "id": cmd.id, "name": cmd.name, "type": 1,
+            "options": options, **extra}  # fmt: skip
+
+
+def imagine(account: Account, cmd: Command, nonce: str, prompt: str) -> dict[str, Any]:
+    return {
+        **_common(account, APPLICATION_COMMAND, nonce),
+        "data": _command(cmd, [{"type": STRING, "name": "prompt", "value": prompt}]),
+    }
+
+
+def _attachments(files: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [
+        {"id": str(i), "filename": name, "uploaded_filename": uploaded}
+        for i, (name, uploaded) in enumerate(files)
+    ]
+
+
+def describe(
+    account: Account, cmd: Command, nonce: str, files: list[tuple[str, str]]
+) -> dict[str, Any]:
+    options = [{"type": ATTACHMENT, "name": "image", "value": 0}]
+    return {
+        **_common(account, APPLICATION_COMMAND, nonce),
+        "data": _command(cmd, options, attachments=_attachments(files[:1])),
+    }
+
+
+def blend(
+    account: Account, cmd: Command, nonce: str, files: list[tuple[str, str]], dimensions: str
+) -> dict[str, Any]:
+    options: list[dict[str, Any]] = [
+        {"type": ATTACHMENT, "name": f"image{i + 1}", "value": i} for i in range(len(files))
+    ]
+    options.append({"type": STRING, "name": "dimensions", "value": dimensions})
+    return {
+        **_common(account, APPLICATION_COMMAND, nonce),
+        "data": _command(cmd, options, attachments=_attachments(files)),
+    }
+
+
+def custom_id(action: TaskAction, index: int | None, message_hash: str) -> str:
+    """§6.3.2: the button Midjourney put on the parent grid for this action."""
+    if action == TaskAction.UPSCALE:
+        return f"MJ::JOB::upsample::{index}::{message_hash}"
+    if action == TaskAction.VARIATION:
+        return f"MJ::JOB::variation::{index}::{message_hash}"
+    if action == TaskAction.REROLL:
+        return f"MJ::JOB::reroll::0::{message_hash}::SOLO"
+    raise ValueError(f"no button for {action}")
+
+
+def button(
+    account: Account, nonce: str, message_id: str, message_flags: int, custom: str
+) -> dict[str, Any]:
+    return {
+        **_common(account, MESSAGE_COMPONENT, nonce),
+        "message_id": message_id,
+        "message_flags": message_flags,
+        "data": {"component_type": 2, "custom_id": custom},
+    }

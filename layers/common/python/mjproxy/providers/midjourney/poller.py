@@ -1,0 +1,318 @@
+"""The per-account poller, the serverless way to read Midjourney's answers (protocol.md §6.12).
+
+One SQS message per account circulates while the account has running tasks: each delivery reads
+the channel's new messages after a cursor (re-reading the messages of jobs still running, since
+Midjourney edits them in place), hands each to the matcher, applies the outcomes through
+Worker.apply_event, then re-enqueues itself with DelaySeconds = the account's poll interval.
+
+A lease on the account's item (state.py) keeps it to one chain per account: the message carries
+the lease token, every run hands the lease to a fresh token carried by the next message, so a
+duplicated or stale message finds a token that is no longer current and stops. The next message
+is enqueued before the lease is handed over: if the Lambda dies in between, SQS redelivers the
+current message, which still holds the lease. If a chain dies anyway its lease expires and the
+next interaction on the account (`ensure`) starts a new one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ...aws import client as aws_client
+from ...config import Instance, settings
+from ...domain.task import Task
+from ...store.instances import InstancePool
+from ...store.tasks import TaskRepository
+from ...worker import Worker
+from ..base import Outcome
+from .account import Account, DiscordSettings
+from .discord import DiscordClient, DiscordError, RateLimited, Unauthorized
+from .matcher import Candidate, Event, match, retired_keys
+from .messages import Message, snowflake_at
+from .outcomes import describe_outcome, done_outcome, failure_outcome, progress_outcome
+from .state import DiscordState, PollerState, now_ms
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100  # Discord's maximum for GET /channels/{id}/messages
+MAX_PAGES = 5  # per run; the rest is read on the next run
+LEASE_SLACK_MS = 120_000  # a run may take this long before its lease is considered dead
+START_MARGIN_MS = 5_000  # read from a little before the oldest running task was submitted
+UNCLAIMED_GRACE_MS = 30_000  # re-read an unmatched Midjourney message for this long
+
+
+def disable_account(
+    instance: Instance,
+    discord_message: str,
+    repo: TaskRepository,
+    pool: InstancePool,
+    current_task_id: str | None = None,
+) -> str:
+    """Discord rejected the token (401): take the account out of the pool and fail its tasks
+    with a reason that says so (nothing will work until the token is replaced). Returns it."""
+    reason = (
+        f"账号不可用: {instance.id} — Discord answered {discord_message}; the account's user "
+        "token is invalid or expired, the account is disabled until its token is replaced"
+    )
+    pool.disable(instance, reason)
+    worker = Worker(repo, pool)
+    for task_id in pool.counters(instance.id)["active"]:
+        if task_id == current_task_id:
+            continue
+        task = repo.get(task_id)
+        if task is not None and not task.terminal:
+            worker.fail(task, reason)
+    return reason
+
+
+def _png(data: bytes) -> bytes | None:
+    """Previews come as WebP; S3 keeps PNG like every other image of the task."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as img:
+            buf = io.BytesIO()
+            img.convert("RGB").save(buf, format="PNG")
+            return buf.getvalue()
+    except Exception:  # a broken preview must not stop the task
+        log.info("preview not decodable", exc_info=True)
+        return None
+
+
+@dataclass
+class RunReport:
+    """What one run did (for logs and the measurements)."""
+
+    messages: int = 0
+    matched: int = 0
+    api_calls: int = 0
+    next_delay: float | None = None
+
+
+class Poller:
+    def __init__(
+        self,
+        repo: TaskRepository | None = None,
+        pool: InstancePool | None = None,
+        discord: DiscordSettings | None = None,
+    ) -> None:
+        self.repo = repo or TaskRepository()
+        self.pool = pool or InstancePool()
+        self.state = DiscordState(self.pool)
+        self.discord = discord or DiscordSettings.from_env()
+        self.worker = Worker(self.repo, self.pool)
+
+    # ---- the chain ---------------------------------------------------------------------------
+    def _poll_seconds(self, instance: Instance) -> float:
+        try:
+            return float(instance.settings.get("pollSeconds", self.discord.poll_seconds))
+        except (TypeError, ValueError):
+            return self.discord.poll_seconds
+
+    def _lease_until(self, delay: float) -> int:
+        return now_ms() + int(delay * 1000) + LEASE_SLACK_MS
+
+    def _enqueue(self, instance_id: str, token: str, delay: float) -> None:
+        if not self.discord.poller_queue_url:
+            raise RuntimeError("DISCORD_POLLER_QUEUE_URL is not set")
+        aws_client("sqs").send_message(
+            QueueUrl=self.discord.poller_queue_url,
+            MessageBody=json.dumps({"instanceId": instance_id, "lease": token}),
+            DelaySeconds=max(0, min(900, int(round(delay)))),
+        )
+
+    def ensure(self, instance: Instance) -> bool:
+        """Start the account's poller unless one is alive. True when this call started it."""
+        if not self.discord.poller_queue_url:
+            log.warning("no poller queue configured; Discord results will not be read")
+            return False
+        token = uuid.uuid4().hex
+        if not self.state.acquire_lease(
+            instance.id, token, self._lease_until(self._poll_seconds(instance))
+        ):
+            return False
+        self._enqueue(instance.id, token, 0)
+        return True
+
+    def ensure_all(self) -> int:
+        """Start the pollers of every enabled midjourney account with running tasks (for a
+        scheduled sweep: a chain that died restarts even if no new task arrives)."""
+        started = 0
+        for instance in self.pool.enabled():
+            if instance.provider == "midjourney" and self.state.read(instance.id).running:
+                started += int(self.ensure(instance))
+        return started
+
+    def run(self, instance_id: str, token: str) -> RunReport:
+        """One delivery of the account's poller message."""
+        report = RunReport()
+        item = self.state.read(instance_id)
+        if item.lease != token:
+            log.info("stale poller message dropped", extra={"instance": instance_id})
+            return report
+        instance = self.pool.instance(instance_id)
+        if instance is None or not instance.enable:
+            self.state.release_lease(instance_id, token, item.poller)
+            return report
+        tasks = [t for t in (self.repo.get(i) for i in item.running) if t and not t.terminal]
+        if not tasks:
+            # Nothing to wait for: stop. A task that took a slot meanwhile will call ensure()
+            # after its interaction, and this release happens before we look again.
+            if self.state.release_lease(instance_id, token, item.poller):
+                if self.state.read(instance_id).running:
+                    self.ensure(instance)
+            return report
+        account = Account.from_instance(instance, self.discord)
+        client = DiscordClient(account, self.discord)
+        poller = item.poller
+        delay = account.poll_seconds
+        try:
+            messages = self._read(client, poller, tasks)
+        except RateLimited as exc:
+            delay = max(delay, exc.retry_after)
+            messages = None
+        except Unauthorized as exc:
+            disable_account(instance, exc.message, self.repo, self.pool)
+            self.state.release_lease(instance_id, token, poller)
+            return report
+        except DiscordError as exc:  # Transient included: try again next time
+            log.warning("reading the channel failed", extra={"status": exc.status})
+            messages = None
+        if messages is not None:
+            report.messages = len(messages)
+            report.matched = self._process(messages, tasks, poller, client)
+        report.api_calls = client.calls
+        report.next_delay = delay
+        new_token = uuid.uuid4().hex
+        self._enqueue(instance_id, new_token, delay)
+        self.state.rotate_lease(instance_id, token, new_token, self._lease_until(delay), poller)
+        return report
+
+    # ---- reading -------------------------------------------------------------------------------
+    def _read(
+        self, client: DiscordClient, poller: PollerState, tasks: list[Task]
+    ) -> list[dict[str, Any]]:
+        """Messages after the cursor, oldest first. Never before the oldest running task: older
+        messages cannot be its answer, and after an idle period the cursor may be far behind."""
+        oldest = min(int(t.submitTime or now_ms()) for t in tasks)
+        floor = int(snowflake_at(oldest - START_MARGIN_MS))
+        after = max(int(poller.after or 0), floor)
+        poller.after = str(after)
+        seen: dict[str, dict[str, Any]] = {}
+        cursor = str(after)
+        for _ in range(MAX_PAGES):
+            page = client.messages(after=cursor, limit=PAGE_SIZE)
+            for raw in page:
+                seen[str(raw.get("id"))] = raw
+            if len(page) < PAGE_SIZE:
+                break
+            cursor = str(max(int(raw["id"]) for raw in page))
+        return sorted(seen.values(), key=lambda raw: int(raw["id"]))
+
+    # ---- matching and applying -------------------------------------------------------------
+    def _process(
+        self,
+        messages: list[dict[str, Any]],
+        tasks: list[Task],
+        poller: PollerState,
+        client: DiscordClient,
+    ) -> int:
+        cands = [Candidate.of(t) for t in tasks]
+        retired = set(poller.retired)
+        pins: list[int] = []  # messages to read again next time
+        now = now_ms()
+        newest = int(poller.after or 0)
+        matched = 0
+        for raw in messages:
+            msg = Message(raw)
+            newest = max(newest, int(msg.id))
+            event, cand = match(msg, cands, retired)
+            if event.kind == "ignore":
+                continue
+            if cand is None:
+                # Possibly the answer of a task whose write is not visible yet: look again for a
+                # while before the cursor passes it.
+                first = poller.unclaimed.setdefault(msg.id, now)
+                if now - first < UNCLAIMED_GRACE_MS:
+                    pins.append(int(msg.id))
+                continue
+            poller.unclaimed.pop(msg.id, None)
+            matched += 1
+            try:
+                result = self._apply(event, cand, client)
+            except Exception:
+                log.exception("applying a Discord message failed", extra={"taskId": cand.task.id})
+                result = "retry"
+            if result == "ended":
+                keys = [*retired_keys(event), cand.interaction_id, cand.job_hash]
+                keys += cand.message_ids
+                poller.retire(*keys)
+                retired.update(k for k in keys if k)
+                cands[:] = [c for c in cands if c is not cand]
+            elif result == "retry" or event.kind in ("start", "progress"):
+                pins.append(int(msg.id))  # a running job's message is edited in place
+        poller.after = str(min(pins) - 1) if pins else str(newest)
+        poller.unclaimed = {
+            k: v for k, v in poller.unclaimed.items() if now - v < UNCLAIMED_GRACE_MS
+        }
+        return matched
+
+    def _apply(self, event: Event, cand: Candidate, client: DiscordClient) -> str:
+        """Apply one matched message; "ended" (task finished), "active", or "retry"."""
+        make: Any
+        if event.kind == "failure":
+
+            def make(t: Task) -> Outcome:
+                return failure_outcome(event, t)
+
+        elif event.kind == "describe":
+
+            def make(t: Task) -> Outcome:
+                return describe_outcome(event, t, cand)
+
+        elif event.kind == "done":
+            try:
+                image = client.download(event.image_url or "")
+            except DiscordError as exc:
+                log.warning("result download failed", extra={"status": exc.status})
+                return "retry"
+
+            def make(t: Task) -> Outcome:
+                return done_outcome(event, t, cand, image)
+
+        else:
+            preview = None
+            url = event.image_url
+            if (
+                event.kind == "progress"
+                and url
+                and url != cand.task.providerState.get("previewUrl")
+            ):
+                try:
+                    preview = _png(client.download(url))
+                except DiscordError:
+                    preview = None
+
+            def make(t: Task) -> Outcome | None:
+                return progress_outcome(event, t, cand, preview)
+
+        updated = self.worker.apply_event(cand.task.id, make)
+        if updated is None:
+            fresh = self.repo.get(cand.task.id)
+            if fresh is None or fresh.terminal:
+                return "ended"
+            return "active"
+        cand.task = updated
+        return "ended" if updated.terminal else "active"
+
+
+def handle_message(body: str) -> RunReport | None:
+    """One SQS record of the poller queue."""
+    data = json.loads(body)
+    instance_id, token = str(data["instanceId"]), str(data["lease"])
+    settings()  # fail early on bad configuration
+    return Poller().run(instance_id, token)

@@ -1,0 +1,297 @@
+"""The `midjourney` provider: sends the task's interaction through the account's Discord user
+(protocol.md §6.2–§6.4) and leaves the rest to the account's poller (poller.py), which reads the
+channel and feeds the matcher.
+
+`start` (and `poll`, while the interaction is not sent yet) does, in order: the uploads of the
+task's images (remembered in providerState, so a retry does not upload again), a pause while an
+ambiguous sibling job is still unbound (see `_sibling_in_flight`), the account's pacing claim, and
+the interaction with a fresh nonce. Then it makes sure the account's poller runs and returns
+`submitted` with no follow-up: the poller moves the task on.
+
+Errors: 429 waits `retry_after` (the task is not failed); 401 disables the account and fails its
+tasks; a stale command version refreshes the command index and retries once; Discord's other
+refusals fail the task with Discord's own message (§6.2); upload failures with §6.4's texts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ...domain.prompts import BlendDimensions
+from ...domain.task import Task, TaskAction, TaskStatus, new_nonce, now_ms
+from ...store.instances import InstancePool
+from ...store.tasks import TaskRepository
+from ..base import Outcome, Provider, ProviderContext
+from . import payloads
+from .account import Account, DiscordSettings
+from .commands import Commands
+from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
+from .matcher import Candidate
+from .messages import marker_seed, primary_prompt, seed_of
+from .poller import Poller, disable_account
+from .state import DiscordState
+
+log = logging.getLogger(__name__)
+
+# §6.4 failure texts (clients show them as they are).
+UPLOAD_FAILED = "上传图片到discord失败"
+SEND_FAILED = "发送图片消息到discord失败"
+SEND_NO_IMAGE = "发送图片消息到discord失败: 图片不存在"
+
+TRANSIENT_ATTEMPTS = 4
+# How long a job whose answer could be confused with a sibling's holds the sibling back: its
+# first message normally arrives within seconds; an ephemeral error (invisible to REST) would
+# otherwise block the sibling for good.
+AMBIGUITY_HOLD_MS = 60_000
+SPEED_MODES = ("fast", "relax", "turbo")
+
+
+class UploadFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _ext(key: str) -> str:
+    return key.rsplit(".", 1)[-1] if "." in key else "png"
+
+
+def _mime(ext: str) -> str:
+    return {"jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
+            "gif": "image/gif", "bmp": "image/bmp"}.get(ext, "image/png")  # fmt: skip
+
+
+def imagine_prompt(task: Task, account: Account, urls: list[str]) -> str:
+    """What /imagine receives: reference-image URLs first (§5.7), the English prompt, the speed
+    mode of a /mj-fast|relax|turbo request, and our --seed unless the user gave one."""
+    prompt = (task.promptEn or task.prompt or "").strip()
+    parts = [*urls, prompt] if urls else [prompt]
+    text = " ".join(p for p in parts if p)
+    mode = str(task.properties.get("mode") or task.mode or "").lower()
+    if mode in SPEED_MODES and f"--{mode}" not in text:
+        text += f" --{mode}"
+    if account.seed_marker and seed_of(text) is None:
+        text += f" --seed {marker_seed(task.id)}"
+    return text
+
+
+class MidjourneyProvider(Provider):
+    name = "midjourney"
+
+    def __init__(
+        self,
+        repo: TaskRepository | None = None,
+        pool: InstancePool | None = None,
+    ) -> None:
+        self._repo = repo
+        self._pool = pool
+
+    @property
+    def repo(self) -> TaskRepository:
+        if self._repo is None:
+            self._repo = TaskRepository()
+        return self._repo
+
+    @property
+    def pool(self) -> InstancePool:
+        if self._pool is None:
+            self._pool = InstancePool()
+        return self._pool
+
+    # ---- Provider interface -------------------------------------------------------------
+    def start(self, task: Task, ctx: ProviderContext) -> Outcome:
+        if task.providerState.get("sentAt"):
+            return self._already_sent(task, ctx)
+        return self._send(task, ctx)
+
+    def poll(self, task: Task, ctx: ProviderContext) -> Outcome:
+        if task.providerState.get("sentAt"):
+            return self._already_sent(task, ctx)
+        return self._send(task, ctx)
+
+    def _already_sent(self, task: Task, ctx: ProviderContext) -> Outcome:
+        # A duplicated job after the interaction went out: never send twice, just make sure
+        # somebody is reading the channel.
+        Poller(self.repo, self.pool).ensure(ctx.instance)
+        return Outcome(kind="wait", delay=None)
+
+    # ---- sending ----------------------------------------------------------------------------
+    def _send(self, task: Task, ctx: ProviderContext) -> Outcome:
+        discord = DiscordSettings.from_env()
+        account = Account.from_instance(ctx.instance, discord)
+        client = DiscordClient(account, discord)
+        state: dict[str, Any] = {}
+        try:
+            uploads = task.providerState.get("uploads")
+            if uploads is None:
+                uploads = self._upload(task, ctx, client)
+                if uploads:
+                    state["uploads"] = uploads
+            hold = self._sibling_in_flight(task, account)
+            if hold:
+                return Outcome.wait(hold, state=state)
+            wait = self.pool.claim_interaction(account.id, account.interaction_interval_seconds)
+            if wait > 0:
+                return Outcome.wait(wait, state=state)
+            nonce = new_nonce()
+            sent_prompt = self._interact(task, ctx, client, account, nonce, uploads or {})
+        except RateLimited as exc:
+            log.info("rate limited", extra={"taskId": task.id, "retryAfter": exc.retry_after})
+            return Outcome.wait(max(exc.retry_after, 0.0), state=state)
+        except Unauthorized as exc:
+            reason = disable_account(ctx.instance, exc.message, self.repo, self.pool, task.id)
+            return Outcome.failed(reason)
+        except Transient as exc:
+            attempts = int(task.providerState.get("transient", 0)) + 1
+            if attempts >= TRANSIENT_ATTEMPTS:
+                return Outcome.failed(exc.message)
+            return Outcome.wait(2.0**attempts, state={**state, "transient": attempts})
+        except UploadFailed as exc:
+            return Outcome.failed(exc.reason)
+        except DiscordError as exc:
+            return Outcome.failed(exc.message)
+        state.update(sentAt=now_ms(), prompt=sent_prompt)
+        Poller(self.repo, self.pool).ensure(ctx.instance)
+        return Outcome.submitted(None, state=state, properties={"nonce": nonce})
+
+    def _interact(
+        self,
+        task: Task,
+        ctx: ProviderContext,
+        client: DiscordClient,
+        account: Account,
+        nonce: str,
+        uploads: dict[str, Any],
+    ) -> str:
+        """Send the interaction; returns the prompt sent (imagine) or a description of it."""
+        if task.action in (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL):
+            parent = ctx.parent(task)
+            props = parent.properties if parent else {}
+            message_id, message_hash = props.get("messageId"), props.get("messageHash")
+            if not message_id or not message_hash:
+                raise DiscordError(0, "关联任务没有Discord消息 (parent has no Midjourney message)")
+            custom = payloads.custom_id(task.action, task.index, str(message_hash))
+            flags = int(props.get("flags") or 0)
+            client.interact(payloads.button(account, nonce, str(message_id), flags, custom))
+            return custom
+        commands = Commands(client, DiscordState(self.pool), client.discord.command_ttl_seconds)
+        files = [tuple(f) for f in uploads.get("files", [])]
+        if task.action == TaskAction.IMAGINE:
+            prompt = imagine_prompt(task, account, list(uploads.get("urls", [])))
+
+            def build(cmd: Any) -> dict[str, Any]:
+                return payloads.imagine(account, cmd, nonce, prompt)
+
+            self._command(client, commands, "imagine", build)
+            return prompt
+        if task.action == TaskAction.DESCRIBE:
+            self._command(
+                client, commands, "describe",
+                lambda cmd: payloads.describe(account, cmd, nonce, files),
+            )  # fmt: skip
+            return f"/describe {files[0][0] if files else ''}"
+        if task.action == TaskAction.BLEND:
+            w, h = BlendDimensions(task.dimensions or "SQUARE").aspect
+            dims = f"--ar {w}:{h}"
+            self._command(
+                client, commands, "blend",
+                lambda cmd: payloads.blend(account, cmd, nonce, files, dims),
+            )  # fmt: skip
+            return f"/blend {len(files)} {dims}"
+        raise DiscordError(0, f"unsupported action {task.action}")
+
+    @staticmethod
+    def _command(client: DiscordClient, commands: Commands, name: str, build: Any) -> None:
+        try:
+            client.interact(build(commands.get(name)))
+        except DiscordError as exc:
+            if isinstance(exc, (RateLimited, Unauthorized, Transient)) or not exc.invalid_version:
+                raise
+            # Midjourney redeployed its commands: read the index again, try once more (§6.1).
+            log.warning("command version rejected; refreshing", extra={"command": name})
+            client.interact(build(commands.get(name, refresh=True)))
+
+    # ---- uploads (§6.4) -------------------------------------------------------------------
+    def _upload(
+        self, task: Task, ctx: ProviderContext, client: DiscordClient
+    ) -> dict[str, Any] | None:
+        if not task.refKeys:
+            return None
+        data = ctx.inputs(task)
+        files: list[list[str]] = []
+        urls: list[str] = []
+        for n, (key, blob) in enumerate(zip(task.refKeys, data, strict=False), start=1):
+            ext = _ext(key)
+            # Describe is matched back by this name (matcher.by_described_image).
+            name = (
+                f"{task.id}.{ext}" if task.action == TaskAction.DESCRIBE else f"{task.id}-{n}.{ext}"
+            )
+            try:
+                upload_url, uploaded = client.request_upload(name, len(blob))
+                client.put_upload(upload_url, blob, _mime(ext))
+            except (RateLimited, Unauthorized, Transient):
+                raise
+            except DiscordError as exc:
+                raise UploadFailed(UPLOAD_FAILED) from exc
+            if task.action != TaskAction.IMAGINE:
+                files.append([name, uploaded])
+                continue
+            try:
+                message = client.send_upload_message(uploaded, name)
+            except (RateLimited, Unauthorized, Transient):
+                raise
+            except DiscordError as exc:
+                raise UploadFailed(SEND_FAILED) from exc
+            attachments = message.get("attachments") or []
+            if not attachments or not attachments[0].get("url"):
+                raise UploadFailed(SEND_NO_IMAGE)
+            urls.append(str(attachments[0]["url"]))
+        return {"urls": urls} if task.action == TaskAction.IMAGINE else {"files": files}
+
+    # ---- ambiguity -----------------------------------------------------------------------------
+    def _sibling_in_flight(self, task: Task, account: Account) -> float:
+        """Seconds to hold this task back while a job whose answer would look the same is sent
+        but not yet bound to its task: a variation/reroll of the same grid, another blend, or an
+        imagine of the same prompt without our --seed. Sent one at a time, "earliest sent" in the
+        matcher is exact instead of a guess."""
+        if not self._ambiguous(task, account):
+            return 0.0
+        now = now_ms()
+        for other_id in self.pool.counters(account.id)["running"]:
+            if other_id == task.id:
+                continue
+            other = self.repo.get(other_id)
+            if other is None or other.status not in (TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS):
+                continue
+            cand = Candidate.of(other)
+            if cand.bound or not cand.sent_at or now - cand.sent_at > AMBIGUITY_HOLD_MS:
+                continue
+            if self._same_looking(task, other, account):
+                return max(1.0, account.poll_seconds)
+        return 0.0
+
+    @staticmethod
+    def _ambiguous(task: Task, account: Account) -> bool:
+        if task.action in (TaskAction.VARIATION, TaskAction.REROLL, TaskAction.BLEND):
+            return True
+        if task.action == TaskAction.IMAGINE:
+            return not account.seed_marker or seed_of(task.promptEn or task.prompt) is not None
+        return False
+
+    @staticmethod
+    def _same_looking(task: Task, other: Task, account: Account) -> bool:
+        if task.action in (TaskAction.VARIATION, TaskAction.REROLL):
+            return other.action in (
+                TaskAction.VARIATION,
+                TaskAction.REROLL,
+            ) and other.properties.get("referencedMessageId") == task.properties.get(
+                "referencedMessageId"
+            )
+        if task.action == TaskAction.BLEND:
+            return other.action == TaskAction.BLEND
+        # Reference-image links differ per upload; the text is what Midjourney echoes alike.
+        mine = primary_prompt(task.promptEn or task.prompt or "").replace("<link>", "")
+        theirs = primary_prompt(str(other.providerState.get("prompt") or other.promptEn or ""))
+        theirs = theirs.replace("<link>", "")
+        return other.action == TaskAction.IMAGINE and mine == theirs

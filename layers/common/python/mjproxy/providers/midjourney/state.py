@@ -1,0 +1,183 @@
+"""Discord bookkeeping kept on the account's item in the instances table, next to the pool's
+counters (store/instances.py): the cached command index, the poller's lease and its cursor.
+
+One item per account keeps everything the poller needs in one consistent read.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...aws import client
+from ...store.instances import InstancePool
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class PollerState:
+    """Where the poller is in the channel.
+
+    - after: messages up to this id are done with (the next read starts after it);
+    - retired: interaction ids, job hashes and message ids of jobs whose task has ended, so a
+      message read again (the cursor may stay behind an unfinished job) can never be matched to
+      another task with the same prompt;
+    - unclaimed: ids of Midjourney messages no task claimed yet -> first seen (ms). The cursor
+      stays behind them for a grace period, in case their task's write was not visible yet.
+    """
+
+    after: str | None = None
+    retired: list[str] = field(default_factory=list)
+    unclaimed: dict[str, int] = field(default_factory=dict)
+
+    RETIRED_MAX = 300
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"after": self.after, "retired": self.retired[-self.RETIRED_MAX :],
+             "unclaimed": self.unclaimed},
+            separators=(",", ":"),
+        )  # fmt: skip
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> PollerState:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        return cls(
+            after=data.get("after"),
+            retired=list(data.get("retired") or []),
+            unclaimed={str(k): int(v) for k, v in (data.get("unclaimed") or {}).items()},
+        )
+
+    def retire(self, *keys: str | None) -> None:
+        for key in keys:
+            if key and key not in self.retired:
+                self.retired.append(key)
+
+
+@dataclass
+class AccountItem:
+    """The account's item as the poller reads it."""
+
+    running: list[str]
+    lease: str | None
+    lease_until: int
+    poller: PollerState
+
+
+class DiscordState:
+    def __init__(self, pool: InstancePool | None = None) -> None:
+        self.pool = pool or InstancePool()
+
+    @property
+    def _db(self) -> Any:
+        return client("dynamodb")
+
+    @property
+    def table(self) -> str:
+        return self.pool.table
+
+    def _key(self, account_id: str) -> dict[str, Any]:
+        return {"id": {"S": account_id}}
+
+    def read(self, account_id: str) -> AccountItem:
+        item = self._db.get_item(
+            TableName=self.table, Key=self._key(account_id), ConsistentRead=True
+        ).get("Item", {})
+        return AccountItem(
+            running=sorted(item.get("running", {}).get("SS", [])),
+            lease=item.get("pollerLease", {}).get("S"),
+            lease_until=int(item.get("pollerLeaseUntil", {}).get("N", "0")),
+            poller=PollerState.from_json(item.get("pollerState", {}).get("S")),
+        )
+
+    # ---- command index cache --------------------------------------------------------------
+    def load_commands(self, account_id: str) -> tuple[dict[str, dict[str, str]], int]:
+        item = self._db.get_item(
+            TableName=self.table,
+            Key=self._key(account_id),
+            ConsistentRead=True,
+            ProjectionExpression="discordCommands, discordCommandsAt",
+        ).get("Item", {})
+        raw = item.get("discordCommands", {}).get("S")
+        return (json.loads(raw) if raw else {}), int(
+            item.get("discordCommandsAt", {}).get("N", "0")
+        )
+
+    def store_commands(self, account_id: str, commands: dict[str, dict[str, str]]) -> None:
+        self._db.update_item(
+            TableName=self.table,
+            Key=self._key(account_id),
+            UpdateExpression="SET discordCommands = :c, discordCommandsAt = :t",
+            ExpressionAttributeValues={
+                ":c": {"S": json.dumps(commands, separators=(",", ":"))},
+                ":t": {"N": str(now_ms())},
+            },
+        )
+
+    # ---- poller lease -------------------------------------------------------------------------
+    def acquire_lease(self, account_id: str, token: str, until_ms: int) -> bool:
+        """Take the poller lease if nobody holds a live one."""
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(account_id),
+                UpdateExpression="SET pollerLease = :tok, pollerLeaseUntil = :until",
+                ConditionExpression=(
+                    "attribute_not_exists(pollerLeaseUntil) OR pollerLeaseUntil < :now"
+                ),
+                ExpressionAttributeValues={
+                    ":tok": {"S": token},
+                    ":until": {"N": str(until_ms)},
+                    ":now": {"N": str(now_ms())},
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def rotate_lease(
+        self, account_id: str, token: str, new_token: str, until_ms: int, poller: PollerState
+    ) -> bool:
+        """Hand the lease from this run's message to the next one and save the cursor, only if
+        this run still holds it (a duplicate or superseded message loses here)."""
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(account_id),
+                UpdateExpression=(
+                    "SET pollerLease = :new, pollerLeaseUntil = :until, pollerState = :st"
+                ),
+                ConditionExpression="pollerLease = :tok",
+                ExpressionAttributeValues={
+                    ":tok": {"S": token},
+                    ":new": {"S": new_token},
+                    ":until": {"N": str(until_ms)},
+                    ":st": {"S": poller.to_json()},
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_lease(self, account_id: str, token: str, poller: PollerState) -> bool:
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(account_id),
+                UpdateExpression="SET pollerState = :st REMOVE pollerLease, pollerLeaseUntil",
+                ConditionExpression="pollerLease = :tok",
+                ExpressionAttributeValues={
+                    ":tok": {"S": token},
+                    ":st": {"S": poller.to_json()},
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
