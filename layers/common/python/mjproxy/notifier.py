@@ -3,10 +3,11 @@
 One queue message names a task (`notify.enqueue`). Delivery reads the task fresh, so the body is
 always the task's current state in the one wire format (the same JSON as fetch, compact), and then:
 
-1. refuses a target that is not http(s) or resolves to a private, loopback, link-local (the
-   instance metadata service at 169.254.169.254 above all), multicast or reserved address, unless
-   MJ_NOTIFY_ALLOW_PRIVATE=true; the connection goes to the address that was checked, so a DNS
-   answer that changes between check and connect (rebinding) cannot redirect it;
+1. refuses a target that is not http(s) or resolves to a private, loopback, link-local,
+   multicast or reserved address, unless MJ_NOTIFY_ALLOW_PRIVATE=true; link-local addresses (the
+   instance metadata service at 169.254.169.254 above all) are refused even then. The connection
+   goes to the address that was checked, so a DNS answer that changes between check and connect
+   (rebinding) cannot redirect it;
 2. claims the state in the task's callback ledger (store/callbacks.py): never a state older than
    one already sent, each state once, one delivery in flight per task;
 3. POSTs it (timeout <= 10 s, no redirects followed), signed with HMAC-SHA256 when
@@ -27,7 +28,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -104,13 +105,33 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def public_address(address: str) -> bool:
+# Never a callback target, even with MJ_NOTIFY_ALLOW_PRIVATE: link-local ranges hold the cloud
+# metadata services (169.254.169.254, ECS's 169.254.170.2), plus EC2's IPv6 metadata address.
+# No developer's receiver lives there, and credentials do.
+ALWAYS_REFUSED = (
+    ipaddress.ip_network("169.254.0.0/16"),
+    ipaddress.ip_network("fe80::/10"),
+    ipaddress.ip_network("fd00:ec2::254/128"),
+)
+
+
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return ip.ipv4_mapped
+    return ip
+
+
+def public_address(address: str) -> bool:
+    ip = _ip(address)
     # is_global is False for private, loopback, link-local, reserved, shared (100.64/10) and
     # documentation ranges, but True for multicast, so that is excluded explicitly.
     return ip.is_global and not ip.is_multicast
+
+
+def metadata_address(address: str) -> bool:
+    ip = _ip(address)
+    return any(ip.version == net.version and ip in net for net in ALWAYS_REFUSED)
 
 
 def check_target(url: str, allow_private: bool, resolver: Resolver = resolve) -> Target:
@@ -125,14 +146,19 @@ def check_target(url: str, allow_private: bool, resolver: Resolver = resolve) ->
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError as exc:
         raise Refused(f"refused: bad port in the notifyHook URL: {exc}") from exc
-    addresses = resolver(host, port)
+    try:
+        # An IP literal needs no lookup (and must not get a different answer from one).
+        addresses = [str(ipaddress.ip_address(host.split("%", 1)[0]))]
+    except ValueError:
+        addresses = resolver(host, port)
     if not addresses:
         raise OSError(f"{host} did not resolve")
-    if not allow_private:
-        blocked = [a for a in addresses if not public_address(a)]
-        if blocked:
-            # Any private answer refuses the whole name: mixing one in is how rebinding starts.
-            raise Refused(f"refused: {host} resolves to a non-public address ({blocked[0]})")
+    for address in addresses:
+        # Any refused answer refuses the whole name: mixing one in is how rebinding starts.
+        if metadata_address(address):
+            raise Refused(f"refused: {host} resolves to a link-local/metadata address ({address})")
+        if not allow_private and not public_address(address):
+            raise Refused(f"refused: {host} resolves to a non-public address ({address})")
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -233,8 +259,9 @@ class Notifier:
 
             ledger = CallbackLedger()
         self.ledger = ledger
-        self.sender = sender or post
-        self.resolver = resolver or resolve
+        # None = the module's functions, looked up per call (tests patch them there).
+        self.sender = sender
+        self.resolver = resolver
         self.clock = clock or now_ms
         self.requeue = requeue or notify.enqueue
 
@@ -272,7 +299,7 @@ class Notifier:
             return "not-started"  # never sent for NOT_START (protocol.md §5.12)
         s = settings()
         try:
-            target = check_target(hook, s.notify_allow_private, self.resolver)
+            target = check_target(hook, s.notify_allow_private, self.resolver or resolve)
         except Refused as exc:
             log.warning("callback refused", extra={"taskId": task.id, "reason": str(exc)})
             self.ledger.record_error(task.id, str(exc))
@@ -280,6 +307,9 @@ class Notifier:
         except OSError as exc:  # DNS failure: may be transient
             return self._failed(task, message, None, f"resolve failed: {exc}")
         key = state_key(task)
+        if message.retryOf is not None and message.retryOf != key:
+            # The task moved on since the failed attempt: the newer state gets all its attempts.
+            message = replace(message, attempt=0)
         now = self.clock()
         lease_ms = int(s.notify_timeout_seconds * 1000) + LEASE_MARGIN_MS
         try:
@@ -298,9 +328,8 @@ class Notifier:
             return "superseded"
         body = self.body(task)
         try:
-            status = self.sender(
-                target, body, self.headers(task, body, message.attempt), s.notify_timeout_seconds
-            )
+            headers = self.headers(task, body, message.attempt)
+            status = (self.sender or post)(target, body, headers, s.notify_timeout_seconds)
         except Exception as exc:  # network errors, timeouts, TLS failures
             return self._failed(task, message, key, f"{type(exc).__name__}: {exc}")
         if 200 <= status < 300:
