@@ -10,7 +10,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from mjproxy import aws, translate
+from mjproxy import translate
 from mjproxy.translate import AwsTranslator, OpenAITranslator, translate_prompt
 
 
@@ -136,8 +136,9 @@ def test_the_configured_translator_follows_mj_translate(monkeypatch):
 
 
 def test_amazon_translate_request_and_answer():
-    client = aws.client("translate")
-    with Stubber(client) as stub:
+    translator = AwsTranslator(timeout=3.0)
+    assert translator.client.meta.config.read_timeout == 3.0
+    with Stubber(translator.client) as stub:
         stub.add_response(
             "translate_text",
             {
@@ -152,16 +153,16 @@ def test_amazon_translate_request_and_answer():
             {"TranslatedText": "dog", "SourceLanguageCode": "zh", "TargetLanguageCode": "en"},
             {"Text": "狗", "SourceLanguageCode": "zh", "TargetLanguageCode": "en"},
         )
-        out = translate_prompt("一只可爱的猫 --no 狗 --ar 3:2", AwsTranslator())
+        out = translate_prompt("一只可爱的猫 --no 狗 --ar 3:2", translator)
         stub.assert_no_pending_responses()
     assert out == "a cute cat --no dog --ar 3:2"
 
 
 def test_an_amazon_translate_error_keeps_the_original_text():
-    client = aws.client("translate")
-    with Stubber(client) as stub:
+    translator = AwsTranslator()
+    with Stubber(translator.client) as stub:
         stub.add_client_error("translate_text", "ThrottlingException", "slow down")
-        out = translate_prompt("一只猫 --ar 3:2", AwsTranslator())
+        out = translate_prompt("一只猫 --ar 3:2", translator)
     assert out == "一只猫 --ar 3:2"
 
 

@@ -81,20 +81,33 @@ def translate_prompt(prompt: str, translator: Translator | None) -> str:
 
 
 class AwsTranslator:
-    """Amazon Translate (needs translate:TranslateText). The client is created on first use."""
+    """Amazon Translate (needs translate:TranslateText). The client is created on first use,
+    with short timeouts and one retry: a submit must answer well inside API Gateway's 29 s."""
 
-    def __init__(self, client: Any = None, source: str = "zh", target: str = "en") -> None:
+    def __init__(
+        self, client: Any = None, source: str = "zh", target: str = "en", timeout: float = 8.0
+    ) -> None:
         self._client = client
         self.source = source
         self.target = target
+        self.timeout = timeout
 
     @property
     def client(self) -> Any:
-        if self._client is not None:
-            return self._client
-        from .aws import client  # cached per process by aws.client, reset by tests
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
 
-        return client("translate")
+            self._client = boto3.client(
+                "translate",
+                region_name=settings().region,
+                config=Config(
+                    connect_timeout=self.timeout,
+                    read_timeout=self.timeout,
+                    retries={"max_attempts": 2, "mode": "standard"},
+                ),
+            )
+        return self._client
 
     def translate(self, text: str) -> str:
         out = self.client.translate_text(
@@ -152,7 +165,7 @@ class OpenAITranslator:
 @lru_cache(maxsize=4)
 def _build(kind: str, base_url: str, model: str, timeout: float) -> Translator | None:
     if kind == "aws":
-        return AwsTranslator()
+        return AwsTranslator(timeout=timeout)
     if kind == "openai":
         from .secrets import secret
 
