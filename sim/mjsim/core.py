@@ -1,0 +1,816 @@
+"""The simulator: the subset of Discord's REST API that the proxy calls, with a Midjourney bot
+behind it (protocol.md §6). One object holds all state; `handle` answers one HTTP request; the
+bot's jobs advance on the simulator's clock (see clock.py), so tests need no sleeps.
+
+Discord side: the guild command index, POST /interactions (payload checks, command versions,
+known messages and buttons), attachment slots and uploads, channel messages (create, list with
+`after`/`before`/`limit` newest first, get one), a CDN serving real PNG/WebP files from signed,
+expiring URLs, 401 for unknown or revoked tokens, 429 with `retry_after` on demand.
+
+Midjourney side: imagine / reroll / variation / blend jobs post a start message, edit it with
+progress and a preview, delete it and post the final grid with its real buttons; upscales reply
+to their grid; describe posts the image and then the four prompts; a job-concurrency limit per
+account queues extra jobs at "Waiting to start"; banned words and invalid parameters answer
+with red embeds (footer quoting the command), other failures on demand.
+"""
+
+from __future__ import annotations
+
+import heapq
+import hmac
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import art, formats
+from .clock import ManualClock, RealClock
+from .formats import MJ_APP_ID, MJ_AUTHOR
+
+DISCORD_EPOCH_MS = 1420070400000
+COMMAND_IDS = {
+    "imagine": "938956540159881230",
+    "describe": "1092492867185950852",
+    "blend": "1062880104792997970",
+    "info": "972289487818334209",
+    "settings": "1000850743479255081",
+    "shorten": "1121575372539039774",
+}
+DEFAULT_BANNED = ("bloody", "decapitated", "nude", "gore")
+KNOWN_PARAMS = {
+    "ar", "aspect", "chaos", "c", "no", "q", "quality", "seed", "sameseed", "stop", "style",
+    "s", "stylize", "tile", "v", "version", "niji", "iw", "weird", "w", "fast", "relax",
+    "turbo", "repeat", "r", "sref", "cref", "cw", "sw", "sv", "p", "personalize", "raw",
+    "video", "hd", "draft", "exp", "oref", "ow", "public", "stealth",
+}  # fmt: skip
+_PARAM = re.compile(r"(?:^|\s)--([A-Za-z][\w-]*)((?:\s+(?!--)[^\s]+)*)")
+_AR = re.compile(r"^(\d{1,4}):(\d{1,4})$")
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
+        return cls(status, json.dumps(data).encode(),
+                   {"content-type": "application/json", **(headers or {})})  # fmt: skip
+
+
+@dataclass
+class Account:
+    token: str
+    user_id: str
+    username: str
+    guild_id: str
+    channel_id: str
+    revoked: bool = False
+
+    @property
+    def user(self) -> dict[str, Any]:
+        return {"id": self.user_id, "username": self.username, "global_name": self.username,
+                "avatar": None, "discriminator": "0", "public_flags": 0}  # fmt: skip
+
+
+@dataclass
+class Call:
+    t: float
+    method: str
+    route: str
+    status: int
+    channel: str | None = None
+
+
+@dataclass
+class Job:
+    """One Midjourney job (one interaction)."""
+
+    id: str  # the job UUID (file names, button ids)
+    kind: str  # imagine | reroll | variation | upscale | blend | describe
+    account: Account
+    interaction_id: str
+    interaction_type: int
+    command: str | None  # imagine / blend / describe, None for buttons
+    nonce: str
+    prompt: str  # as echoed
+    image: bytes = b""  # the final image
+    parent_message_id: str | None = None
+    index: int | None = None
+    variation_label: str | None = None
+    message_id: str | None = None  # progress message, then the final one
+    final_message_id: str | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    text: str | None = None  # describe
+
+
+class Simulator:
+    def __init__(
+        self,
+        base_url: str = "http://mjsim.test",
+        clock: Any = None,
+        *,
+        start_delay: float = 1.0,
+        step_seconds: float = 1.0,
+        progress_steps: tuple[int, ...] = (15, 31, 46, 62, 78, 93),
+        upscale_seconds: float = 2.0,
+        describe_seconds: float = 2.0,
+        concurrency: int = 3,
+        mode: str = "fast",
+        banned_words: tuple[str, ...] = DEFAULT_BANNED,
+        advance_per_read: float = 0.0,
+        url_ttl_seconds: float = 86400.0,
+        ephemeral_errors: bool = False,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock or RealClock()
+        self.start_delay = start_delay
+        self.step_seconds = step_seconds
+        self.progress_steps = progress_steps
+        self.upscale_seconds = upscale_seconds
+        self.describe_seconds = describe_seconds
+        self.concurrency = concurrency
+        self.mode = mode
+        self.banned_words = banned_words
+        # Each channel read moves the clock on: a test that just keeps polling sees jobs advance.
+        self.advance_per_read = advance_per_read
+        self.url_ttl_seconds = url_ttl_seconds
+        self.ephemeral_errors = ephemeral_errors
+        self.lock = threading.RLock()
+        self.accounts: dict[str, Account] = {}
+        self.messages: dict[str, dict[str, dict[str, Any]]] = {}  # channel -> id -> message
+        self.deleted: set[str] = set()
+        self.blobs: dict[str, tuple[bytes, str]] = {}  # attachment id -> (bytes, content type)
+        self.uploads: dict[str, bytes] = {}  # upload_filename -> bytes
+        self._slots: dict[str, str] = {}  # upload id -> upload_filename
+        self.jobs: dict[str, Job] = {}
+        self.calls: list[Call] = []
+        self.log: list[dict[str, Any]] = []
+        self.versions = {name: str(1237876415471554623 + i) for i, name in enumerate(COMMAND_IDS)}
+        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = 0
+        self._last_snowflake = 0
+        self._running: dict[str, list[str]] = {}  # account token -> running job ids
+        self._queued: dict[str, list[Job]] = {}
+        self._rate_limits: list[dict[str, Any]] = []
+        self._inject: list[str] = []
+        self._secret = uuid.uuid4().bytes
+
+    # ================================================================== setup & test controls
+    def add_account(
+        self,
+        token: str = "sim-user-token",
+        *,
+        user_id: str = "1100000000000000001",
+        username: str = "simuser",
+        guild_id: str = "1200000000000000001",
+        channel_id: str = "1300000000000000001",
+    ) -> Account:
+        with self.lock:
+            acct = Account(token, user_id, username, guild_id, channel_id)
+            self.accounts[token] = acct
+            self.messages.setdefault(channel_id, {})
+            return acct
+
+    def instance_config(self, acct: Account, **extra: Any) -> dict[str, Any]:
+        """The account as an entry of MJ_INSTANCES."""
+        return {"id": acct.channel_id, "provider": "midjourney", "guildId": acct.guild_id,
+                "channelId": acct.channel_id, "userToken": acct.token, **extra}  # fmt: skip
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            if isinstance(self.clock, ManualClock):
+                self.clock.advance(seconds)
+            self._catch_up()
+
+    def rate_limit(self, count: int, retry_after: float = 0.5, route: str | None = None) -> None:
+        """The next `count` API calls (of `route`, e.g. "interactions") answer 429."""
+        with self.lock:
+            self._rate_limits.append({"left": count, "retry_after": retry_after, "route": route})
+
+    def redeploy_commands(self) -> None:
+        """Midjourney redeployed its commands: every cached version is stale now."""
+        with self.lock:
+            self.versions = {name: str(int(v) + 1000) for name, v in self.versions.items()}
+
+    def revoke(self, token: str) -> None:
+        with self.lock:
+            self.accounts[token].revoked = True
+
+    def inject(self, failure: str) -> None:
+        """Make the next imagine fail: "failed" (plain text), "action_needed", "captcha"."""
+        with self.lock:
+            self._inject.append(failure)
+
+    def job_for_nonce(self, nonce: str) -> Job | None:
+        with self.lock:
+            return next((j for j in self.jobs.values() if j.nonce == nonce), None)
+
+    def count(self, route: str | None = None, method: str | None = None) -> int:
+        with self.lock:
+            return sum(1 for c in self.calls if (route is None or c.route == route)
+                       and (method is None or c.method == method))  # fmt: skip
+
+    # ================================================================== time & ids
+    def now(self) -> float:
+        return self.clock.now()
+
+    def _snowflake(self) -> str:
+        ms = int(self.now() * 1000)
+        value = max(self._last_snowflake + 1, (ms - DISCORD_EPOCH_MS) << 22)
+        self._last_snowflake = value
+        return str(value)
+
+    def _at(self, delay: float, action: Callable[[], None]) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (self.now() + delay, self._seq, action))
+
+    def _catch_up(self) -> None:
+        while self._events and self._events[0][0] <= self.now():
+            _, _, action = heapq.heappop(self._events)
+            action()
+
+    def _iso(self) -> str:
+        return datetime.fromtimestamp(self.now(), UTC).isoformat()
+
+    # ================================================================== HTTP entry point
+    def handle(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> Response:
+        with self.lock:
+            self._catch_up()
+            parts = urlsplit(url)
+            path = parts.path
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            hdrs = {k.lower(): v for k, v in headers.items()}
+            if path.startswith("/attachments/"):
+                return self._cdn(path, query)
+            if path.startswith("/upload/"):
+                return self._record(method, "upload", self._put_upload(path, body or b""))
+            if not path.startswith("/api/v9/"):
+                return Response.json(404, {"message": "404: Not Found", "code": 0})
+            return self._api(method, path[len("/api/v9") :], query, hdrs, body or b"")
+
+    def _record(
+        self, method: str, route: str, resp: Response, channel: str | None = None
+    ) -> Response:
+        self.calls.append(Call(self.now(), method, route, resp.status, channel))
+        return resp
+
+    def _api(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> Response:
+        route = self._route(method, path)
+        acct = self.accounts.get(headers.get("authorization", ""))
+        if acct is None or acct.revoked:
+            return self._record(
+                method, route, Response.json(401, {"message": "401: Unauthorized", "code": 0})
+            )
+        limited = self._limited(route)
+        if limited is not None:
+            return self._record(method, route, limited)
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            return self._record(
+                method, route, Response.json(400, {"message": "400: Bad Request", "code": 50109})
+            )
+        resp = self._dispatch(method, route, path, query, acct, payload)
+        return self._record(method, route, resp, acct.channel_id)
+
+    @staticmethod
+    def _route(method: str, path: str) -> str:
+        if path == "/interactions":
+            return "interactions"
+        if re.fullmatch(r"/guilds/\d+/application-command-index", path):
+            return "command-index"
+        if re.fullmatch(r"/channels/\d+/attachments", path):
+            return "attachments"
+        if re.fullmatch(r"/channels/\d+/messages", path):
+            return "messages" if method == "GET" else "send-message"
+        if re.fullmatch(r"/channels/\d+/messages/\d+", path):
+            return "message"
+        return "unknown"
+
+    def _limited(self, route: str) -> Response | None:
+        for rule in self._rate_limits:
+            if rule["left"] > 0 and rule["route"] in (None, route):
+                rule["left"] -= 1
+                retry = rule["retry_after"]
+                return Response.json(
+                    429,
+                    {"message": "You are being rate limited.", "retry_after": retry, "global": False},
+                    {"retry-after": str(max(1, round(retry))), "x-ratelimit-scope": "user",
+                     "x-ratelimit-remaining": "0", "x-ratelimit-reset-after": str(retry)},
+                )  # fmt: skip
+        return None
+
+    def _dispatch(
+        self,
+        method: str,
+        route: str,
+        path: str,
+        query: dict[str, str],
+        acct: Account,
+        payload: Any,
+    ) -> Response:
+        ids = re.findall(r"\d+", path)
+        if route == "command-index" and method == "GET":
+            return self._command_index(acct, ids[0])
+        if route == "interactions" and method == "POST":
+            return self._interaction(acct, payload or {})
+        if route == "attachments" and method == "POST":
+            return self._upload_slots(acct, ids[0], payload or {})
+        if route == "send-message" and method == "POST":
+            return self._send_message(acct, ids[0], payload or {})
+        if route == "messages" and method == "GET":
+            return self._list_messages(acct, ids[0], query)
+        if route == "message" and method == "GET":
+            return self._get_message(acct, ids[0], ids[1])
+        return Response.json(404, {"message": "404: Not Found", "code": 0})
+
+    # ================================================================== Discord: commands
+    def _command_index(self, acct: Account, guild_id: str) -> Response:
+        if guild_id != acct.guild_id:
+            return Response.json(403, {"message": "Missing Access", "code": 50001})
+        commands = [
+            {"id": cid, "application_id": MJ_APP_ID, "version": self.versions[name],
+             "name": name, "type": 1, "description": f"/{name}",
+             "options": [], "integration_types": [0, 1], "contexts": [0, 1, 2]}
+            for name, cid in COMMAND_IDS.items()
+        ]  # fmt: skip
+        apps = [{"id": MJ_APP_ID, "name": "Midjourney Bot", "bot_id": MJ_APP_ID}]
+        return Response.json(200, {"applications": apps, "application_commands": commands,
+                                   "version": self._snowflake()})  # fmt: skip
+
+    @staticmethod
+    def _form_error(field_name: str, code: str, message: str) -> Response:
+        errors = {field_name: {"_errors": [{"code": code, "message": message}]}}
+        return Response.json(400, {"code": 50035, "errors": errors, "message": "Invalid Form Body"})
+
+    def _interaction(self, acct: Account, p: dict[str, Any]) -> Response:
+        for name in ("application_id", "guild_id", "channel_id", "session_id", "nonce"):
+            if not p.get(name):
+                return self._form_error(name, "BASE_TYPE_REQUIRED", "This field is required")
+        if str(p["application_id"]) != MJ_APP_ID:
+            return Response.json(404, {"message": "Unknown Application", "code": 10002})
+        if str(p["guild_id"]) != acct.guild_id or str(p["channel_id"]) != acct.channel_id:
+            return Response.json(403, {"message": "Missing Access", "code": 50001})
+        nonce = str(p["nonce"])
+        if not nonce.isdigit() or len(nonce) > 25:
+            return self._form_error("nonce", "NONCE_TYPE_INVALID", "Invalid nonce")
+        data = p.get("data") or {}
+        interaction_id = self._snowflake()
+        if p.get("type") == 2:
+            name = data.get("name")
+            if name not in COMMAND_IDS or str(data.get("id")) != COMMAND_IDS[name]:
+                return Response.json(404, {"message": "Unknown interaction", "code": 10062})
+            if str(data.get("version")) != self.versions[name]:
+                return self._form_error(
+                    "data", "INTERACTION_APPLICATION_COMMAND_INVALID_VERSION",
+                    "This command is outdated, please try again in a few minutes",
+                )  # fmt: skip
+            return self._command(acct, interaction_id, nonce, name, data)
+        if p.get("type") == 3:
+            return self._button(acct, interaction_id, nonce, p, data)
+        return self._form_error("type", "BASE_TYPE_CHOICES", "Value must be one of (2, 3, 5)")
+
+    def _options(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {o.get("name"): o.get("value") for o in data.get("options") or []}
+
+    def _attachment_bytes(self, data: dict[str, Any], index: Any) -> bytes | None:
+        for att in data.get("attachments") or []:
+            if str(att.get("id")) == str(index):
+                return self.uploads.get(str(att.get("uploaded_filename")))
+        return None
+
+    def _command(
+        self, acct: Account, ix: str, nonce: str, name: str, data: dict[str, Any]
+    ) -> Response:
+        opts = self._options(data)
+        if name == "imagine":
+            prompt = opts.get("prompt")
+            if not isinstance(prompt, str) or not prompt.strip():
+                return self._form_error("data", "BASE_TYPE_REQUIRED", "prompt is required")
+            self._imagine(acct, ix, nonce, prompt)
+            return Response(204)
+        if name == "describe":
+            image = self._attachment_bytes(data, opts.get("image"))
+            if image is None:
+                return self._form_error("data", "ATTACHMENT_NOT_FOUND", "Unknown attachment")
+            filename = next(
+                (str(a.get("filename")) for a in data.get("attachments") or []), "image.png"
+            )
+            self._describe(acct, ix, nonce, image, filename)
+            return Response(204)
+        if name == "blend":
+            images = []
+            for i in range(1, 6):
+                if f"image{i}" in opts:
+                    blob = self._attachment_bytes(data, opts[f"image{i}"])
+                    if blob is None:
+                        return self._form_error(
+                            "data", "ATTACHMENT_NOT_FOUND", "Unknown attachment"
+                        )
+                    images.append(blob)
+            if len(images) < 2:
+                return self._form_error("data", "BASE_TYPE_REQUIRED", "image2 is required")
+            self._blend(acct, ix, nonce, images, str(opts.get("dimensions") or "--ar 1:1"))
+            return Response(204)
+        return Response(204)  # info / settings / shorten: accepted, nothing simulated
+
+    def _button(
+        self, acct: Account, ix: str, nonce: str, p: dict[str, Any], data: dict[str, Any]
+    ) -> Response:
+        message_id = str(p.get("message_id") or "")
+        msg = self.messages.get(acct.channel_id, {}).get(message_id)
+        if msg is None or message_id in self.deleted:
+            return Response.json(404, {"message": "Unknown Message", "code": 10008})
+        if not isinstance(p.get("message_flags"), int):
+            return self._form_error("message_flags", "BASE_TYPE_REQUIRED", "This field is required")
+        custom = str(data.get("custom_id") or "")
+        known = [
+            c.get("custom_id")
+            for row in msg.get("components") or []
+            for c in row.get("components") or []
+        ]
+        if custom not in known:
+            return self._form_error(
+                "data", "COMPONENT_VALIDATION_FAILED", "Component validation failed"
+            )
+        parent = next((j for j in self.jobs.values() if j.final_message_id == message_id), None)
+        if parent is None:
+            return Response(204)
+        parts = custom.split("::")
+        action, index = parts[2], int(parts[3])
+        if action == "upsample":
+            self._upscale(acct, ix, nonce, parent, index)
+        elif action == "variation":
+            self._variation(acct, ix, nonce, parent, index)
+        elif action == "reroll":
+            self._reroll(acct, ix, nonce, parent)
+        return Response(204)  # other buttons: accepted, nothing simulated
+
+    # ================================================================== Discord: uploads
+    def _upload_slots(self, acct: Account, channel_id: str, p: dict[str, Any]) -> Response:
+        if channel_id != acct.channel_id:
+            return Response.json(403, {"message": "Missing Access", "code": 50001})
+        out = []
+        for f in p.get("files") or []:
+            upload_id = uuid.uuid4().hex
+            uploaded = f"{uuid.uuid4()}/{f.get('filename')}"
+            self._slots[upload_id] = uploaded
+            out.append({"id": int(f.get("id") or 0),
+                        "upload_url": f"{self.base_url}/upload/{upload_id}?upload_id={upload_id}",
+                        "upload_filename": uploaded})  # fmt: skip
+        return Response.json(200, {"attachments": out})
+
+    def _put_upload(self, path: str, body: bytes) -> Response:
+        uploaded = self._slots.get(path.rsplit("/", 1)[-1])
+        if uploaded is None:
+            return Response(404, b"no such upload")
+        self.uploads[uploaded] = body
+        return Response(200)
+
+    def _attachment(
+        self, channel: str, data: bytes, filename: str, content_type: str
+    ) -> dict[str, Any]:
+        att_id = self._snowflake()
+        self.blobs[att_id] = (data, content_type)
+        issued = int(self.now())
+        expires = issued + int(self.url_ttl_seconds)
+        mac = hmac.new(self._secret, f"{att_id}:{expires}".encode(), "sha256").hexdigest()[:32]
+        # The query string Discord signs its CDN URLs with (protocol.md §4.6, §6.10).
+        url = (f"{self.base_url}/attachments/{channel}/{att_id}/{filename}"
+               f"?ex={expires:x}&is={issued:x}&hm={mac}&")  # fmt: skip
+        try:
+            w, h = art.size_of(data)
+        except Exception:
+            w, h = 0, 0
+        return {"id": att_id, "filename": filename, "size": len(data), "url": url,
+                "proxy_url": url, "width": w, "height": h, "content_type": content_type}  # fmt: skip
+
+    def _send_message(self, acct: Account, channel_id: str, p: dict[str, Any]) -> Response:
+        if channel_id != acct.channel_id:
+            return Response.json(403, {"message": "Missing Access", "code": 50001})
+        atts = []
+        for a in p.get("attachments") or []:
+            data = self.uploads.get(str(a.get("uploaded_filename")))
+            if data is None:
+                return self._form_error("attachments", "ATTACHMENT_NOT_FOUND", "Unknown upload")
+            atts.append(
+                self._attachment(acct.channel_id, data, str(a.get("filename")), "image/png")
+            )
+        msg = self._post(acct, content=str(p.get("content") or ""), author=acct.user,
+                         attachments=atts)  # fmt: skip
+        return Response.json(200, self._out(msg))
+
+    # ================================================================== Discord: reading
+    def _visible(self, msg: dict[str, Any]) -> bool:
+        return msg["id"] not in self.deleted and not (msg.get("flags", 0) & 64)
+
+    def _list_messages(self, acct: Account, channel_id: str, q: dict[str, str]) -> Response:
+        if channel_id != acct.channel_id:
+            return Response.json(403, {"message": "Missing Access", "code": 50001})
+        if self.advance_per_read:
+            self.advance(self.advance_per_read)
+        limit = max(1, min(100, int(q.get("limit", "50"))))
+        msgs = sorted((m for m in self.messages[channel_id].values() if self._visible(m)),
+                      key=lambda m: int(m["id"]))  # fmt: skip
+        if "after" in q:
+            msgs = [m for m in msgs if int(m["id"]) > int(q["after"])][:limit]
+        elif "before" in q:
+            msgs = [m for m in msgs if int(m["id"]) < int(q["before"])][-limit:]
+        else:
+            msgs = msgs[-limit:]
+        return Response.json(200, [self._out(m) for m in reversed(msgs)])  # newest first
+
+    def _get_message(self, acct: Account, channel_id: str, message_id: str) -> Response:
+        msg = self.messages.get(channel_id, {}).get(message_id)
+        if channel_id != acct.channel_id or msg is None or not self._visible(msg):
+            return Response.json(404, {"message": "Unknown Message", "code": 10008})
+        return Response.json(200, self._out(msg))
+
+    @staticmethod
+    def _out(msg: dict[str, Any]) -> dict[str, Any]:
+        return json.loads(json.dumps(msg))  # a copy: later edits must not change what was sent
+
+    def _cdn(self, path: str, q: dict[str, str]) -> Response:
+        parts = path.split("/")  # /attachments/<ch>/<att>/<name>
+        if len(parts) < 5 or parts[3] not in self.blobs:
+            return Response(404, b"Not Found")
+        expires = int(q.get("ex", "0"), 16) if q.get("ex") else 0
+        mac = hmac.new(self._secret, f"{parts[3]}:{expires}".encode(), "sha256").hexdigest()[:32]
+        if q.get("hm") != mac or expires < self.now():
+            return Response(404, b"This content is no longer available.")
+        data, ctype = self.blobs[parts[3]]
+        self.calls.append(Call(self.now(), "GET", "cdn", 200))
+        return Response(200, data, {"content-type": ctype})
+
+    # ================================================================== messages
+    def _post(self, acct: Account, **fields: Any) -> dict[str, Any]:
+        msg = {
+            "id": self._snowflake(), "type": 0, "content": "", "channel_id": acct.channel_id,
+            "author": MJ_AUTHOR, "attachments": [], "embeds": [], "mentions": [],
+            "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False,
+            "timestamp": self._iso(), "edited_timestamp": None, "flags": 0, "components": [],
+        }  # fmt: skip
+        msg.update(fields)
+        self.messages[acct.channel_id][msg["id"]] = msg
+        return msg
+
+    def _bot_post(self, job: Job, **fields: Any) -> dict[str, Any]:
+        acct = job.account
+        meta: dict[str, Any] = {"id": job.interaction_id, "type": job.interaction_type,
+                                "user": acct.user,
+                                "authorizing_integration_owners": {"0": acct.guild_id}}  # fmt: skip
+        extra: dict[str, Any] = {"application_id": MJ_APP_ID, "mentions": [acct.user],
+                                 "interaction_metadata": meta}  # fmt: skip
+        if job.command:
+            meta["name"] = job.command
+            meta["command_type"] = 1
+            extra["interaction"] = {"id": job.interaction_id, "type": 2, "name": job.command,
+                                    "user": acct.user}  # fmt: skip
+        else:
+            meta["interacted_message_id"] = job.parent_message_id
+        extra.update(fields)
+        return self._post(acct, **extra)
+
+    def _edit(self, channel: str, message_id: str, **fields: Any) -> None:
+        msg = self.messages[channel].get(message_id)
+        if msg is not None:
+            msg.update(fields)
+            msg["edited_timestamp"] = self._iso()
+
+    # ================================================================== Midjourney: checks
+    def _check_prompt(self, prompt: str) -> dict[str, Any] | None:
+        """Midjourney's own checks on /imagine: an error embed, or None."""
+        command = f"/imagine {prompt}"
+        lowered = prompt.lower()
+        for word in self.banned_words:
+            if re.search(rf"\b{re.escape(word)}\b", lowered):
+                return formats.banned_prompt_embed(command)
+        unknown = []
+        for m in _PARAM.finditer(prompt):
+            name, value = m.group(1).lower(), m.group(2).strip()
+            if name not in KNOWN_PARAMS:
+                unknown.append(f"`--{name}`")
+            elif name in ("ar", "aspect") and not self._aspect_ok(value):
+                return formats.invalid_parameter_embed(f"Invalid value for --{name}", command)
+            elif name == "seed" and (not value.isdigit() or int(value) > 4294967295):
+                return formats.invalid_parameter_embed(
+                    "Invalid value for --seed, must be an integer between 0 and 4294967295",
+                    command,
+                )
+        if unknown:
+            return formats.invalid_parameter_embed(
+                f"Unrecognized parameter(s): {', '.join(unknown)}", command
+            )
+        return None
+
+    @staticmethod
+    def _aspect_ok(value: str) -> bool:
+        m = _AR.match(value.strip())
+        if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
+            return False
+        w, h = int(m.group(1)), int(m.group(2))
+        return 1 / 8 <= w / h <= 8
+
+    @staticmethod
+    def _aspect(prompt: str) -> tuple[int, int]:
+        for m in _PARAM.finditer(prompt):
+            if m.group(1).lower() in ("ar", "aspect"):
+                a = _AR.match(m.group(2).strip())
+                if a and int(a.group(1)) and int(a.group(2)):
+                    return int(a.group(1)), int(a.group(2))
+        return 1, 1
+
+    def _error_reply(self, job: Job, embed: dict[str, Any] | None = None, **fields: Any) -> None:
+        flags = 64 if self.ephemeral_errors else 0
+
+        def post() -> None:
+            msg = self._bot_post(job, embeds=[embed] if embed else [], flags=flags, **fields)
+            job.final_message_id = msg["id"]
+            job.finished_at = self.now()
+            self.log.append({"t": self.now(), "event": "error", "job": job.id,
+                             "nonce": job.nonce, "message_id": msg["id"]})  # fmt: skip
+
+        self._at(self.start_delay, post)
+
+    # ================================================================== Midjourney: jobs
+    def _new_job(self, acct: Account, ix: str, nonce: str, kind: str, prompt: str,
+                 command: str | None, **kw: Any) -> Job:  # fmt: skip
+        job = Job(id=str(uuid.uuid4()), kind=kind, account=acct, interaction_id=ix,
+                  interaction_type=2 if command else 3, command=command, nonce=nonce,
+                  prompt=prompt, created_at=self.now(), **kw)  # fmt: skip
+        self.jobs[job.id] = job
+        return job
+
+    def _references(self, prompt: str) -> list[bytes]:
+        out = []
+        for url in re.findall(r"https?://\S+", prompt):
+            parts = urlsplit(url).path.split("/")
+            if len(parts) >= 5 and parts[3] in self.blobs:
+                out.append(self.blobs[parts[3]][0])
+        return out
+
+    def _imagine(self, acct: Account, ix: str, nonce: str, prompt: str) -> None:
+        job = self._new_job(acct, ix, nonce, "imagine", formats.echo(prompt), "imagine")
+        injected = self._inject.pop(0) if self._inject else None
+        error = self._check_prompt(prompt)
+        if error is not None:
+            self._error_reply(job, error)
+            return
+        if injected == "failed":
+            self._error_reply(job, None, content="Failed to process your command :(")
+            return
+        if injected == "action_needed":
+            self._error_reply(job, formats.action_needed_embed(f"/imagine {prompt}"))
+            return
+        if injected == "captcha":
+            self._error_reply(job, {"type": "rich", "title": "Verify you're human"},
+                              iframe_path=f"/captcha/embedded/{uuid.uuid4().hex}")  # fmt: skip
+            return
+        seed = re.search(r"--seed\s+(\d+)", prompt)
+        # Same prompt and seed give the same picture, as in Midjourney; otherwise a new one.
+        key = f"{job.prompt}|{seed.group(1)}" if seed else job.id
+        job.image = art.grid(key, self._aspect(job.prompt), self._references(prompt))
+        self._schedule_grid_job(job)
+
+    def _reroll(self, acct: Account, ix: str, nonce: str, parent: Job) -> None:
+        job = self._new_job(acct, ix, nonce, "reroll", parent.prompt, None,
+                            parent_message_id=parent.final_message_id,
+                            variation_label="Strong" if parent.kind == "variation" else None)  # fmt: skip
+        job.image = art.grid(job.id, self._aspect(job.prompt))
+        self._schedule_grid_job(job)
+
+    def _variation(self, acct: Account, ix: str, nonce: str, parent: Job, index: int) -> None:
+        job = self._new_job(acct, ix, nonce, "variation", parent.prompt, None,
+                            parent_message_id=parent.final_message_id, index=index,
+                            variation_label="Strong")  # fmt: skip
+        job.image = art.variation(parent.image, index, job.id)
+        self._schedule_grid_job(job)
+
+    def _blend(self, acct: Account, ix: str, nonce: str, images: list[bytes], dims: str) -> None:
+        links = " ".join(formats.short_link(f"blend:{ix}:{i}") for i in range(len(images)))
+        job = self._new_job(acct, ix, nonce, "blend", formats.echo(f"{links} {dims}"), "blend")
+        job.image = art.grid(job.id, self._aspect(dims), images)
+        self._schedule_grid_job(job)
+
+    def _upscale(self, acct: Account, ix: str, nonce: str, parent: Job, index: int) -> None:
+        job = self._new_job(acct, ix, nonce, "upscale", parent.prompt, None,
+                            parent_message_id=parent.final_message_id, index=index)  # fmt: skip
+        job.image = art.upscale(parent.image, index)
+
+        def finish() -> None:
+            name = f"{acct.username}_{formats.file_words(job.prompt)}_{job.id}.png"
+            msg = self._bot_post(
+                job, type=19, content=formats.upscale_done(job.prompt, acct.user_id, index),
+                attachments=[self._attachment(acct.channel_id, job.image, name, "image/png")],
+                components=formats.upscale_components(job.id),
+                message_reference={"type": 0, "channel_id": acct.channel_id,
+                                   "guild_id": acct.guild_id,
+                                   "message_id": parent.final_message_id},
+            )  # fmt: skip
+            self._finished(job, msg)
+
+        self._at(self.upscale_seconds, finish)
+
+    def _describe(self, acct: Account, ix: str, nonce: str, image: bytes, filename: str) -> None:
+        job = self._new_job(acct, ix, nonce, "describe", "", "describe")
+        w, h = art.size_of(image)
+        r, g, b = art.dominant_color(image)
+        tone = "warm" if r >= b else "cool"
+        ar = f"--ar {w // _gcd(w, h)}:{h // _gcd(w, h)}"
+        job.text = "\n\n".join(
+            f"{n}\ufe0f\u20e3 a {tone} {style} composition in rgb({r}, {g}, {b}) {ar}"
+            for n, style in zip("1234", ("minimalist", "painterly", "photographic", "abstract"),
+                                strict=True)
+        )  # fmt: skip
+        job.image = image
+
+        def start() -> None:
+            att = self._attachment(acct.channel_id, image, filename, "image/png")
+            msg = self._bot_post(job, embeds=[{"type": "rich", "image": {"url": att["url"]},
+                                               "color": 0}])  # fmt: skip
+            job.message_id = msg["id"]
+
+        def finish() -> None:
+            msg = self.messages[acct.channel_id][job.message_id or ""]
+            embed = dict(msg["embeds"][0], description=job.text)
+            self._edit(acct.channel_id, msg["id"], embeds=[embed],
+                       components=formats.describe_components(job.id))  # fmt: skip
+            self._finished(job, msg)
+
+        self._at(self.start_delay, start)
+        self._at(self.start_delay + self.describe_seconds, finish)
+
+    # ---- the grid pipeline: start message, queue, progress edits, final message ----------
+    def _schedule_grid_job(self, job: Job) -> None:
+        def post_start() -> None:
+            content = formats.running(job.prompt, job.account.user_id, "Waiting to start",
+                                      self.mode, job.variation_label)  # fmt: skip
+            msg = self._bot_post(job, content=content)
+            job.message_id = msg["id"]
+            self.log.append({"t": self.now(), "event": "start", "job": job.id,
+                             "nonce": job.nonce, "message_id": msg["id"]})  # fmt: skip
+            self._queued.setdefault(job.account.token, []).append(job)
+            self._start_queued(job.account)
+
+        self._at(self.start_delay, post_start)
+
+    def _start_queued(self, acct: Account) -> None:
+        running = self._running.setdefault(acct.token, [])
+        queue = self._queued.setdefault(acct.token, [])
+        while queue and len(running) < self.concurrency:
+            job = queue.pop(0)
+            running.append(job.id)
+            job.started_at = self.now()
+            for n, pct in enumerate(self.progress_steps, start=1):
+                self._at(n * self.step_seconds, lambda job=job, pct=pct: self._progress(job, pct))
+            steps = len(self.progress_steps) + 1
+            self._at(steps * self.step_seconds, lambda job=job: self._finish_grid(job))
+
+    def _progress(self, job: Job, pct: int) -> None:
+        acct = job.account
+        preview = self._attachment(
+            acct.channel_id, art.preview(job.image, pct), f"{job.id}_grid_0.webp", "image/webp"
+        )
+        content = formats.running(job.prompt, acct.user_id, f"{pct}%", self.mode,
+                                  job.variation_label)  # fmt: skip
+        self._edit(acct.channel_id, job.message_id or "", content=content, attachments=[preview])
+
+    def _finish_grid(self, job: Job) -> None:
+        acct = job.account
+        if job.message_id:
+            self.deleted.add(job.message_id)  # Midjourney deletes the progress message
+        name = f"{acct.username}_{formats.file_words(job.prompt)}_{job.id}.png"
+        msg = self._bot_post(
+            job,
+            content=formats.grid_done(job.prompt, acct.user_id, self.mode, job.variation_label),
+            attachments=[self._attachment(acct.channel_id, job.image, name, "image/png")],
+            components=formats.grid_components(job.id),
+        )
+        self._running[acct.token].remove(job.id)
+        self._finished(job, msg)
+        self._start_queued(acct)
+
+    def _finished(self, job: Job, msg: dict[str, Any]) -> None:
+        job.final_message_id = msg["id"]
+        job.finished_at = self.now()
+        self.log.append({"t": self.now(), "event": "final", "job": job.id, "nonce": job.nonce,
+                         "message_id": msg["id"], "kind": job.kind})  # fmt: skip
+
+
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return max(a, 1)
