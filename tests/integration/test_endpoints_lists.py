@@ -110,6 +110,7 @@ def test_list_answers_400_when_dynamodb_rejects_a_cursor(system, monkeypatch):
     """A well-formed token holding a key of another table or index: DynamoDB answers
     ValidationException (moto does not check), which is the client's fault, not a 500."""
     from botocore.exceptions import ClientError
+
     from mjproxy.store.tasks import TaskRepository
 
     def query(self, limit=None, cursor=None):

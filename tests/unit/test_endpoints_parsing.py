@@ -4,6 +4,7 @@ account views."""
 from __future__ import annotations
 
 import pytest
+
 from mjproxy.api.accounts import account_view
 from mjproxy.api.errors import BadRequest
 from mjproxy.api.lists import decode_cursor, encode_cursor, requested_ids
