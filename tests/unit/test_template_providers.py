@@ -1,0 +1,120 @@
+"""template.yaml wires the `bedrock` and `openai` providers the way their code and
+docs/providers.md expect: worker-only settings whose parameter defaults are the code's defaults,
+least-privilege policies, and a worker sized for one long generation step."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+from mjproxy.local.template import Template
+from mjproxy.providers.bedrock import BedrockConfig
+from mjproxy.providers.common import StepConfig
+from mjproxy.providers.openai import OpenAIConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIXES = ("MJ_BEDROCK_", "MJ_OPENAI_", "MJ_PROVIDER_")
+
+
+def _template() -> Template:
+    return Template(ROOT / "template.yaml")
+
+
+def _worker(template: Template) -> dict:
+    return template.resources["WorkerFunction"]["Properties"]
+
+
+def _defaults() -> dict[str, object]:
+    out = {}
+    for cls in (BedrockConfig, OpenAIConfig):
+        for f in fields(cls):
+            out[f.metadata["env"]] = f.default
+    return out
+
+
+def test_provider_settings_are_set_on_the_worker_only():
+    template = _template()
+    for fn in template.functions():
+        names = [n for n in fn.environment if n.startswith(PREFIXES)]
+        if fn.name == "WorkerFunction":
+            assert "MJ_BEDROCK_IMAGE_MODEL_ID" in names and "MJ_OPENAI_API_KEY_SECRET" in names
+        else:
+            assert names == [], fn.name
+
+
+def test_parameter_defaults_are_the_code_defaults():
+    """A deploy with default parameters runs exactly the documented configuration."""
+    template = _template()
+    defaults = _defaults()
+    env = _worker(template)["Environment"]["Variables"]
+    for name, value in env.items():
+        if not name.startswith(PREFIXES):
+            continue
+        assert name in defaults, f"{name} is not a provider setting"
+        resolved = template.resolve(value)
+        expected = defaults[name]
+        if isinstance(expected, float):
+            assert float(resolved) == expected, name
+        else:
+            assert resolved == str(expected), name
+
+
+def test_provider_timeouts_fit_the_worker_and_the_queue():
+    template = _template()
+    worker = _worker(template)
+    env = worker["Environment"]["Variables"]
+    budget = float(env["MJ_PROVIDER_STEP_BUDGET_SECONDS"])
+    call = float(env["MJ_PROVIDER_TIMEOUT_SECONDS"])
+    assert call < budget and budget + 60 <= worker["Timeout"] == 360
+    assert worker["MemorySize"] == 2048
+    [event] = worker["Events"].values()
+    assert event["Properties"]["BatchSize"] == 1
+    visibility = template.resources["JobsQueue"]["Properties"]["VisibilityTimeout"]
+    assert visibility > worker["Timeout"]
+    # The step budget's own default agrees with the template.
+    budget_field = {f.name: f for f in fields(StepConfig)}["step_budget_seconds"]
+    assert budget_field.default == budget
+
+
+def _walk(node):
+    yield node
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+    elif hasattr(node, "value"):
+        yield from _walk(node.value)
+
+
+def test_bedrock_and_secret_permissions_are_scoped_and_conditional():
+    template = _template()
+    conditions = template.doc["Conditions"]
+    assert {"UseBedrock", "HasOpenAISecret"} <= set(conditions)
+    statements = []
+    for name, res in template.of_type("AWS::Serverless::Function").items():
+        for node in _walk(res["Properties"].get("Policies") or []):
+            if isinstance(node, dict) and "Action" in node:
+                statements.append((name, node))
+    bedrock = [(n, s) for n, s in statements if "bedrock" in str(s["Action"])]
+    secrets = [(n, s) for n, s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
+    assert [n for n, _ in bedrock] == ["WorkerFunction"]
+    [(_, statement)] = bedrock
+    assert statement["Action"] == "bedrock:InvokeModel"
+    text = repr(statement["Resource"])
+    assert "*::foundation-model/*" not in text and "Resource': '*'" not in text
+    for param in (
+        "BedrockImageModelId",
+        "BedrockImg2ImgModelId",
+        "BedrockUpscaleFastModelId",
+        "BedrockDescribeModelId",
+        "BedrockDescribeFoundationModelId",
+    ):
+        assert param in text, param
+    assert ("WorkerFunction", {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue"}) in [
+        (n, {k: v for k, v in s.items() if k != "Resource"}) for n, s in secrets
+    ]
+    assert [n for n, s in secrets if "OpenAIApiKeySecretArn" in repr(s["Resource"])] == [
+        "WorkerFunction"
+    ]
