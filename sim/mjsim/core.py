@@ -156,6 +156,7 @@ class Simulator:
         self.log: list[dict[str, Any]] = []
         self.versions = {name: str(1237876415471554623 + i) for i, name in enumerate(COMMAND_IDS)}
         self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._event_time: float | None = None
         self._seq = 0
         self._last_snowflake = 0
         self._running: dict[str, list[str]] = {}  # account token -> running job ids
@@ -221,7 +222,9 @@ class Simulator:
 
     # ================================================================== time & ids
     def now(self) -> float:
-        return self.clock.now()
+        # While an event runs, "now" is the time it was due: what it schedules, the ids and
+        # timestamps it creates, follow from that, however far the clock jumped meanwhile.
+        return self._event_time if self._event_time is not None else self.clock.now()
 
     def _snowflake(self) -> str:
         ms = int(self.now() * 1000)
@@ -234,9 +237,13 @@ class Simulator:
         heapq.heappush(self._events, (self.now() + delay, self._seq, action))
 
     def _catch_up(self) -> None:
-        while self._events and self._events[0][0] <= self.now():
-            _, _, action = heapq.heappop(self._events)
-            action()
+        while self._events and self._events[0][0] <= self.clock.now():
+            due, _, action = heapq.heappop(self._events)
+            self._event_time = due
+            try:
+                action()
+            finally:
+                self._event_time = None
 
     def _iso(self) -> str:
         return datetime.fromtimestamp(self.now(), UTC).isoformat()

@@ -22,7 +22,8 @@ FOOTER_LINE = (
     "\n-# Create, explore, and organize on [midjourney.com](<https://www.midjourney.com/imagine>)"
 )
 
-_URL = re.compile(r"https?://\S+")
+# A URL not already inside <…> (Midjourney's own short links are left as they are).
+_URL = re.compile(r"(?<!<)https?://[^\s>]+")
 
 
 def short_link(url: str) -> str:

@@ -129,7 +129,7 @@ class MidjourneyProvider(Provider):
                 if uploads:
                     state["uploads"] = uploads
             hold = self._sibling_in_flight(task, account)
-            if hold:
+            if hold is not None:
                 return Outcome.wait(hold, state=state)
             wait = self.pool.claim_interaction(account.id, account.interaction_interval_seconds)
             if wait > 0:
@@ -250,13 +250,13 @@ class MidjourneyProvider(Provider):
         return {"urls": urls} if task.action == TaskAction.IMAGINE else {"files": files}
 
     # ---- ambiguity -----------------------------------------------------------------------------
-    def _sibling_in_flight(self, task: Task, account: Account) -> float:
+    def _sibling_in_flight(self, task: Task, account: Account) -> float | None:
         """Seconds to hold this task back while a job whose answer would look the same is sent
         but not yet bound to its task: a variation/reroll of the same grid, another blend, or an
         imagine of the same prompt without our --seed. Sent one at a time, "earliest sent" in the
         matcher is exact instead of a guess."""
         if not self._ambiguous(task, account):
-            return 0.0
+            return None
         now = now_ms()
         for other_id in self.pool.counters(account.id)["running"]:
             if other_id == task.id:
@@ -268,8 +268,8 @@ class MidjourneyProvider(Provider):
             if cand.bound or not cand.sent_at or now - cand.sent_at > AMBIGUITY_HOLD_MS:
                 continue
             if self._same_looking(task, other, account):
-                return max(1.0, account.poll_seconds)
-        return 0.0
+                return account.poll_seconds  # the sibling is bound by the next poll
+        return None
 
     @staticmethod
     def _ambiguous(task: Task, account: Account) -> bool:
