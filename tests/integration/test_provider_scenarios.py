@@ -102,6 +102,7 @@ class BedrockBackend:
         self.calls: list[Call] = []
         self.sleeps: list[float] = []
         self.configs: list[tuple[str, Any]] = []
+        self.job_delays: list[tuple[str, float]] = []  # (step, delay asked for), see `backend`
         self._lock = threading.Lock()
         # Recorded as botocore receives the parameters (the grid's four calls run in parallel).
         self.client.meta.events.register_first(
@@ -256,6 +257,7 @@ class OpenAIBackend:
     def __init__(self) -> None:
         self.opener = RecordedOpenAI()
         self.sleeps: list[float] = []
+        self.job_delays: list[tuple[str, float]] = []  # (step, delay asked for), see `backend`
         self.provider = OpenAIProvider(self.opener, sleep=self.sleeps.append)
 
     def grid(self, size: tuple[int, int]) -> None:
@@ -393,7 +395,6 @@ def backend(request, system, monkeypatch):
     stubbed = BedrockBackend() if name == "bedrock" else OpenAIBackend()
     install_provider(name, stubbed.provider)
 
-    stubbed.job_delays = []
     real_send = jobs.send
 
     def send(job: jobs.Job, delay_seconds: float = 0, queue_url: str | None = None) -> None:
