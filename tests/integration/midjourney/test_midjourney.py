@@ -390,3 +390,28 @@ def test_images_are_only_downloaded_from_allowed_hosts(monkeypatch, mj):
     # out) rather than take an image from anywhere.
     assert task["status"] in ("SUBMITTED", "IN_PROGRESS") and mj.sim.count("cdn") == 0
     assert SIM_BASE.startswith("http://")
+
+
+def test_the_watchdog_restarts_a_poller_chain_that_died(mj):
+    task_id = imagine(mj, "a resilient cat")
+    mj.deliver_once()  # interaction sent; the chain's first message is queued
+    queue = mj.system.template.physical["DiscordPollerQueue"]
+    boto3.client("sqs").purge_queue(QueueUrl=queue)  # the chain is lost...
+    boto3.client("dynamodb").update_item(  # ...and its lease has run out
+        TableName=InstancePool().table,
+        Key={"id": {"S": mj.account.channel_id}},
+        UpdateExpression="SET pollerLeaseUntil = :z",
+        ExpressionAttributeValues={":z": {"N": "0"}},
+    )
+    mj.drain()
+    reads = mj.sim.count("messages")
+    mj.drain()
+    assert mj.sim.count("messages") == reads  # nobody reads the channel any more
+    assert fetch(mj, task_id)["status"] in ("SUBMITTED", "IN_PROGRESS")
+    fn, handler = mj.system.functions["DiscordPollerFunction"]
+    from mjproxy.local.runner import invoke
+
+    assert invoke(fn, handler, {"source": "aws.events", "detail-type": "Scheduled Event"}) == {
+        "started": 1
+    }
+    assert run_to_end(mj, task_id)["status"] == "SUCCESS"

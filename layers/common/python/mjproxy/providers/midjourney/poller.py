@@ -256,9 +256,9 @@ class Poller:
             elif result == "retry" or event.kind in ("start", "progress"):
                 pins.append(int(msg.id))  # a running job's message is edited in place
         poller.after = str(min(pins) - 1) if pins else str(newest)
-        poller.unclaimed = {
-            k: v for k, v in poller.unclaimed.items() if now - v < UNCLAIMED_GRACE_MS
-        }
+        # Forget unclaimed messages only once the cursor has passed them: an expired entry that
+        # is still ahead of the cursor must not be taken for new and pinned all over again.
+        poller.unclaimed = {k: v for k, v in poller.unclaimed.items() if int(k) > int(poller.after)}
         return matched
 
     def _apply(self, event: Event, cand: Candidate, client: DiscordClient) -> str:

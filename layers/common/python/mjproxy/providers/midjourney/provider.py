@@ -152,7 +152,12 @@ class MidjourneyProvider(Provider):
         except DiscordError as exc:
             return Outcome.failed(exc.message)
         state.update(sentAt=now_ms(), prompt=sent_prompt)
-        Poller(self.repo, self.pool).ensure(ctx.instance)
+        try:
+            Poller(self.repo, self.pool).ensure(ctx.instance)
+        except Exception:
+            # Raising now would retry the step and send the job twice; the poller watchdog
+            # starts the chain within minutes instead.
+            log.exception("could not start the account's poller", extra={"taskId": task.id})
         return Outcome.submitted(None, state=state, properties={"nonce": nonce})
 
     def _interact(
