@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
 from mjproxy.local.provision import function_environment, provision
 from mjproxy.local.runner import api_event, invoke, load_handler
 from mjproxy.local.template import Function, Template
@@ -144,11 +145,6 @@ Crash = _Crash
 
 
 def reset_caches() -> None:
-    from mjproxy import aws, config
-    from mjproxy.api import auth
-    from mjproxy.providers import get_provider
+    from mjproxy import config
 
     config.reset()
-    aws.reset()
-    auth.api_secret.cache_clear()
-    get_provider.cache_clear()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import boto3
 import pytest
+
 from mjproxy import worker as worker_mod
 from mjproxy.domain.task import TaskStatus
 from mjproxy.store.tasks import TaskRepository
-
 from tests.harness import Crash
 from tests.scenarios import fetch, submit_ok
 

@@ -1,4 +1,5 @@
 import pytest
+
 from mjproxy.domain.buttons import buttons_for
 from mjproxy.domain.prompts import change_description, parse_prompt
 from mjproxy.domain.task import Task, TaskAction, TaskStatus, new_nonce, new_task_id

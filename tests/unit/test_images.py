@@ -2,8 +2,9 @@ import base64
 import io
 
 import pytest
-from mjproxy import images
 from PIL import Image
+
+from mjproxy import images
 
 
 def png(size=(8, 8), color=(255, 0, 0)) -> bytes:

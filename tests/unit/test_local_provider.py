@@ -8,6 +8,8 @@ import random
 from dataclasses import dataclass, field, replace
 
 import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageStat
+
 from mjproxy import config
 from mjproxy.config import Instance, Settings
 from mjproxy.domain.task import Task, TaskAction
@@ -15,7 +17,6 @@ from mjproxy.images import split_grid
 from mjproxy.providers import local_art
 from mjproxy.providers.base import Outcome
 from mjproxy.providers.local import LocalProvider, blend_prompt, task_seed, with_seed
-from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 
 # ---- a tiny fake ProviderContext --------------------------------------------------------------

@@ -7,7 +7,7 @@ import os
 from functools import cache
 from typing import Any
 
-from .config import settings
+from .config import on_reset, settings
 
 
 @cache
@@ -24,5 +24,6 @@ def client(service: str) -> Any:
     return boto3.client(service, region_name=settings().region, **extra)
 
 
+@on_reset
 def reset() -> None:
     client.cache_clear()

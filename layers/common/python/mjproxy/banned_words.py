@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import settings
+from .config import on_reset, settings
 
 log = logging.getLogger(__name__)
 
@@ -118,5 +118,6 @@ def check(prompt_en: str) -> Hit | None:
     return find_banned(prompt_en, banned_words())
 
 
+@on_reset
 def reset() -> None:
     _cache.clear()

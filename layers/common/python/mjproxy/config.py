@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -196,6 +197,18 @@ def settings() -> Settings:
     )
 
 
+_reset_hooks: list[Callable[[], None]] = []
+
+
+def on_reset(hook: Callable[[], None]) -> Callable[[], None]:
+    """Register a cache of another module to be cleared by `reset()`."""
+    _reset_hooks.append(hook)
+    return hook
+
+
 def reset() -> None:
-    """Forget the cached settings (tests and the local runner change the environment)."""
+    """Forget every cached setting, client and secret of this process (tests and the local
+    runner change the environment)."""
     settings.cache_clear()
+    for hook in _reset_hooks:
+        hook()

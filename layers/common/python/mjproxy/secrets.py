@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import time
 
+from .config import on_reset
+
 # Re-read after this many seconds so a rotated secret is picked up by warm functions too.
 CACHE_SECONDS = 300
 
@@ -46,5 +48,6 @@ def secret(value_var: str, param_var: str = "", arn_var: str = "") -> str:
     return value
 
 
+@on_reset
 def reset() -> None:
     _cache.clear()

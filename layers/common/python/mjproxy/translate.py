@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Protocol
 
-from .config import settings
+from .config import on_reset, settings
 
 log = logging.getLogger(__name__)
 
@@ -197,3 +197,6 @@ def prompt_en(prompt: str) -> str:
         log.warning("translator unavailable; keeping the original text", extra={"error": str(exc)})
         return prompt
     return translate_prompt(prompt, translator)
+
+
+on_reset(_build.cache_clear)

@@ -8,6 +8,7 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ..config import on_reset
 from .errors import Unauthorized
 
 if TYPE_CHECKING:
@@ -56,3 +57,6 @@ def check(request: Request) -> None:
         ok |= hmac.compare_digest(candidate.encode(), expected)
     if not ok:
         raise Unauthorized()
+
+
+on_reset(api_secret.cache_clear)

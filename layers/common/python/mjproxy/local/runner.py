@@ -225,12 +225,9 @@ class LocalSystem:
 
     @staticmethod
     def _reset_caches() -> None:
-        from .. import aws, config
-        from ..api import auth
+        from .. import config
 
         config.reset()
-        aws.reset()
-        auth.api_secret.cache_clear()
 
     # ---- HTTP ---------------------------------------------------------------------------
     def dispatch(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from ..config import on_reset
 from .base import Outcome, Provider, ProviderContext, ProviderError
 
 __all__ = ["Outcome", "Provider", "ProviderContext", "ProviderError", "get_provider", "REGISTRY"]
@@ -26,3 +27,6 @@ def get_provider(name: str) -> Provider:
         raise ValueError(f"unknown provider {name!r}; known: {', '.join(REGISTRY)}") from exc
     module_name, _, cls_name = target.partition(":")
     return getattr(importlib.import_module(module_name), cls_name)()
+
+
+on_reset(get_provider.cache_clear)

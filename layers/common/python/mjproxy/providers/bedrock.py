@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..config import ConfigError
+from ..config import ConfigError, on_reset
 from ..domain.task import Task, TaskAction
 from .base import Outcome, ProviderContext
 from .common import (
@@ -502,3 +502,6 @@ class _Caller:
             raise Permanent(f"{hint} ({code}): {message}") from exc
         except (ConnectionError, HTTPClientError) as exc:
             raise Transient(f"cannot reach Bedrock in {self.region}: {exc}") from exc
+
+
+on_reset(_boto_client.cache_clear)

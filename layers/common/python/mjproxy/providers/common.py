@@ -22,7 +22,7 @@ from fractions import Fraction
 from functools import cache
 from typing import Any
 
-from ..config import ConfigError
+from ..config import ConfigError, on_reset
 from ..domain.prompts import parse_prompt
 from ..domain.task import Task, TaskAction
 from .base import Outcome, Provider, ProviderContext
@@ -128,6 +128,7 @@ def overlay(cfg: Any, overrides: Mapping[str, Any] | None) -> Any:
     return replace(cfg, **changes) if changes else cfg
 
 
+@on_reset
 def reset() -> None:
     """Forget the cached environment configuration (tests change the environment)."""
     env_config.cache_clear()
