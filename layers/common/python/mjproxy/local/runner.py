@@ -383,6 +383,10 @@ def describe(system: LocalSystem) -> str:
         f"mjproxy local mode: API at {system.base_url}  (AWS side: moto at {system.moto_url})",
         f"  provider: {s.provider}; instances: {', '.join(i.id for i in s.instances)}",
         f"  auth: {'ON (mj-api-secret required)' if api_secret() else 'off (set MJ_API_SECRET)'}",
+        "  callbacks to private/loopback addresses: "
+        + (
+            "allowed" if s.notify_allow_private else "refused (MJ_NOTIFY_ALLOW_PRIVATE=true allows)"
+        ),
         f"  try: curl -H 'Content-Type: application/json' -d '{{\"prompt\":\"a red fox in snow"
         f" --ar 3:2\"}}' {system.base_url}/mj/submit/imagine",
     ]
