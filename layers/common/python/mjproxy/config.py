@@ -104,6 +104,9 @@ class Settings:
     banned_words_file: str = ""
     banned_words_s3_key: str = ""
     duplicate_upscale: bool = False
+    image_url_mode: str = "presigned"
+    public_base_url: str = ""
+    image_url_secret: str = ""
 
 
 def _instances_secret(arn: str) -> str:
@@ -194,6 +197,9 @@ def settings() -> Settings:
         banned_words_file=_str("MJ_BANNED_WORDS_FILE"),
         banned_words_s3_key=_str("MJ_BANNED_WORDS_S3_KEY"),
         duplicate_upscale=_bool("MJ_DUPLICATE_UPSCALE"),
+        image_url_mode=_choice("MJ_IMAGE_URL_MODE", "presigned", ("presigned", "stable")),
+        public_base_url=_str("MJ_PUBLIC_BASE_URL").rstrip("/"),
+        image_url_secret=_str("MJ_IMAGE_URL_SECRET"),
     )
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import io
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from .aws import client
@@ -124,6 +127,43 @@ def put(key: str, data: bytes, content_type: str = "image/png") -> None:
 def get(key: str) -> bytes:
     out = client("s3").get_object(Bucket=settings().bucket_name, Key=key)
     return out["Body"].read()
+
+
+# The base URL of the request being served (set by api/http.py), for stable image links.
+request_base_url: ContextVar[str | None] = ContextVar("request_base_url", default=None)
+_STABLE_KEY = re.compile(
+    r"^tasks/(\d{1,20})/((?:grid|image|preview|[1-4]|input-\d{1,2})\.(?:png|jpg|webp|gif|bmp))$"
+)
+
+
+def key_signature(key: str, secret: str) -> str:
+    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def stable_key(task_id: str, name: str, sig: str | None) -> str | None:
+    """The S3 key a stable link names, or None if the link is malformed or its signature wrong."""
+    key = f"tasks/{task_id}/{name}"
+    if not _STABLE_KEY.match(key):
+        return None
+    secret = settings().image_url_secret
+    if secret and not hmac.compare_digest(sig or "", key_signature(key, secret)):
+        return None
+    return key
+
+
+def public_url(key: str) -> str:
+    """The imageUrl clients get. `presigned` (default): a fresh SigV4 URL on every read.
+    `stable`: `<base>/mj/image/<id>/<file>?sig=…`, which never expires and redirects to a fresh
+    presigned URL — for relays that store imageUrl once and fetch it for months."""
+    s = settings()
+    base = s.public_base_url or request_base_url.get()
+    m = _STABLE_KEY.match(key)
+    if s.image_url_mode != "stable" or not base or not m:
+        return presign(key)
+    url = f"{base}/mj/image/{m.group(1)}/{m.group(2)}"
+    if s.image_url_secret:
+        url += f"?sig={key_signature(key, s.image_url_secret)}"
+    return url
 
 
 def presign(key: str) -> str:

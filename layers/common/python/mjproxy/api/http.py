@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .. import wire
+from .. import images, wire
 from ..observability import logger
 from . import auth
 from .errors import BadRequest, ProtocolError, Unauthorized
@@ -67,6 +67,19 @@ class Request:
         """Speed mode chosen by a `/mj-fast`, `/mj-relax` or `/mj-turbo` path prefix."""
         m = _MODE_PREFIX.match(self.path)
         return m.group(1).upper() if m else None
+
+    @property
+    def base_url(self) -> str | None:
+        """How the client reached us: `https://<api-id>.execute-api…/<stage>` on AWS (no stage
+        behind a custom domain), `http://<Host>` locally."""
+        ctx = self.event.get("requestContext") or {}
+        domain = ctx.get("domainName")
+        if domain:
+            stage = ctx.get("stage")
+            suffix = f"/{stage}" if stage and domain.endswith(".amazonaws.com") else ""
+            return f"https://{domain}{suffix}"
+        host = self.headers.get("host")
+        return f"http://{host}" if host else None
 
     @cached_property
     def body_text(self) -> str | None:
@@ -141,6 +154,7 @@ def endpoint(fn: Callable[[Request], Any], *, authenticated: bool = True) -> Han
         if not request.path.startswith("/mj/") and request.mode is None:
             # `/{mode}/mj/...` routes exist only for the three speed prefixes.
             return spring_error(404, "Not Found", request.path)
+        base_token = images.request_base_url.set(request.base_url)
         try:
             if authenticated:
                 auth.check(request)
@@ -157,6 +171,8 @@ def endpoint(fn: Callable[[Request], Any], *, authenticated: bool = True) -> Han
         except Exception:
             logger.exception("unhandled error", extra={"path": request.path})
             return spring_error(500, "Internal Server Error", request.path)
+        finally:
+            images.request_base_url.reset(base_token)
         if isinstance(result, dict) and "statusCode" in result:
             return result
         return json_response(result)

@@ -15,7 +15,7 @@ def visible(task: Task | None) -> bool:
 
 
 def task_view(task: Task) -> dict[str, Any]:
-    return wire.task_json(task, images.presign)
+    return wire.task_json(task, images.public_url)
 
 
 def fetch(task_id: str, repo: TaskRepository | None = None) -> dict[str, Any] | None:
