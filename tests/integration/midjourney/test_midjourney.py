@@ -415,3 +415,13 @@ def test_the_watchdog_restarts_a_poller_chain_that_died(mj):
         "started": 1
     }
     assert run_to_end(mj, task_id)["status"] == "SUCCESS"
+
+
+def test_interactions_of_one_account_are_paced(monkeypatch, mj):
+    monkeypatch.setenv("MJ_DISCORD_INTERACTION_INTERVAL_SECONDS", "600")
+    first, second = imagine(mj, "paced one"), imagine(mj, "paced two")
+    for _ in range(5):
+        mj.deliver_once()
+    assert mj.sim.count("interactions") == 1
+    statuses = {fetch(mj, first)["status"], fetch(mj, second)["status"]}
+    assert "NOT_START" in statuses  # waiting for its turn, not failed
