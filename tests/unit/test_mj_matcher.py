@@ -219,7 +219,7 @@ def test_tasks_sent_after_a_message_cannot_own_it():
 
 def test_locator_order_is_explicit():
     names = [rule.__name__ for rule in m.LOCATORS]
-    assert names == ["by_binding", "by_parent_message", "by_described_image", "by_seed",
+    assert names == ["by_nonce", "by_binding", "by_parent_message", "by_described_image", "by_seed",
                      "by_prompt", "by_blend_order", "by_describe_order", "by_sole_pending"]  # fmt: skip
 
 
@@ -244,3 +244,11 @@ def test_match_ignores_messages_of_retired_jobs():
                interaction={"id": "7", "name": "imagine"})  # fmt: skip
     event, found = m.match(done, cands(t), retired={"7"})
     assert found is None and event.kind == "ignore"
+
+
+def test_by_nonce_when_the_message_carries_ours():
+    t = task("1")
+    t.properties["nonce"] = "1248060123456789504"
+    e = m.classify(msg("**cat** - <@42> (Waiting to start)", nonce="1248060123456789504"))
+    assert m.by_nonce(e, cands(task("2"), t)).task is t
+    assert m.by_nonce(m.classify(msg("**cat** - <@42> (Waiting to start)")), cands(t)) is None

@@ -7,10 +7,11 @@ Two small ordered rule lists, each rule a plain function tested on its own:
    prompt, the progress string, the image, the job UUID). The first rule that recognises the
    message wins, in the order §6.6 recommends: errors, captcha, describe, completions, progress.
    (The original meant the same order but never sorted its handlers.)
-2. LOCATORS find the task among the account's running tasks, most exact first: a job already
-   bound to a task (interaction id, job UUID, message id); a button result by its parent message
-   and index; a describe by the file name we uploaded; an imagine by the unique --seed we
-   appended; then by normalised prompt and submit order (§6.8); blend and describe by order.
+2. LOCATORS find the task among the account's running tasks, most exact first: our nonce (only
+   gateway events carry it); a job already bound to a task (interaction id, job UUID, message
+   id); a button result by its parent message and index; a describe by the file name we
+   uploaded; an imagine by the unique --seed we appended; then by normalised prompt and submit
+   order (§6.8); blend and describe by order.
 
 Order-based rules only ever see tasks not bound to a job yet, and the provider sends at most one
 such ambiguous job at a time (provider.py), so "earliest sent" is exact rather than a guess.
@@ -294,6 +295,15 @@ def _earliest_sent(cands: list[Candidate], msg: Message) -> Candidate | None:
     return min(sent, key=lambda c: (c.sent_at or 0, c.task.id)) if sent else None
 
 
+def by_nonce(event: Event, cands: list[Candidate]) -> Candidate | None:
+    """Exact, when the message carries our interaction nonce: Discord echoes it on the bot's
+    first answer, but only to a gateway listener (protocol.md §6.12) — REST reads never have it."""
+    nonce = event.message.nonce
+    if not nonce:
+        return None
+    return next((c for c in cands if c.task.properties.get("nonce") == nonce), None)
+
+
 def by_binding(event: Event, cands: list[Candidate]) -> Candidate | None:
     """A message of a job already bound: same interaction, same job UUID, or an edit of (or a
     reply to) a message we already took."""
@@ -411,6 +421,7 @@ def by_sole_pending(event: Event, cands: list[Candidate]) -> Candidate | None:
 
 Locator = Callable[[Event, list[Candidate]], "Candidate | None"]
 LOCATORS: tuple[Locator, ...] = (
+    by_nonce,
     by_binding,
     by_parent_message,
     by_described_image,
