@@ -408,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", default=str(ROOT / "template.yaml"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # boto3 announces every client's endpoint at INFO; only our own messages are worth reading.
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     system = LocalSystem(
         args.template,
         host=args.host,
