@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
+from ...config import on_reset
 from .discord import (
     COMMAND_NAMES,
     FALLBACK_COMMANDS,
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 _memory: dict[str, tuple[float, dict[str, Command]]] = {}
 
 
+@on_reset
 def clear_cache() -> None:
     _memory.clear()
 
