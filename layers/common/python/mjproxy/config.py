@@ -9,7 +9,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 
@@ -78,7 +78,6 @@ class Settings:
     jobs_queue_url: str
     bucket_name: str
     provider: str
-    instances: tuple[Instance, ...]
     task_ttl_days: int
     max_image_bytes: int
     presign_expires: int
@@ -107,6 +106,12 @@ class Settings:
     image_url_mode: str = "presigned"
     public_base_url: str = ""
     image_url_secret: str = ""
+
+    @cached_property
+    def instances(self) -> tuple[Instance, ...]:
+        """Read on first use only: functions that never look at the pool (fetch, images) do not
+        pay for, or need permission to, the instances secret."""
+        return _instances(self.provider)
 
 
 def _instances_secret(arn: str) -> str:
@@ -172,7 +177,6 @@ def settings() -> Settings:
         jobs_queue_url=_str("JOBS_QUEUE_URL"),
         bucket_name=_str("BUCKET_NAME", "mj-images"),
         provider=provider,
-        instances=_instances(provider),
         task_ttl_days=_int("MJ_TASK_TTL_DAYS", 30, 1),
         max_image_bytes=_int("MJ_MAX_IMAGE_BYTES", 10 * 1024 * 1024, 1),
         presign_expires=_int("MJ_PRESIGN_EXPIRES", 7 * 24 * 3600, 60),
