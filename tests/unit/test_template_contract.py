@@ -44,3 +44,23 @@ def test_sqs_workers_report_partial_batch_failures():
                 assert event["Properties"]["FunctionResponseTypes"] == [
                     "ReportBatchItemFailures"
                 ], name
+
+
+def test_sam_local_env_file_names_every_resource_the_functions_use():
+    """events/env.json points `sam local` at the embedded moto server: it must name every
+    table, queue and bucket the template passes to the functions, with the local runner's names."""
+    import json
+
+    from mjproxy.local.provision import physical_name
+
+    template = Template(ROOT / "template.yaml")
+    env = json.loads((ROOT / "events" / "env.json").read_text())["Parameters"]
+    for fn in template.functions():
+        for name, value in fn.environment.items():
+            ref = getattr(value, "value", None) if getattr(value, "tag", None) == "Ref" else None
+            resource = template.resources.get(str(ref)) if ref else None
+            if not resource:
+                continue
+            assert name in env, name
+            expected = physical_name(str(ref))
+            assert env[name].lower().endswith(expected.lower()), (name, env[name], expected)
