@@ -1,0 +1,566 @@
+"""(3) AWS API calls per operation, counted exactly with botocore event hooks.
+
+Hooks on the default boto3 session (which every client the system creates comes from) see each
+call: `before-call` counts it per service and operation, `after-call` works out what AWS bills
+for it: DynamoDB read/write request units from the items' sizes (table and index writes), SQS
+requests in 64 KB chunks, S3 requests and stored bytes. The benchmark's own calls (delivering
+SQS messages as Lambda's event source mapping does, reading items to size them) go through a
+private session the hooks never see. Every operation runs twice and both runs must count the
+same: the counts are deterministic.
+
+    .venv/bin/python bench/api_calls.py
+"""
+
+from __future__ import annotations
+
+import copy
+import http.server
+import json
+import math
+import os
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import common
+
+KB = 1024
+SQS_CHUNK = 64 * KB
+
+
+# ---- DynamoDB item size, as AWS documents it ---------------------------------------------
+def _number_size(text: str) -> int:
+    digits = Decimal(text).normalize().as_tuple().digits
+    return math.ceil(len(digits) / 2) + 1
+
+
+def av_size(av: dict[str, Any]) -> int:
+    (kind, value), = av.items()  # fmt: skip
+    if kind == "S":
+        return len(value.encode())
+    if kind == "N":
+        return _number_size(value)
+    if kind == "B":
+        return len(value)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(v.encode()) for v in value)
+    if kind == "NS":
+        return sum(_number_size(v) for v in value)
+    if kind == "BS":
+        return sum(len(v) for v in value)
+    if kind == "L":
+        return 3 + sum(1 + av_size(v) for v in value)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + av_size(v) for k, v in value.items())
+    raise ValueError(kind)
+
+
+def item_size(item: dict[str, Any] | None) -> int:
+    return sum(len(k.encode()) + av_size(v) for k, v in (item or {}).items())
+
+
+# ---- the meter ------------------------------------------------------------------------------
+@dataclass
+class Usage:
+    calls: Counter = field(default_factory=Counter)  # "dynamodb.GetItem" -> n
+    rru: float = 0.0
+    wru: float = 0.0  # base tables
+    wru_gsi: float = 0.0  # global secondary indexes
+    sqs_requests: int = 0  # billed 64 KB chunks of SendMessage
+    s3_put: int = 0
+    s3_get: int = 0
+    s3_bytes: dict[str, int] = field(default_factory=dict)  # key -> size of its last PUT
+    invocations: Counter = field(default_factory=Counter)  # function -> n
+    esm_messages: int = 0  # messages handed to functions by the event source mapping
+    # function -> list of (wall s, cpu s, provider s) per invocation
+    durations: dict[str, list[tuple[float, float, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def minus(self, before: Usage) -> Usage:
+        out = Usage()
+        out.calls = self.calls - before.calls
+        out.rru, out.wru = self.rru - before.rru, self.wru - before.wru
+        out.wru_gsi = self.wru_gsi - before.wru_gsi
+        out.sqs_requests = self.sqs_requests - before.sqs_requests
+        out.s3_put, out.s3_get = self.s3_put - before.s3_put, self.s3_get - before.s3_get
+        out.s3_bytes = {k: v for k, v in self.s3_bytes.items() if before.s3_bytes.get(k) != v}
+        out.invocations = self.invocations - before.invocations
+        out.esm_messages = self.esm_messages - before.esm_messages
+        for fn, runs in self.durations.items():
+            extra = runs[len(before.durations.get(fn, [])) :]
+            if extra:
+                out.durations[fn] = extra
+        return out
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def signature(self) -> tuple:
+        """What must be identical between two runs of one operation."""
+        return (
+            tuple(sorted(self.calls.items())),
+            round(self.rru, 3),
+            round(self.wru, 3),
+            round(self.wru_gsi, 3),
+            self.sqs_requests,
+            self.s3_put,
+            self.s3_get,
+            tuple(sorted(self.invocations.items())),
+            self.esm_messages,
+        )
+
+
+class Meter:
+    """botocore event hooks on boto3's default session (every client mjproxy creates)."""
+
+    def __init__(self, stack: common.Stack) -> None:
+        self.stack = stack
+        self.usage = Usage()
+        self.errors: list[str] = []
+        self.side = common.side_client("dynamodb")
+        self.keys = {}  # table -> key attribute names
+        self.indexes = {}  # table -> [(index name, key attribute names)]
+        for logical, res in stack.template.of_type("AWS::DynamoDB::Table").items():
+            props = res["Properties"]
+            table = stack.template.physical[logical]
+            self.keys[table] = [k["AttributeName"] for k in props["KeySchema"]]
+            self.indexes[table] = [
+                (g["IndexName"], [k["AttributeName"] for k in g["KeySchema"]])
+                for g in props.get("GlobalSecondaryIndexes", [])
+            ]
+
+    def install(self) -> None:
+        import boto3
+
+        boto3.setup_default_session(region_name=common.REGION)
+        events = boto3.DEFAULT_SESSION.events
+        events.register("before-parameter-build", self._guarded(self._params))
+        events.register("before-call", self._guarded(self._before))
+        events.register("after-call", self._guarded(self._after))
+        self.stack.reset_caches()  # clients are created afresh, with the hooks
+
+    def snapshot(self) -> Usage:
+        return copy.deepcopy(self.usage)
+
+    def _guarded(self, hook: Callable) -> Callable:
+        """A hook must never break the system under test: errors are kept and reported."""
+
+        def run(**kwargs: Any) -> None:
+            try:
+                hook(**kwargs)
+            except Exception as exc:  # noqa: BLE001 - reported at the end
+                self.errors.append(f"{hook.__name__}: {type(exc).__name__}: {exc}")
+
+        return run
+
+    # ---- hooks --------------------------------------------------------------------------
+    def _params(self, params: dict, model: Any, context: dict, **_: Any) -> None:
+        context["bench_params"] = copy.deepcopy(params)
+
+    def _before(self, model: Any, context: dict, **_: Any) -> None:
+        service = model.service_model.service_name
+        self.usage.calls[f"{service}.{model.name}"] += 1
+        if service == "dynamodb" and model.name in ("PutItem", "UpdateItem", "DeleteItem"):
+            params = context["bench_params"]
+            context["bench_old"] = self._item(params["TableName"], self._key(params))
+
+    def _after(self, parsed: dict, model: Any, context: dict, **_: Any) -> None:
+        service, op = model.service_model.service_name, model.name
+        params = context.get("bench_params", {})
+        failed = "Error" in parsed and parsed["Error"].get("Code")
+        if service == "dynamodb":
+            self._dynamodb(op, params, parsed, context, bool(failed))
+        elif service == "sqs" and op == "SendMessage":
+            size = len(params["MessageBody"].encode()) + len(json.dumps(
+                params.get("MessageAttributes") or {}))  # fmt: skip
+            self.usage.sqs_requests += max(1, math.ceil(size / SQS_CHUNK))
+        elif service == "sqs" and op == "SendMessageBatch":
+            for entry in params["Entries"]:
+                self.usage.sqs_requests += max(1, math.ceil(len(entry["MessageBody"]) / SQS_CHUNK))
+        elif service == "s3" and op == "PutObject":
+            self.usage.s3_put += 1
+            self.usage.s3_bytes[params["Key"]] = body_size(params.get("Body"))
+        elif service == "s3" and op in ("GetObject", "HeadObject"):
+            self.usage.s3_get += 1
+
+    # ---- DynamoDB capacity --------------------------------------------------------------
+    def _key(self, params: dict) -> dict:
+        table = params["TableName"]
+        source = params.get("Key") or params.get("Item") or {}
+        return {k: source[k] for k in self.keys[table]}
+
+    def _item(self, table: str, key: dict) -> dict | None:
+        return self.side.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+    def _dynamodb(self, op: str, params: dict, parsed: dict, context: dict, failed: bool) -> None:
+        u = self.usage
+        if op == "GetItem":
+            factor = 1.0 if params.get("ConsistentRead") else 0.5
+            u.rru += factor * max(1, math.ceil(item_size(parsed.get("Item")) / (4 * KB)))
+        elif op == "BatchGetItem":
+            for table, req in params["RequestItems"].items():
+                factor = 1.0 if req.get("ConsistentRead") else 0.5
+                found = parsed.get("Responses", {}).get(table, [])
+                if req.get("ProjectionExpression") or req.get("AttributesToGet"):
+                    # Capacity counts whole items even when fewer attributes come back.
+                    found = [self._item(table, k) for k in req["Keys"]]
+                    found = [i for i in found if i]
+                sizes = [item_size(i) for i in found]
+                sizes += [0] * (len(req["Keys"]) - len(found))  # a missing key costs 1 unit
+                u.rru += factor * sum(max(1, math.ceil(n / (4 * KB))) for n in sizes)
+        elif op in ("Query", "Scan"):
+            factor = 1.0 if params.get("ConsistentRead") else 0.5
+            total = sum(item_size(i) for i in parsed.get("Items", []))
+            u.rru += factor * max(1, math.ceil(total / (4 * KB)))
+        elif op in ("PutItem", "UpdateItem", "DeleteItem"):
+            table = params["TableName"]
+            old = context.get("bench_old")
+            if failed:  # a failed condition still costs the write
+                u.wru += max(1, math.ceil(item_size(old) / KB))
+                return
+            new = None if op == "DeleteItem" else self._item(table, self._key(params))
+            u.wru += max(1, math.ceil(max(item_size(old), item_size(new)) / KB))
+            for _name, attrs in self.indexes.get(table, []):
+                u.wru_gsi += index_writes(old, new, attrs)
+
+
+def body_size(body: Any) -> int:
+    """Bytes of an S3 Body: bytes, or the file-like object botocore wraps them in."""
+    if body is None:
+        return 0
+    if isinstance(body, (bytes, bytearray, str)):
+        return len(body)
+    if hasattr(body, "getbuffer"):
+        return len(body.getbuffer())
+    position = body.tell()
+    body.seek(0, os.SEEK_END)
+    size = body.tell()
+    body.seek(position)
+    return size
+
+
+def index_writes(old: dict | None, new: dict | None, attrs: list[str]) -> int:
+    """Write units an index with ALL projection takes for one base-table write."""
+
+    def in_index(item: dict | None) -> bool:
+        return bool(item) and all(a in item for a in attrs)
+
+    def units(item: dict | None) -> int:
+        return max(1, math.ceil(item_size(item) / KB))
+
+    was, now = in_index(old), in_index(new)
+    if was and now:
+        if any(old[a] != new[a] for a in attrs):
+            return units(old) + units(new)  # key changed: delete + put
+        return units(new) if old != new else 0
+    if now:
+        return units(new)
+    if was:
+        return units(old)
+    return 0
+
+
+# ---- operations -------------------------------------------------------------------------------
+class Bench:
+    def __init__(self, stack: common.Stack, meter: Meter) -> None:
+        self.stack = stack
+        self.meter = meter
+        self.provider_seconds = 0.0
+        self._patch_invocations()
+
+    def _patch_invocations(self) -> None:
+        """Count every Lambda invocation and time it; time the local provider separately
+        (the image generator, which the cost model leaves out)."""
+        from mjproxy.local import runner
+        from mjproxy.providers.local import LocalProvider
+
+        bench = self
+        original_invoke = runner.invoke
+
+        def invoke(fn: Any, handler: Callable, event: dict, timeout_s: int = 900) -> Any:
+            provider_before = bench.provider_seconds
+            t, c = time.perf_counter(), time.thread_time()
+            try:
+                return original_invoke(fn, handler, event, timeout_s)
+            finally:
+                usage = bench.meter.usage
+                usage.invocations[fn.name] += 1
+                usage.esm_messages += len(event.get("Records", []))
+                usage.durations[fn.name].append((time.perf_counter() - t,
+                                                 time.thread_time() - c,
+                                                 bench.provider_seconds - provider_before))  # fmt: skip
+
+        runner.invoke = invoke
+
+        for name in ("start", "poll"):
+            original = getattr(LocalProvider, name)
+
+            def timed(self: Any, *args: Any, _original: Callable = original) -> Any:
+                t = time.perf_counter()
+                try:
+                    return _original(self, *args)
+                finally:
+                    bench.provider_seconds += time.perf_counter() - t
+
+            setattr(LocalProvider, name, timed)
+
+    def measure(self, action: Callable[[], Any]) -> Usage:
+        before = self.meter.snapshot()
+        action()
+        return self.meter.snapshot().minus(before)
+
+    def post(self, path: str, body: Any, expect_code: tuple = (1, 22)) -> dict:
+        status, out = self.stack.request("POST", path, body)
+        assert status == 200, (path, status, out)
+        if isinstance(out, dict) and "code" in out:
+            assert out["code"] in expect_code, (path, out)
+        return out
+
+    def get(self, path: str) -> Any:
+        status, out = self.stack.request("GET", path)
+        assert status == 200, (path, status, out)
+        return out
+
+    def finish(self, task_id: str) -> None:
+        """Deliver every job until the queues are empty; the task must be SUCCESS (read
+        through the private session: a client's fetch is not part of the lifecycle)."""
+        self.stack.drain()
+        item = self.meter.side.get_item(
+            TableName=self.stack.tasks_table, Key={"id": {"S": task_id}}, ConsistentRead=True
+        )["Item"]
+        assert item["status"]["S"] == "SUCCESS", item.get("failReason")
+
+
+class Receiver:
+    """A callback receiver on 127.0.0.1 answering 200 to every POST."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@dataclass
+class Row:
+    label: str
+    usage: Usage
+    deterministic: bool
+    minimum: str
+    minimum_calls: int | None
+    gap: str
+
+
+def breakdown(usage: Usage) -> str:
+    return ", ".join(f"{k} x{v}" for k, v in sorted(usage.calls.items())) or "-"
+
+
+def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
+    meter = Meter(stack)
+    meter.install()
+    bench = Bench(stack, meter)
+    receiver = Receiver()
+    os.environ["MJ_NOTIFY_ALLOW_PRIVATE"] = "true"  # the receiver is on 127.0.0.1
+    stack.reset_caches()
+
+    parent = stack.finished_task()  # real images in S3: the parent of upscales
+    parent_item = meter.side.get_item(
+        TableName=stack.tasks_table, Key={"id": {"S": parent}}, ConsistentRead=True
+    )["Item"]
+    clones = stack.seed_tasks(1000, parent)
+    stack.reset_instance_counters()
+    usages: dict[str, Usage] = {}
+
+    def twice(label: str, action: Callable[[], Any], reset: bool = True) -> tuple[Usage, bool]:
+        runs = []
+        for _ in range(2):
+            runs.append(bench.measure(action))
+            if reset:
+                stack.reset_instance_counters()
+                stack.discard_queues()
+        usages[label] = runs[1]
+        return runs[1], runs[0].signature() == runs[1].signature()
+
+    def imagine() -> None:
+        bench.post("/mj/submit/imagine", {"prompt": common.IMAGINE_PROMPT})
+
+    def change() -> None:
+        bench.post("/mj/submit/change", {"taskId": parent, "action": "UPSCALE", "index": 1})
+
+    def lifecycle(hook: str | None = None) -> Callable[[], None]:
+        def run() -> None:
+            body = {"prompt": common.IMAGINE_PROMPT}
+            if hook:
+                body["notifyHook"] = hook
+            bench.finish(bench.post("/mj/submit/imagine", body)["result"])
+
+        return run
+
+    def upscale_lifecycle() -> None:
+        out = bench.post("/mj/submit/change", {"taskId": parent, "action": "UPSCALE", "index": 2})
+        bench.finish(out["result"])
+
+    def listing(n: int) -> Callable[[], None]:
+        return lambda: bench.post("/mj/task/list-by-condition", {"ids": clones[:n]})
+
+    def scheduled(name: str) -> Callable[[], None]:
+        def run() -> None:
+            from mjproxy.local.runner import invoke
+
+            fn, handler = stack.handler(name)
+            event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+            invoke(fn, handler, event)
+
+        return run
+
+    steps = common.settings_value("local_progress_steps")
+    rows: list[Row] = []
+
+    def add(label: str, action: Callable, minimum: str, min_calls: int | None, gap: str) -> None:
+        usage, same = twice(label, action)
+        rows.append(Row(label, usage, same, minimum, min_calls, gap))
+        print(f"  {label}: {usage.total_calls} calls", flush=True)
+
+    add("submit imagine", imagine,
+        "PutItem (task) + SendMessage (job) = 2; with the queue limit (code 23 before any task "
+        "exists) an atomic counter write too = 3", 3,
+        "a BatchGetItem of the instances' run-time `disabled` flags before choosing one; "
+        "could be folded into the reserve UpdateItem's condition")  # fmt: skip
+    add("submit change (UPSCALE)", change,
+        "GetItem (parent) + reserve UpdateItem + PutItem + SendMessage = 4", 4,
+        "a BatchGetItem of the parent's instance `disabled` flag (as above)")  # fmt: skip
+    add("fetch (finished task)", lambda: bench.get(f"/mj/task/{clones[0]}/fetch"),
+        "GetItem = 1 (presigned URLs are computed locally, no call)", 1, "none")  # fmt: skip
+    for n in (1, 100, 1000):
+        pages = math.ceil(n / 100)
+        add(f"list-by-condition, {n:,} ids", listing(n),
+            f"BatchGetItem x{pages} (100 keys per call)", pages, "none")  # fmt: skip
+    life_min = 3 + 3 * (steps + 2) - 1 + 2 + 5 + (steps - 1)
+    add("imagine lifecycle to SUCCESS (submit + worker)", lifecycle(),
+        f"submit 3 + per worker step ({steps + 2}: start, {steps} progress polls, result) "
+        f"GetItem + UpdateItem + SendMessage of the next step (none after the last) + slot "
+        f"acquire and release + 5 PutObject (grid, 4 quadrants) + {steps - 1} previews = "
+        f"{life_min}", life_min,
+        "the instance `disabled` flag read (BatchGetItem) at submit and at every worker "
+        "step (pool.instance()); a cached flag or the reserve/acquire condition could carry it")  # fmt: skip
+    changes = steps + 2  # SUBMITTED, IN_PROGRESS at each step, SUCCESS: one callback each
+    add("imagine lifecycle with notifyHook (+ notifier)", lifecycle(receiver.url),
+        f"as above + per state change ({changes}) SendMessage (notify queue) + the "
+        f"notifier's GetItem + one UpdateItem (ledger) = {life_min} + {3 * changes}",
+        life_min + 3 * changes,
+        f"the {steps + 3} flag reads as above, and {changes} more UpdateItems: the ledger is "
+        "written twice per callback (claim before the POST, done after), which keeps "
+        "callbacks in order with one in flight per task")  # fmt: skip
+    up_min = 4 + 2 * (steps + 2) + (steps + 1) + 2 + 2 * steps + steps
+    add("upscale lifecycle to SUCCESS (change + worker)", upscale_lifecycle,
+        f"change 4 + per worker step GetItem + UpdateItem, {steps + 1} follow-up "
+        f"SendMessage, acquire + release; each of the {steps} drawing steps ({steps - 1} "
+        f"previews, the result) GetItem (parent) + GetObject (its quadrant) + PutObject = "
+        f"{up_min}", up_min,
+        f"the {steps + 3} flag reads as above, and the result step reads the parent twice "
+        "(for its quadrant, then for its seed)")  # fmt: skip
+    add("sweeper run (idle, every minute)", scheduled("SweeperFunction"),
+        "Query (active index) + per instance GetItem (counters) = 2", 2,
+        "the instances' `disabled` flags (BatchGetItem)")  # fmt: skip
+    add("Discord poller watchdog (idle, every 2 minutes)", scheduled("DiscordPollerFunction"),
+        "0 with no Discord account configured", 0,
+        "reads the instances' flags (BatchGetItem) before finding no Discord account")  # fmt: skip
+    receiver.stop()
+    if meter.errors:
+        raise RuntimeError("the counting hooks failed:\n" + "\n".join(meter.errors[:10]))
+    return rows, item_size(parent_item)
+
+
+def main() -> None:
+    with common.Stack() as stack:
+        rows, task_item_bytes = run_operations(stack)
+        steps = common.settings_value("local_progress_steps")
+
+    table = common.Table(
+        "AWS API calls per operation (exact, botocore event hooks)",
+        ["Operation", "Lambda invocations", "AWS calls", "Breakdown", "DynamoDB RRU",
+         "DynamoDB WRU (table + GSI)", "SQS requests (sends + ESM)", "S3 PUT / GET",
+         "Same in both runs", "Minimum needed", "Gap"],
+    )  # fmt: skip
+    data: dict[str, Any] = {}
+    for r in rows:
+        u = r.usage
+        inv = ", ".join(f"{k.removesuffix('Function')} x{v}" for k, v in u.invocations.items())
+        gap_calls = (
+            f"{u.total_calls - r.minimum_calls:+d}: {r.gap}" if r.minimum_calls is not None
+            else r.gap
+        )  # fmt: skip
+        table.add(r.label, inv, u.total_calls, breakdown(u), f"{u.rru:g}",
+                  f"{u.wru:g} + {u.wru_gsi:g}", f"{u.sqs_requests} + {2 * u.esm_messages}",
+                  f"{u.s3_put} / {u.s3_get}", "yes" if r.deterministic else "NO",
+                  r.minimum, gap_calls)  # fmt: skip
+        data[r.label] = {
+            "calls": dict(u.calls),
+            "total_calls": u.total_calls,
+            "rru": u.rru,
+            "wru": u.wru,
+            "wru_gsi": u.wru_gsi,
+            "sqs_send_requests": u.sqs_requests,
+            "esm_messages": u.esm_messages,
+            "s3_put": u.s3_put,
+            "s3_get": u.s3_get,
+            "s3_bytes_stored": sum(u.s3_bytes.values()),
+            "invocations": dict(u.invocations),
+            "durations": {
+                fn: [{"wall_s": w, "cpu_s": c, "provider_s": p} for w, c, p in runs]
+                for fn, runs in u.durations.items()
+            },
+            "deterministic": r.deterministic,
+            "minimum_calls": r.minimum_calls,
+        }
+    life = data["imagine lifecycle to SUCCESS (submit + worker)"]
+    table.notes += [
+        "Each operation ran twice; 'Same in both runs' compares every count in the row. "
+        f"Local provider with MJ_LOCAL_STEP_SECONDS=0 and {steps} progress steps; worker "
+        "steps are delivered one message per invocation, as at low traffic.",
+        "RRU/WRU: DynamoDB on-demand request units from the items' sizes as AWS documents "
+        "them (reads per 4 KB, strongly consistent 1, eventually consistent 0.5; writes per "
+        "1 KB of the larger of the old and new item; a failed condition still costs the "
+        "write). Both task indexes project ALL: a task write also writes `all-by-submit`, and "
+        "`active-by-submit` while the task is unfinished (a delete when it finishes).",
+        "SQS requests: SendMessage in 64 KB chunks + the event source mapping's ReceiveMessage "
+        "and DeleteMessage for each delivered message (2 per message, counted as if delivered "
+        "alone; Lambda's idle long polling is a fixed monthly cost, see the cost model).",
+        f"S3: a finished imagine stores {life['s3_bytes_stored'] / 1024:.0f} KB with the local "
+        "provider (grid, 4 quadrants, preview); real generators' grids are several MB. "
+        "imageUrl and imageUrls are presigned locally: no request until a client downloads.",
+        f"A finished imagine task item is {task_item_bytes:,} bytes (DynamoDB size rules).",
+        "Not counted as AWS calls: API Gateway requests (one per HTTP request) and Lambda "
+        "invocations (own column); both are in the cost model.",
+    ]
+    common.write_results(
+        "3_api_calls",
+        "3. AWS API calls per operation",
+        [table],
+        {"operations": data, "local_progress_steps": steps, "task_item_bytes": task_item_bytes},
+        common.run_script("api_calls.py"),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,550 @@
+"""(1) Cold start per API function, against a baseline handler, and deployment sizes.
+
+A cold start here is a fresh interpreter (a subprocess) from its start to the first response
+of the function's `lambda_handler`: the module import plus one real request against a moto
+server started once by this script, with the template's resources provisioned in it. The
+median of --rounds runs per function (rounds interleave all functions, so a burst of load from
+elsewhere on the machine hits them all alike) is compared with bench/baseline/app.py measured
+the same way in the same rounds. `python -X importtime` (one extra run each) says which imports
+dominate. Sizes: the function directory plus the layer (mjproxy and the installed
+dependencies of layers/common/python/requirements.txt, boto3 excluded: Lambda provides it).
+
+    .venv/bin/python bench/cold_start.py [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib.metadata import Distribution, distribution
+from pathlib import Path
+from typing import Any
+
+import common
+
+TARGET = 1.2
+CHILD = common.BENCH / "cold_child.py"
+# Provided by the Lambda Python runtime (boto3 and its own dependencies): never in a layer.
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "urllib3", "python-dateutil", "six"}
+BASELINE_REQUIREMENTS = ["aws-lambda-powertools", "pydantic"]
+
+
+# ---- the request each API function answers on its cold start ------------------------------
+def cold_requests(parent: str, ids: list[str]) -> dict[str, tuple[str, str, Any]]:
+    """The request each API function answers on its cold start. A function added to the
+    template later and missing here is reported, not measured."""
+    png = common.PNG_1X1
+    return {
+        "SubmitImagineFunction": ("POST", "/mj/submit/imagine", {"prompt": common.IMAGINE_PROMPT}),
+        "SubmitChangeFunction": (
+            "POST",
+            "/mj/submit/change",
+            {"taskId": parent, "action": "UPSCALE", "index": 1},
+        ),
+        "SubmitSimpleChangeFunction": (
+            "POST",
+            "/mj/submit/simple-change",
+            {"content": f"{parent} V2"},
+        ),
+        "SubmitDescribeFunction": ("POST", "/mj/submit/describe", {"base64": png}),
+        "SubmitBlendFunction": (
+            "POST",
+            "/mj/submit/blend",
+            {"base64Array": [png, png], "dimensions": "SQUARE"},
+        ),
+        "TaskFetchFunction": ("GET", f"/mj/task/{ids[0]}/fetch", None),
+        "TaskListFunction": ("GET", "/mj/task/list", None),
+        "TaskListByConditionFunction": ("POST", "/mj/task/list-by-condition", {"ids": ids[:10]}),
+        "TaskQueueFunction": ("GET", "/mj/task/queue", None),
+        "AccountListFunction": ("GET", "/mj/account/list", None),
+        "AccountFetchFunction": ("GET", "/mj/account/local-1/fetch", None),
+        "ImageRedirectFunction": ("GET", image_link(parent), None),
+    }
+
+
+def image_link(task_id: str) -> str:
+    """The stable link of a finished task's grid (signed when a signing secret is set)."""
+    from mjproxy import images
+
+    key = images.grid_key(task_id)
+    secret = common.settings_value("image_url_secret") or ""
+    path = f"/mj/image/{task_id}/{key.rsplit('/', 1)[1]}"
+    return path + (f"?sig={images.key_signature(key, secret)}" if secret else "")
+
+
+def describe_request(method: str, path: str, body: Any, ids: list[str]) -> str:
+    shown = path
+    for i in ids[:1]:
+        shown = shown.replace(i, "{id}")
+    if isinstance(body, dict) and "ids" in body:
+        return f"{method} {shown} ({len(body['ids'])} ids)"
+    if path == "/mj/task/list":
+        return f"{method} {shown} (default page: 100 tasks)"
+    return f"{method} {shown}"
+
+
+def response_ok(subject: str, status: int | None, body: str) -> bool:
+    if status is None or not 200 <= status < 400:  # the image link answers 302
+        return False
+    if subject.startswith("Submit"):
+        return bool(re.search(r'"code":(1|22)\b', body))
+    return True
+
+
+# ---- deployment sizes ---------------------------------------------------------------------
+def _requirement_names(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if not line or "extra ==" in line:
+            continue
+        m = re.match(r"[A-Za-z0-9._-]+", line)
+        if m:
+            out.append(m.group(0))
+    return out
+
+
+def closure(requirements: list[str]) -> list[Distribution]:
+    """The installed distributions a layer built from `requirements` holds (transitively)."""
+    seen: dict[str, Distribution] = {}
+    todo = list(requirements)
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen or name in RUNTIME_PROVIDED:
+            continue
+        dist = distribution(name)
+        seen[name] = dist
+        todo += _requirement_names(dist.requires or [])
+    return [seen[k] for k in sorted(seen)]
+
+
+def dist_bytes(dist: Distribution) -> int:
+    """Wheel contents as installed, without the .pyc files this machine compiled."""
+    total = 0
+    for f in dist.files or []:
+        if "__pycache__" in f.parts or f.suffix == ".pyc" or f.parts[0] == "..":
+            continue
+        path = Path(str(dist.locate_file(f)))
+        if path.is_file():
+            total += path.stat().st_size
+    return total
+
+
+def dist_roots(dist: Distribution) -> list[str]:
+    """Top-level source paths of a distribution (for the bytecode-compile estimate)."""
+    roots = set()
+    for f in dist.files or []:
+        top = f.parts[0]
+        if top.endswith(".dist-info") or top in ("..", "__pycache__") or top.endswith(".libs"):
+            continue
+        path = Path(str(dist.locate_file(top)))
+        roots.add(str(path) + (os.sep if path.is_dir() else ""))
+    return sorted(roots)
+
+
+def tree_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(
+        p.stat().st_size
+        for p in path.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
+
+
+def layer_own_bytes() -> int:
+    """layers/common/python as SAM copies it (ContentUri), without bytecode caches."""
+    return tree_bytes(common.LAYER)
+
+
+# ---- import attribution -------------------------------------------------------------------
+GROUPS = {
+    "boto3": "boto3/botocore",
+    "botocore": "boto3/botocore",
+    "s3transfer": "boto3/botocore",
+    "urllib3": "boto3/botocore",
+    "dateutil": "boto3/botocore",
+    "six": "boto3/botocore",
+    "jmespath": "boto3/botocore",
+    "pydantic": "pydantic",
+    "pydantic_core": "pydantic",
+    "annotated_types": "pydantic",
+    "typing_inspection": "pydantic",
+    "typing_extensions": "pydantic",
+    "aws_lambda_powertools": "powertools",
+    "PIL": "Pillow",
+    "mjproxy": "mjproxy",
+    "app": "app.py",
+}
+
+
+def import_groups(stderr: str) -> dict[str, float]:
+    """Self import time (ms) per package family from `-X importtime` output. A standard-library
+    module is charged to the nearest non-stdlib package above it in the import tree (botocore
+    pulling in `email` and `http.client` is botocore's cost); only imports nobody else caused
+    (interpreter start-up, the child's own) stay "stdlib"."""
+    stdlib = set(sys.stdlib_module_names)
+    # importtime prints in post-order: a module after all of its children, one level deeper.
+    nodes: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    for line in stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if not m:
+            continue
+        node = {
+            "name": m.group(4),
+            "self": int(m.group(1)) / 1000,
+            "depth": len(m.group(3)) // 2,
+            "children": [],
+        }
+        while pending and pending[-1]["depth"] > node["depth"]:
+            node["children"].insert(0, pending.pop())
+        pending.append(node)
+        nodes.append(node)
+    out: dict[str, float] = {}
+
+    def walk(node: dict[str, Any], inherited: str) -> None:
+        root = node["name"].split(".")[0]
+        if root.startswith("__editable__"):  # pip install -e's finder: interpreter start-up
+            root = "site"
+        group = GROUPS.get(root) or (inherited if root in stdlib else root)
+        out[group] = out.get(group, 0.0) + node["self"]
+        for child in node["children"]:
+            walk(child, group)
+
+    for top in pending:
+        walk(top, "stdlib")
+    return out
+
+
+# ---- running children ---------------------------------------------------------------------
+class Runner:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def run(
+        self, function_dir: Path | None, event_file: str, attribution: bool = False
+    ) -> dict[str, Any]:
+        """One fresh interpreter. wall_ms: spawn to first response, in this process;
+        cpu_ms: the child's user + system CPU time to its exit (less sensitive to other load
+        on the machine than wall time)."""
+        if function_dir is None:  # the bare interpreter, for reference
+            cmd = [common.PYTHON, "-c", "print('BENCH-DONE', flush=True)"]
+        else:
+            cmd = [common.PYTHON, str(CHILD), str(function_dir), event_file]
+        env = self.env
+        if attribution:
+            cmd.insert(1, "-X")
+            cmd.insert(2, "importtime")
+            env = {**env, "BENCH_ATTRIBUTION": "1"}
+        # importtime output can exceed a pipe's buffer: it goes to a file, never blocking.
+        errfile = tempfile.TemporaryFile("w+") if attribution else None
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=errfile or subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        wall = None
+        result: dict[str, Any] = {}
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("BENCH-DONE") and wall is None:
+                wall = (time.perf_counter() - t0) * 1000
+            elif line.startswith("BENCH-RESULT "):
+                result = json.loads(line[len("BENCH-RESULT ") :])
+        proc.wait(60)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result["cpu_ms"] = (
+            after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        ) * 1000
+        result["wall_ms"] = wall if wall is not None else float("nan")
+        result["ok"] = wall is not None
+        if errfile is not None:
+            errfile.seek(0)
+            result["import_groups"] = import_groups(errfile.read())
+            errfile.close()
+        return result
+
+
+def top_groups(groups: dict[str, float], n: int = 3) -> str:
+    ranked = sorted(groups.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{k} {v:.0f}" for k, v in ranked)
+
+
+def spent(result: dict[str, Any]) -> str:
+    s = result.get("spent_ms") or {}
+    parts = [f"{k} {s[k]:.0f}" for k in ("client setup", "AWS calls", "presign") if k in s]
+    return ", ".join(parts) or "-"
+
+
+@dataclass
+class Subject:
+    label: str
+    function_dir: Path | None  # None: the bare interpreter
+    event_file: str  # "-": import only
+    request: str
+
+
+def make_subjects(stack: common.Stack, tmp: Path) -> tuple[list[Subject], list[str]]:
+    parent = stack.finished_task()
+    ids = stack.seed_tasks(200, parent)
+    subjects = [Subject("(bare interpreter: python -c)", None, "-", "-")]
+    event_file = tmp / "baseline.json"
+    event_file.write_text(json.dumps(common.baseline_event(ids[0])))
+    subjects.append(Subject("baseline (bench/baseline/app.py)", common.BASELINE_APP.parent,
+                            str(event_file), "GET /mj/task/{id}/fetch (1 GetItem)"))  # fmt: skip
+    api = {f.name: f for f in common.api_functions(stack.template)}
+    for name, (method, path, body) in cold_requests(parent, ids).items():
+        if name not in api:
+            continue  # no longer in the template
+        fn_name, event = stack.route_event(method, path, body)
+        assert fn_name == name, (fn_name, name)
+        event_file = tmp / f"{name}.json"
+        event_file.write_text(json.dumps(event))
+        subjects.append(Subject(name, api[name].code_uri, str(event_file),
+                                describe_request(method, path, body, ids)))  # fmt: skip
+    missing = sorted(set(api) - {s.label for s in subjects})
+    return subjects, missing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs per function (>= 5)")
+    args = parser.parse_args()
+    rounds = max(5, args.rounds)
+
+    layer_dists = closure(
+        _requirement_names((common.LAYER / "requirements.txt").read_text().splitlines())
+    )
+    base_dists = closure(BASELINE_REQUIREMENTS)
+    compile_roots = [str(common.LAYER / "mjproxy") + os.sep, str(common.ROOT / "functions")]
+    compile_roots += [str(common.BENCH / "baseline")]
+    for d in layer_dists + base_dists:
+        compile_roots += dist_roots(d)
+
+    with common.Stack() as stack, tempfile.TemporaryDirectory() as tmp:
+        subjects, missing = make_subjects(stack, Path(tmp))
+        env = {
+            **os.environ,
+            **stack.env,
+            "PYTHONPATH": str(common.LAYER),  # the layer, as /opt/python on Lambda
+            "POWERTOOLS_LOG_LEVEL": "INFO",  # the template's LogLevel default
+            "BENCH_COMPILE_ROOTS": os.pathsep.join(sorted(set(compile_roots))),
+        }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        runner = Runner(env)
+
+        print(f"cold start: {len(subjects)} subjects x (1 warm-up + {rounds} rounds)", flush=True)
+        runs: dict[str, list[dict[str, Any]]] = {s.label: [] for s in subjects}
+        failures: dict[str, int] = {s.label: 0 for s in subjects}
+        for r in range(rounds + 1):  # round 0 warms the OS page cache and the .pyc files
+            for s in subjects:
+                res = runner.run(s.function_dir, s.event_file)
+                stack.reset_instance_counters()
+                ok = res["ok"] and (
+                    s.function_dir is None
+                    or response_ok(s.label, res.get("status"), res.get("body", ""))
+                )
+                if r == 0:
+                    if not ok:
+                        print(f"  warm-up of {s.label} failed: {res}", flush=True)
+                elif ok:
+                    runs[s.label].append(res)
+                else:
+                    failures[s.label] += 1
+            if r:
+                print(f"  round {r}/{rounds} done", flush=True)
+
+        print("attribution run (python -X importtime, botocore timers) ...", flush=True)
+        attribution = {}
+        for s in subjects[1:]:
+            attribution[s.label] = runner.run(s.function_dir, s.event_file, attribution=True)
+            stack.reset_instance_counters()
+
+        # Functions triggered by SQS or a schedule: import only (the cost model's cold inits).
+        others = {}
+        for fn in stack.functions():
+            if not fn.routes:
+                others[fn.name] = [runner.run(fn.code_uri, "-") for _ in range(3)]
+
+    tables, data = report(subjects, runs, failures, attribution, others, rounds)
+    if missing:
+        tables[0].notes.append(
+            f"Not measured (API functions with no request defined in cold_requests()): "
+            f"{', '.join(missing)}."
+        )
+    sizes, size_data = size_table(layer_dists, base_dists)
+    common.write_results(
+        "1_cold_start",
+        "1. Cold start per API function and deployment size",
+        [*tables, sizes],
+        {**data, **size_data},
+        common.run_script("cold_start.py"),
+    )
+
+
+def report(
+    subjects: list[Subject],
+    runs: dict[str, list[dict[str, Any]]],
+    failures: dict[str, int],
+    attribution: dict[str, dict[str, Any]],
+    others: dict[str, list[dict[str, Any]]],
+    rounds: int,
+) -> tuple[list[common.Table], dict[str, Any]]:
+    bare_label, base_label = subjects[0].label, subjects[1].label
+    bare = common.median(r["wall_ms"] for r in runs[bare_label])
+    base = common.median(r["wall_ms"] for r in runs[base_label])
+    base_cpu = common.median(r["cpu_ms"] for r in runs[base_label])
+    cold = common.Table(
+        "Cold start: fresh interpreter to first response (median ms)",
+        ["Function", "Request", "Runs", "Cold start", "vs baseline", f"<= {TARGET}x", "Import",
+         "1st request", "CPU to exit", "CPU vs baseline"],
+    )  # fmt: skip
+    why = common.Table(
+        "Where the cold start goes (one extra run with -X importtime and botocore timers, ms)",
+        ["Function", "Top imports (self ms, incl. stdlib they pull in)", "botocore at run time",
+         "+compile if no .pyc"],
+    )  # fmt: skip
+    fns: dict[str, Any] = {}
+    all_within = True
+    for s in subjects:
+        rs = runs[s.label]
+        n_runs = f"{len(rs)}" + (f" ({failures[s.label]} failed)" if failures[s.label] else "")
+        wall = common.median(r["wall_ms"] for r in rs)
+        cpu = common.median(r["cpu_ms"] for r in rs)
+        if s.label == bare_label:
+            cold.add(s.label, "-", n_runs, f"{wall:.0f}", common.ratio(wall, base), "-", "-",
+                     "-", f"{cpu:.0f}", common.ratio(cpu, base_cpu))  # fmt: skip
+            continue
+        imp = common.median(r["import_ms"] for r in rs)
+        req = common.median(r["request_ms"] for r in rs)
+        within = wall <= TARGET * base
+        is_base = s.label == base_label
+        if not is_base:
+            all_within &= within
+        cold.add(s.label, s.request, n_runs, f"{wall:.0f}", common.ratio(wall, base),
+                 "-" if is_base else ("yes" if within else "NO"), f"{imp:.0f}", f"{req:.0f}",
+                 f"{cpu:.0f}", common.ratio(cpu, base_cpu))  # fmt: skip
+        att = attribution.get(s.label, {})
+        why.add(s.label, top_groups(att.get("import_groups", {})), spent(att),
+                f"{att.get('compile_ms', float('nan')):.0f}")  # fmt: skip
+        fns[s.label] = {
+            "request": s.request,
+            "cold_ms": wall,
+            "cpu_ms": cpu,
+            "import_ms": imp,
+            "request_ms": req,
+            "runs": len(rs),
+            "failed": failures[s.label],
+            "ratio": wall / base if base else None,
+            "cpu_ratio": cpu / base_cpu if base_cpu else None,
+            "import_groups_ms": att.get("import_groups", {}),
+            "botocore_ms": att.get("spent_ms", {}),
+            "compile_ms": att.get("compile_ms"),
+            "samples_ms": [round(r["wall_ms"], 1) for r in rs],
+        }
+    worst_label, worst = max(
+        ((k, v["ratio"]) for k, v in fns.items() if k != base_label), key=lambda kv: kv[1]
+    )
+    cold.notes += [
+        f"Every API function within {TARGET}x of the baseline (median wall): "
+        f"{'YES' if all_within else 'NO'}; worst {worst_label} at {worst:.2f}x.",
+        f"Cold start = wall time in this process from spawning `python` to the child's first "
+        f"response ({rounds} interleaved rounds after an untimed warm-up round; includes "
+        f"~{bare:.0f} ms of bare interpreter start, first row). Import and 1st request are the "
+        "child's own clocks. CPU to exit = the child's user+system CPU until it exits, which "
+        "other load on this shared machine disturbs much less than wall time.",
+        "The moto server (another process) stands in for AWS; its response time is in the "
+        "wall time, not in the CPU time.",
+    ]
+    why.notes += [
+        "Top imports: `-X importtime` self time per package family over the whole run (import "
+        "and first request); a standard-library module counts for the package that imported "
+        "it. 'stdlib' left over is interpreter start-up (including the .venv's editable-install "
+        "finder, absent on Lambda), the same for every row.",
+        "botocore at run time: creating clients (loading service models and endpoint rules "
+        "from botocore's JSON), the API calls (including moto's answer), and presigning S3 "
+        "URLs (five per finished grid task). The baseline creates its one client at import.",
+        "+compile if no .pyc: compiling the sources of the layer modules loaded (mjproxy, "
+        "powertools, pydantic, ...). Lambda's code directories are read-only, so a deployment "
+        "package without bytecode pays this on every cold start; `python -m compileall` in "
+        "the build avoids it. Not included in the cold start column.",
+    ]
+    other = common.Table(
+        "Other functions (SQS / schedule triggered): import only, median of 3 (ms)",
+        ["Function", "Interpreter + import", "Import"],
+    )
+    data_others = {}
+    for name, rs in others.items():
+        wall = common.median(r["wall_ms"] for r in rs)
+        imp = common.median(r.get("import_ms", float("nan")) for r in rs)
+        other.add(name, f"{wall:.0f}", f"{imp:.0f}")
+        data_others[name] = {"cold_ms": wall, "import_ms": imp}
+    data = {
+        "rounds": rounds,
+        "baseline_ms": base,
+        "baseline_cpu_ms": base_cpu,
+        "bare_interpreter_ms": bare,
+        "functions": fns,
+        "other_functions": data_others,
+        "all_within_target": all_within,
+    }
+    return [cold, why, other], data
+
+
+def size_table(layer_dists: list[Distribution], base_dists: list[Distribution]) -> tuple:
+    from mjproxy.local.template import Template
+
+    mb = 1024 * 1024
+    layer_deps = sum(dist_bytes(d) for d in layer_dists)
+    layer_own = layer_own_bytes()
+    pillow = sum(dist_bytes(d) for d in layer_dists if d.metadata["Name"].lower() == "pillow")
+    base_deps = sum(dist_bytes(d) for d in base_dists)
+    base_code = tree_bytes(common.BASELINE_APP)
+    base_total = base_code + base_deps
+    sizes = common.Table(
+        "Deployment size per function (unzipped, MB)",
+        ["Function", "Code (KB)", "Layer: mjproxy (MB)", "Layer: dependencies (MB)", "Total (MB)",
+         "vs baseline"],
+    )  # fmt: skip
+    sizes.add("baseline", f"{base_code / 1024:.1f}", "-", f"{base_deps / mb:.2f}",
+              f"{base_total / mb:.2f}", "1.00x")  # fmt: skip
+    data = {}
+    for fn in Template(common.TEMPLATE).functions():
+        code = tree_bytes(fn.code_uri)
+        total = code + layer_own + layer_deps
+        sizes.add(fn.name, f"{code / 1024:.1f}", f"{layer_own / mb:.2f}",
+                  f"{layer_deps / mb:.2f}", f"{total / mb:.2f}",
+                  common.ratio(total, base_total))  # fmt: skip
+        data[fn.name] = total / mb
+    per_dist = ", ".join(f"{d.metadata['Name']} {dist_bytes(d) / mb:.2f}" for d in layer_dists)
+    sizes.notes += [
+        f"Layer dependencies (installed in .venv, wheel contents without .pyc): {per_dist} MB.",
+        "boto3/botocore are not counted: the Lambda runtime provides them. The baseline counts "
+        "aws-lambda-powertools + pydantic and their dependencies (no Pillow).",
+        f"Pillow is {pillow / mb:.1f} MB of the layer and only the worker (and the Discord "
+        "poller) draw or split images; a separate imaging layer would bring every API "
+        f"function to {(layer_deps - pillow + layer_own) / mb:.1f} MB "
+        f"({(layer_deps - pillow + layer_own) / base_total:.2f}x the baseline).",
+        f"This .venv is {os.uname().machine}; Lambda runs the arm64 wheels (Pillow and "
+        "pydantic-core binaries differ by a few percent). Lambda's limit is 250 MB unzipped "
+        "(function + layers). All functions share the one layer, so they differ only by their "
+        "own few hundred bytes.",
+    ]
+    return sizes, {"sizes_mb": data, "baseline_size_mb": base_total / mb}
+
+
+if __name__ == "__main__":
+    main()

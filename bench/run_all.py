@@ -1,0 +1,62 @@
+"""Run the five benchmarks in order, each in its own process (as each also runs alone), then
+write bench/results/summary.md with all their tables. Timing never fails the run; a script
+that crashes does (exit status 1), after the others have run.
+
+    .venv/bin/python bench/run_all.py          (make bench)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import common
+
+SCRIPTS = [
+    ("cold_start.py", "1_cold_start"),
+    ("warm_latency.py", "2_warm_latency"),
+    ("api_calls.py", "3_api_calls"),
+    ("throughput.py", "4_throughput"),
+    ("cost_model.py", "5_cost_model"),  # last: reads the four results above
+]
+
+
+def main() -> int:
+    started = time.time()
+    timings = []
+    failed = []
+    for script, _result in SCRIPTS:
+        print(f"\n===== {script} =====", flush=True)
+        t = time.time()
+        code = subprocess.call([common.PYTHON, str(common.BENCH / script)], cwd=common.ROOT)
+        timings.append((script, time.time() - t, code))
+        if code != 0:
+            failed.append(script)
+            print(f"{script} exited with status {code}", file=sys.stderr, flush=True)
+    total = time.time() - started
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`{common.run_script('run_all.py')}` on {common.machine()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {total:.0f} s in all "
+        f"({', '.join(f'{s} {d:.0f} s' for s, d, _ in timings)}).",
+        "How to read them: bench/README.md.",
+        "",
+    ]
+    for script, result in SCRIPTS:
+        path = common.RESULTS / f"{result}.md"
+        if script in failed or not path.exists():
+            lines += [f"## {result}", "", f"`{script}` failed: no results.", ""]
+        else:
+            lines += [path.read_text(encoding="utf-8"), ""]
+    (common.RESULTS / "summary.md").write_text("\n".join(lines), encoding="utf-8")
+    print(f"\nall done in {total:.0f} s; wrote bench/results/summary.md", flush=True)
+    for script, seconds, code in timings:
+        print(f"  {script:18} {seconds:5.0f} s  {'ok' if code == 0 else f'FAILED ({code})'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
