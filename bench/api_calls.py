@@ -435,12 +435,24 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
 
     steps = common.settings_value("local_progress_steps")
     rows: list[Row] = []
+    baseline = common.load_baseline()  # its module-level client comes from the hooked session
+
+    def baseline_fetch() -> None:
+        from types import SimpleNamespace
+
+        from mjproxy.local import runner
+
+        fn = SimpleNamespace(name="BaselineFunction")
+        out = runner.invoke(fn, baseline, common.baseline_event(clones[0]))
+        assert out["statusCode"] == 200, out
 
     def add(label: str, action: Callable, minimum: str, min_calls: int | None, gap: str) -> None:
         usage, same = twice(label, action)
         rows.append(Row(label, usage, same, minimum, min_calls, gap))
         print(f"  {label}: {usage.total_calls} calls", flush=True)
 
+    add("baseline handler: GET one task", baseline_fetch,
+        "GetItem = 1", 1, "none")  # fmt: skip
     add("submit imagine", imagine,
         "PutItem (task) + SendMessage (job) = 2; with the queue limit (code 23 before any task "
         "exists) an atomic counter write too = 3", 3,

@@ -80,9 +80,9 @@ def image_link(task_id: str) -> str:
     return path + (f"?sig={images.key_signature(key, secret)}" if secret else "")
 
 
-def describe_request(method: str, path: str, body: Any, ids: list[str]) -> str:
+def describe_request(method: str, path: str, body: Any, ids: list[str], parent: str) -> str:
     shown = path
-    for i in ids[:1]:
+    for i in [*ids[:1], parent]:
         shown = shown.replace(i, "{id}")
     if isinstance(body, dict) and "ids" in body:
         return f"{method} {shown} ({len(body['ids'])} ids)"
@@ -314,7 +314,7 @@ def make_subjects(stack: common.Stack, tmp: Path) -> tuple[list[Subject], list[s
         event_file = tmp / f"{name}.json"
         event_file.write_text(json.dumps(event))
         subjects.append(Subject(name, api[name].code_uri, str(event_file),
-                                describe_request(method, path, body, ids)))  # fmt: skip
+                                describe_request(method, path, body, ids, parent)))  # fmt: skip
     missing = sorted(set(api) - {s.label for s in subjects})
     return subjects, missing
 

@@ -31,7 +31,7 @@ import common
 # AWS us-east-1 on-demand list prices (USD), as published after DynamoDB's November 2024
 # on-demand price cut; the ones the task brief gives, plus DynamoDB storage, PITR and CloudWatch
 # Logs ingestion. Free tiers are ignored.
-PRICES_AS_OF = "2024-11 (us-east-1 list prices; not re-checked from this offline machine)"
+PRICES_AS_OF = "us-east-1 list prices as of 2024-11, not re-checked from this offline machine"
 PRICES = {
     "apigw_rest_per_million": 3.50,
     "lambda_gb_s_arm64": 0.0000133334,
@@ -288,7 +288,11 @@ def vm_monthly(with_ipv4: bool) -> float:
 
 
 def money(x: float) -> str:
-    return f"${x:.4f}" if x < 1 else f"${x:,.2f}"
+    return f"${x:.4f}" if x < 0.1 else f"${x:,.2f}"
+
+
+def price(x: float) -> str:
+    return f"${x:.10f}".rstrip("0").rstrip(".")
 
 
 def main() -> None:
@@ -446,7 +450,7 @@ def main() -> None:
         "public_ipv4_hour": "Public IPv4 address, per hour",
     }
     for k, v in PRICES.items():
-        prices.add(labels[k], f"${v:g}")
+        prices.add(labels[k], price(v))
     prices.notes.append(
         "Assumptions (command-line options): " + ", ".join(
             f"{k}={v}" for k, v in a.__dict__.items()) + f"; polls per task={a.polls}."

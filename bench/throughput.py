@@ -300,7 +300,8 @@ def report(results: list[Level], args: Any, storm_failed: int, storm_errors: lis
         f"{MAX_REQUESTS_PER_LEVEL:,} requests, whichever comes first (requests in flight at the "
         "deadline still finish, so a slow level runs over); one keep-alive connection per "
         "client thread, opened and warmed with one request before the clock starts; all on "
-        "127.0.0.1.",
+        "127.0.0.1. The local mode runs with MJ_LOCAL_STEP_SECONDS=0 (the seed task finishes "
+        "at once) and POWERTOOLS_LOG_LEVEL=WARNING.",
         f"Connection burst, measured apart: {STORM_CLIENTS} clients open a connection at the "
         "same moment and each send 3 list-by-condition requests (100 ids that do not exist: "
         f"one BatchGetItem, answer []): {storm_failed} of {STORM_CLIENTS} failed"

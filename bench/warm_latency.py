@@ -195,7 +195,7 @@ def main() -> None:
         "in AWS calls / in presign / rest: medians of the time spent inside botocore's "
         "_make_api_call (request, moto's answer, response parsing), inside images.presign, "
         "and everything else (mjproxy, Powertools, JSON) per call.",
-        f"The finished tasks are clones of a real one (~2.8 KB item, 5 presigned URLs when "
+        f"The finished tasks are clones of a real one (a ~1.7 KB item, 5 presigned URLs when "
         f"read): list-by-condition costs about {per_task:.2f} ms of CPU per task, of which "
         f"presigning (botocore's generate_presigned_url, 5 per task) is about "
         f"{big['presign_p50_ms'] / 1000:.2f} ms; the rest is mostly botocore parsing the "
