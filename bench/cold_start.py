@@ -395,6 +395,10 @@ def main() -> None:
     )
 
 
+def s_request(subjects: list[Subject], label: str) -> str:
+    return next(s.request for s in subjects if s.label == label)
+
+
 def report(
     subjects: list[Subject],
     runs: dict[str, list[dict[str, Any]]],
@@ -455,6 +459,16 @@ def report(
             "compile_ms": att.get("compile_ms"),
             "samples_ms": [round(r["wall_ms"], 1) for r in rs],
         }
+    for label, f in fns.items():
+        if label != base_label and f["ratio"] and f["ratio"] > TARGET:
+            b = f["botocore_ms"]
+            cold.notes.append(
+                f"{label} over target: its import is {f['import_ms']:.0f} ms (baseline "
+                f"{fns[base_label]['import_ms']:.0f}), its first request "
+                f"({s_request(subjects, label)}) {f['request_ms']:.0f} ms: in the attribution "
+                f"run, creating its boto3 clients {b.get('client setup', 0):.0f} ms, AWS calls "
+                f"{b.get('AWS calls', 0):.0f} ms, presigning {b.get('presign', 0):.0f} ms."
+            )
     worst_label, worst = max(
         ((k, v["ratio"]) for k, v in fns.items() if k != base_label), key=lambda kv: kv[1]
     )

@@ -29,11 +29,12 @@ from typing import Any
 import common
 
 # AWS us-east-1 on-demand list prices (USD), as published after DynamoDB's November 2024
-# on-demand price cut; the ones the task brief gives, plus DynamoDB storage, PITR and CloudWatch
-# Logs ingestion. Free tiers are ignored.
+# on-demand price cut; the ones the task brief gives, plus DynamoDB storage, PITR, CloudWatch
+# Logs ingestion and API Gateway HTTP APIs (a scenario). Free tiers are ignored.
 PRICES_AS_OF = "us-east-1 list prices as of 2024-11, not re-checked from this offline machine"
 PRICES = {
     "apigw_rest_per_million": 3.50,
+    "apigw_http_per_million": 1.00,
     "lambda_gb_s_arm64": 0.0000133334,
     "lambda_per_million": 0.20,
     "ddb_wru_per_million": 0.625,
@@ -72,6 +73,7 @@ class Assumptions:
     log_kb_per_invocation: float = 0.4  # Lambda START/END/REPORT lines, app logs off
     esm_queues: int = 4  # queues read by an event source mapping (jobs, its DLQ, notify, poller)
     idle_receives_per_queue_minute: float = 15.0  # 5 long-polling pollers x 3 per minute
+    apigw_per_million: float = PRICES["apigw_rest_per_million"]  # REST API (template.yaml)
 
     @property
     def polls(self) -> int:
@@ -190,7 +192,7 @@ def per_task(
 
     polls = a.polls
     # API Gateway: the submit and every poll
-    apigw = (1 + polls) * p["apigw_rest_per_million"] / 1e6
+    apigw = (1 + polls) * a.apigw_per_million / 1e6
     # Lambda
     worker_steps = [ms(x) for x in d["worker"]]
     notifier_runs = [ms(x) for x in d["notifier"]] if a.callback_share else []
@@ -288,7 +290,7 @@ def vm_monthly(with_ipv4: bool) -> float:
 
 
 def money(x: float) -> str:
-    return f"${x:.4f}" if x < 0.1 else f"${x:,.2f}"
+    return f"${x:.4f}" if x < 1 else f"${x:,.2f}"
 
 
 def price(x: float) -> str:
@@ -395,6 +397,8 @@ def main() -> None:
          replace(a, callback_share=1.0, poll_seconds=a.task_seconds)),
         ("6 MB grid + 4 x 1.5 MB quadrants stored (Midjourney-sized)", replace(a, image_mb=12.0)),
         ("every invocation cold (very low traffic)", replace(a, cold_share=1.0)),
+        ("API Gateway HTTP API ($1.00/million) instead of REST",
+         replace(a, apigw_per_million=PRICES["apigw_http_per_million"])),
     ]  # fmt: skip
     data_scen = []
     for label, sa in scenarios:
@@ -419,7 +423,7 @@ def main() -> None:
         "day).",
         f"VM: t4g.small on-demand ${PRICES['t4g_small_hour']}/h x {HOURS_PER_MONTH} h = "
         f"{money(PRICES['t4g_small_hour'] * HOURS_PER_MONTH)} + 8 GB gp3 "
-        f"{money(8 * PRICES['gp3_gb_month'])}; a public IPv4 address adds "
+        f"${8 * PRICES['gp3_gb_month']:.2f}; a public IPv4 address adds "
         f"${PRICES['public_ipv4_hour']}/h. It runs a conventional proxy (state in memory or a "
         "local Redis, images left on Discord's CDN): no database, no object storage, no high "
         "availability; one small VM also has a throughput ceiling, which the serverless side "
@@ -434,6 +438,7 @@ def main() -> None:
     )
     labels = {
         "apigw_rest_per_million": "API Gateway REST, per million requests",
+        "apigw_http_per_million": "API Gateway HTTP API, per million requests (scenario only)",
         "lambda_gb_s_arm64": "Lambda arm64, per GB-s",
         "lambda_per_million": "Lambda, per million requests",
         "ddb_wru_per_million": "DynamoDB on-demand, per million write request units",

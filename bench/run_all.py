@@ -2,7 +2,8 @@
 write bench/results/summary.md with all their tables. Timing never fails the run; a script
 that crashes does (exit status 1), after the others have run.
 
-    .venv/bin/python bench/run_all.py          (make bench)
+    .venv/bin/python bench/run_all.py                  (make bench)
+    .venv/bin/python bench/run_all.py --summary-only   (only rebuild summary.md)
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ SCRIPTS = [
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--summary-only"]:  # rebuild summary.md from the results as they are
+        write_summary([], [], None)
+        return 0
     started = time.time()
     timings = []
     failed = []
@@ -35,16 +39,22 @@ def main() -> int:
             failed.append(script)
             print(f"{script} exited with status {code}", file=sys.stderr, flush=True)
     total = time.time() - started
+    write_summary(timings, failed, total)
+    print(f"\nall done in {total:.0f} s; wrote bench/results/summary.md", flush=True)
+    for script, seconds, code in timings:
+        print(f"  {script:18} {seconds:5.0f} s  {'ok' if code == 0 else f'FAILED ({code})'}")
+    return 1 if failed else 0
 
-    lines = [
-        "# Benchmark results",
-        "",
+
+def write_summary(timings: list, failed: list[str], total: float | None) -> None:
+    ran = (
         f"`{common.run_script('run_all.py')}` on {common.machine()}, "
         f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {total:.0f} s in all "
-        f"({', '.join(f'{s} {d:.0f} s' for s, d, _ in timings)}).",
-        "How to read them: bench/README.md.",
-        "",
-    ]
+        f"({', '.join(f'{s} {d:.0f} s' for s, d, _ in timings)})."
+        if total is not None
+        else "Collected from the latest result of each script (each says when it ran)."
+    )
+    lines = ["# Benchmark results", "", ran, "How to read them: bench/README.md.", ""]
     for script, result in SCRIPTS:
         path = common.RESULTS / f"{result}.md"
         if script in failed or not path.exists():
@@ -52,10 +62,6 @@ def main() -> int:
         else:
             lines += [path.read_text(encoding="utf-8"), ""]
     (common.RESULTS / "summary.md").write_text("\n".join(lines), encoding="utf-8")
-    print(f"\nall done in {total:.0f} s; wrote bench/results/summary.md", flush=True)
-    for script, seconds, code in timings:
-        print(f"  {script:18} {seconds:5.0f} s  {'ok' if code == 0 else f'FAILED ({code})'}")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
