@@ -28,6 +28,12 @@ log = logging.getLogger("mjproxy.local")
 ROOT = Path(__file__).resolve().parents[5]  # repository root (layers/common/python/mjproxy/local)
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 resets bursts of new connections from browsers and bots.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class FakeContext:
     function_name: str
@@ -135,7 +141,7 @@ class LocalSystem:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._moto: Any = None
-        self._http: ThreadingHTTPServer | None = None
+        self._http: _Server | None = None
 
     @property
     def base_url(self) -> str:
@@ -197,7 +203,7 @@ class LocalSystem:
                     self.schedule_seconds or seconds,
                 )
         self.routes.sort(key=lambda r: r[0].specificity)
-        self._http = ThreadingHTTPServer((self.host, self.port), self._http_handler())
+        self._http = _Server((self.host, self.port), self._http_handler())
         self._http.daemon_threads = True
         self._spawn("http", self._http.serve_forever)
         return self
@@ -279,6 +285,9 @@ class LocalSystem:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: without this, Nagle's algorithm holds
+            # the body until the client's delayed ACK (~40 ms per keep-alive request).
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
