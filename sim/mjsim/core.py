@@ -110,6 +110,7 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     text: str | None = None  # describe
+    echoed: bool = False  # the nonce went out on the gateway with the job's first message
 
 
 class Simulator:
@@ -164,6 +165,8 @@ class Simulator:
         self._rate_limits: list[dict[str, Any]] = []
         self._inject: list[str] = []
         self._secret = uuid.uuid4().bytes
+        # Gateway: hooks(account, event name, payload) called for every dispatch (gateway.py).
+        self.gateway_hooks: list[Callable[[Account, str, dict[str, Any]], None]] = []
 
     # ================================================================== setup & test controls
     def add_account(
@@ -247,6 +250,12 @@ class Simulator:
 
     def _iso(self) -> str:
         return datetime.fromtimestamp(self.now(), UTC).isoformat()
+
+    def _emit(self, acct: Account, event: str, data: dict[str, Any]) -> None:
+        """A gateway dispatch for the account's sessions (only the invoking user gets
+        INTERACTION_* and ephemeral messages; here every account is its own user)."""
+        for hook in list(self.gateway_hooks):
+            hook(acct, event, json.loads(json.dumps(data)))
 
     # ================================================================== HTTP entry point
     def handle(
@@ -385,10 +394,18 @@ class Simulator:
                     "data", "INTERACTION_APPLICATION_COMMAND_INVALID_VERSION",
                     "This command is outdated, please try again in a few minutes",
                 )  # fmt: skip
-            return self._command(acct, interaction_id, nonce, name, data)
+            return self._interacted(acct, interaction_id, nonce,
+                                    self._command(acct, interaction_id, nonce, name, data))
         if p.get("type") == 3:
-            return self._button(acct, interaction_id, nonce, p, data)
+            return self._interacted(acct, interaction_id, nonce,
+                                    self._button(acct, interaction_id, nonce, p, data))
         return self._form_error("type", "BASE_TYPE_CHOICES", "Value must be one of (2, 3, 5)")
+
+    def _interacted(self, acct: Account, ix: str, nonce: str, resp: Response) -> Response:
+        if resp.status == 204:
+            self._emit(acct, "INTERACTION_CREATE", {"id": ix, "nonce": nonce})
+            self._emit(acct, "INTERACTION_SUCCESS", {"id": ix, "nonce": nonce})
+        return resp
 
     def _options(self, data: dict[str, Any]) -> dict[str, Any]:
         return {o.get("name"): o.get("value") for o in data.get("options") or []}
@@ -563,7 +580,9 @@ class Simulator:
         return Response(200, data, {"content-type": ctype})
 
     # ================================================================== messages
-    def _post(self, acct: Account, **fields: Any) -> dict[str, Any]:
+    def _post(
+        self, acct: Account, gateway_extra: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
         msg = {
             "id": self._snowflake(), "type": 0, "content": "", "channel_id": acct.channel_id,
             "author": MJ_AUTHOR, "attachments": [], "embeds": [], "mentions": [],
@@ -572,6 +591,7 @@ class Simulator:
         }  # fmt: skip
         msg.update(fields)
         self.messages[acct.channel_id][msg["id"]] = msg
+        self._emit(acct, "MESSAGE_CREATE", {**msg, **(gateway_extra or {})})
         return msg
 
     def _bot_post(self, job: Job, **fields: Any) -> dict[str, Any]:
@@ -589,13 +609,20 @@ class Simulator:
         else:
             meta["interacted_message_id"] = job.parent_message_id
         extra.update(fields)
-        return self._post(acct, **extra)
+        echo = None
+        if not job.echoed:  # Discord echoes the nonce on the first answer, to the gateway only
+            job.echoed = True
+            echo = {"nonce": job.nonce}
+        return self._post(acct, gateway_extra=echo, **extra)
 
     def _edit(self, channel: str, message_id: str, **fields: Any) -> None:
         msg = self.messages[channel].get(message_id)
         if msg is not None:
             msg.update(fields)
             msg["edited_timestamp"] = self._iso()
+            acct = next((a for a in self.accounts.values() if a.channel_id == channel), None)
+            if acct is not None:
+                self._emit(acct, "MESSAGE_UPDATE", msg)
 
     # ================================================================== Midjourney: checks
     def _check_prompt(self, prompt: str) -> dict[str, Any] | None:
@@ -799,6 +826,8 @@ class Simulator:
         acct = job.account
         if job.message_id:
             self.deleted.add(job.message_id)  # Midjourney deletes the progress message
+            self._emit(acct, "MESSAGE_DELETE", {"id": job.message_id,
+                                                "channel_id": acct.channel_id})  # fmt: skip
         name = f"{acct.username}_{formats.file_words(job.prompt)}_{job.id}.png"
         msg = self._bot_post(
             job,

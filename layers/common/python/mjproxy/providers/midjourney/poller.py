@@ -34,7 +34,7 @@ from .discord import DiscordClient, DiscordError, RateLimited, Unauthorized
 from .matcher import Candidate, Event, match, retired_keys
 from .messages import Message, snowflake_at
 from .outcomes import describe_outcome, done_outcome, failure_outcome, progress_outcome
-from .state import DiscordState, PollerState, now_ms
+from .state import AccountItem, DiscordState, PollerState, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class RunReport:
     matched: int = 0
     api_calls: int = 0
     next_delay: float | None = None
+    gateway: bool = False  # stopped: the gateway listener covers the account
 
 
 class Poller:
@@ -125,8 +126,22 @@ class Poller:
             DelaySeconds=max(0, min(900, int(round(delay)))),
         )
 
+    def gateway_covers(self, item: AccountItem, tasks: list[Task] | None = None) -> bool:
+        """The gateway listener (gateway_events.py) has seen every event the running tasks can
+        get that the last REST read did not: no read is needed."""
+        now = now_ms()
+        if tasks is None:
+            tasks = [t for t in (self.repo.get(i) for i in item.running) if t and not t.terminal]
+        # A task's messages all come after its interaction, hence after its submit time.
+        floor = min((int(t.submitTime or now) for t in tasks), default=now)
+        return item.gateway_covers(max(floor, int(item.poller.read_at or 0)), now)
+
     def ensure(self, instance: Instance) -> bool:
-        """Start the account's poller unless one is alive. True when this call started it."""
+        """Start the account's poller unless one is alive, or the gateway listener covers the
+        account. True when this call started it."""
+        item = self.state.read(instance.id)
+        if item.gateway_since and self.gateway_covers(item):
+            return False
         if not self.discord.poller_queue_url:
             log.warning("no poller queue configured; Discord results will not be read")
             return False
@@ -166,12 +181,20 @@ class Poller:
                 if self.state.read(instance_id).running:
                     self.ensure(instance)
             return report
+        if item.gateway_since and self.gateway_covers(item, tasks):
+            # The listener sees everything from here on: stop. Its "down" status, the next
+            # interaction or the watchdog starts the chain again if it goes away.
+            self.state.release_lease(instance_id, token, item.poller)
+            report.gateway = True
+            return report
         account = Account.from_instance(instance, self.discord)
         client = DiscordClient(account, self.discord)
         poller = item.poller
         delay = account.poll_seconds
         try:
+            read_at = now_ms()
             messages = self._read(client, poller, tasks)
+            poller.read_at = read_at
         except RateLimited as exc:
             delay = max(delay, exc.retry_after)
             messages = None
@@ -184,7 +207,7 @@ class Poller:
             messages = None
         if messages is not None:
             report.messages = len(messages)
-            report.matched = self._process(messages, tasks, poller, client)
+            report.matched = self._process(messages, tasks, poller, client, item.gateway_retired)
         report.api_calls = client.calls
         report.next_delay = delay
         new_token = uuid.uuid4().hex
@@ -220,9 +243,10 @@ class Poller:
         tasks: list[Task],
         poller: PollerState,
         client: DiscordClient,
+        also_retired: frozenset[str] = frozenset(),
     ) -> int:
         cands = [Candidate.of(t) for t in tasks]
-        retired = set(poller.retired)
+        retired = set(poller.retired) | also_retired
         pins: list[int] = []  # messages to read again next time
         now = now_ms()
         newest = int(poller.after or 0)

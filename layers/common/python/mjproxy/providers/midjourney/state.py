@@ -34,13 +34,14 @@ class PollerState:
     after: str | None = None
     retired: list[str] = field(default_factory=list)
     unclaimed: dict[str, int] = field(default_factory=dict)
+    read_at: int | None = None  # when the last successful read started (ms)
 
     RETIRED_MAX = 300
 
     def to_json(self) -> str:
         return json.dumps(
             {"after": self.after, "retired": self.retired[-self.RETIRED_MAX :],
-             "unclaimed": self.unclaimed},
+             "unclaimed": self.unclaimed, "readAt": self.read_at},
             separators=(",", ":"),
         )  # fmt: skip
 
@@ -53,6 +54,7 @@ class PollerState:
             after=data.get("after"),
             retired=list(data.get("retired") or []),
             unclaimed={str(k): int(v) for k, v in (data.get("unclaimed") or {}).items()},
+            read_at=data.get("readAt"),
         )
 
     def retire(self, *keys: str | None) -> None:
@@ -69,6 +71,18 @@ class AccountItem:
     lease: str | None
     lease_until: int
     poller: PollerState
+    gateway_since: int = 0  # the listener's session covers every event since then (ms)
+    gateway_until: int = 0  # ... as long as its heartbeat is fresh (ms)
+    gateway_retired: frozenset[str] = frozenset()
+
+    def gateway_covers(self, since_ms: int, now: int | None = None) -> bool:
+        """The gateway listener is alive and has seen every event since `since_ms`."""
+        now = now_ms() if now is None else now
+        return (
+            bool(self.gateway_since)
+            and self.gateway_until > now
+            and (self.gateway_since <= since_ms)
+        )
 
 
 class DiscordState:
@@ -95,6 +109,9 @@ class DiscordState:
             lease=item.get("pollerLease", {}).get("S"),
             lease_until=int(item.get("pollerLeaseUntil", {}).get("N", "0")),
             poller=PollerState.from_json(item.get("pollerState", {}).get("S")),
+            gateway_since=int(item.get("gatewaySince", {}).get("N", "0")),
+            gateway_until=int(item.get("gatewayUntil", {}).get("N", "0")),
+            gateway_retired=frozenset(item.get("gatewayRetired", {}).get("SS", [])),
         )
 
     # ---- command index cache --------------------------------------------------------------
@@ -181,3 +198,50 @@ class DiscordState:
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    # ---- gateway listener (gateway_events.py) ---------------------------------------------
+    def mark_gateway(self, account_id: str, at: int, since: int | None, until: int) -> bool:
+        """The listener's status as of `at` (its clock): alive since `since` until `until`, or
+        down (since None). Status messages may arrive out of order: an older one loses."""
+        values: dict[str, Any] = {":at": {"N": str(at)}}
+        if since is not None:
+            update = "SET gatewayAt = :at, gatewaySince = :since, gatewayUntil = :until"
+            values[":since"] = {"N": str(since)}
+            values[":until"] = {"N": str(until)}
+        else:
+            update = "SET gatewayAt = :at REMOVE gatewaySince, gatewayUntil"
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(account_id),
+                UpdateExpression=update,
+                ConditionExpression="attribute_not_exists(gatewayAt) OR gatewayAt < :at",
+                ExpressionAttributeValues=values,
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def retire_gateway(self, account_id: str, keys: list[str]) -> None:
+        """Remember the job keys of a task that ended (like PollerState.retired)."""
+        keys = [k for k in keys if k]
+        if keys:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(account_id),
+                UpdateExpression="ADD gatewayRetired :k",
+                ExpressionAttributeValues={":k": {"SS": sorted(set(keys))}},
+            )
+
+    def forget_gateway_retired(self, account_id: str) -> None:
+        """With no task running nothing can be mismatched: the set may start afresh."""
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(account_id),
+                UpdateExpression="REMOVE gatewayRetired",
+                ConditionExpression="attribute_not_exists(running) OR size(running) = :zero",
+                ExpressionAttributeValues={":zero": {"N": "0"}},
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            pass
