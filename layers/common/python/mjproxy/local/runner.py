@@ -426,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         moto_port=args.moto_port,
         moto_host=args.moto_host,
+        # e.g. 2: the poller watchdog every 2 s instead of the template's 2 minutes (tests)
+        schedule_seconds=float(os.environ.get("MJ_LOCAL_SCHEDULE_SECONDS") or 0) or None,
     )
     system.start()
     print(describe(system), flush=True)
