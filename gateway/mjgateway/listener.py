@@ -211,7 +211,8 @@ class GatewayConnection:
                             self._on_dispatch(msg.get("t"), msg.get("d") or {}, msg.get("s"))
                 except ConnectionClosed:
                     pass
-                rcvd = ws.close_code if ws.close_rcvd is not None else None
+                close = ws.protocol.close_rcvd  # None: the connection died without a frame
+                rcvd = close.code if close is not None else None
                 if heart is not None and heart.done() and isinstance(heart.exception(), _Zombie):
                     return None
                 return rcvd
@@ -258,3 +259,49 @@ def _with_query(url: str) -> str:
     if "?" in url:
         return url
     return url.rstrip("/") + "/?encoding=json&v=9&compress=zlib-stream"
+
+
+class Background:
+    """Connections run on an event loop of their own thread (local runs, tests, benchmarks)."""
+
+    def __init__(self, conns: list[GatewayConnection]) -> None:
+        import threading
+
+        self.conns = conns
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="mjgateway")
+
+    def _run(self) -> None:
+        async def all_of() -> None:
+            await asyncio.gather(*(c.run() for c in self.conns))
+
+        self.loop.run_until_complete(all_of())
+
+    def start(self) -> Background:
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for c in self.conns:
+            self.loop.call_soon_threadsafe(c.stop)
+        self.thread.join(timeout)
+
+    def kill(self) -> None:
+        """Die without a word (no "down" status), like a SIGKILL."""
+        for c in self.conns:
+            c.forwarder = _Dead(c.forwarder)  # type: ignore[assignment]
+            c._status = lambda *a, **k: None  # type: ignore[method-assign]
+            self.loop.call_soon_threadsafe(c.stop)
+        self.thread.join(10)
+
+
+class _Dead:
+    def __init__(self, fwd: Forwarder) -> None:
+        self.ttl_seconds = fwd.ttl_seconds
+        self.sink = self
+
+    def relevant(self, *_: Any) -> bool:
+        return False
+
+    def send(self, body: dict[str, Any]) -> None:
+        return None

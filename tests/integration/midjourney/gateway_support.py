@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mjgateway.protocol import Forwarder, SqsSink, now_ms
-
 from mjsim.gateway import Hub
 from tests.harness import Harness
 

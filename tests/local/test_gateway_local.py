@@ -1,0 +1,105 @@
+"""Local tier, issue 6: `python -m mjproxy.local` and the listener (`python -m mjgateway`, the
+`mjproxy-gateway` script) side by side against the simulator on 127.0.0.1 (REST + websocket
+gateway), as docs/midjourney.md shows. The listener is the only event source while it runs; an
+ephemeral "Banned prompt" fails within a second; killed mid-run (SIGKILL, no goodbye), the poller
+takes over and every task still ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+
+from mjsim import SimServer, Simulator, Ticker
+from mjsim.gateway import GatewayServer
+from tests.local.conftest import Running, _free_port
+
+
+class Listener:
+    def __init__(self, env: dict[str, str]) -> None:
+        full = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mjgateway", "--status-seconds", "0.5", "--ttl-seconds", "2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full,
+        )  # fmt: skip
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def stack():
+    port = _free_port()
+    sim = Simulator(f"http://127.0.0.1:{port}", start_delay=0.3, step_seconds=0.4,
+                    progress_steps=(31, 62, 93), ephemeral_errors=True)  # fmt: skip
+    account = sim.add_account()
+    server = SimServer(sim, "127.0.0.1", port).start()
+    gateway = GatewayServer(sim).start()
+    ticker = Ticker(sim, every=0.05).start()
+    env = {
+        "MJ_PROVIDER": "midjourney",
+        "MJ_INSTANCES": json.dumps([sim.instance_config(account)]),
+        "MJ_DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v9",
+        "MJ_DISCORD_CDN_HOSTS": f"127.0.0.1:{port}",
+        "MJ_DISCORD_POLL_SECONDS": "1",
+        "MJ_DISCORD_INTERACTION_INTERVAL_SECONDS": "0",
+        "MJ_BANNED_WORDS_ENABLED": "false",
+        "MJ_LOCAL_SCHEDULE_SECONDS": "1",  # the poller watchdog, every second
+    }
+    running = Running(env)
+    moto = re.search(r"moto at (http://\S+?)\)", "".join(running.banner)).group(1)
+    sqs = boto3.client("sqs", endpoint_url=moto)
+    queue = sqs.get_queue_url(QueueName="mjproxy-DiscordEventsQueue")["QueueUrl"]
+    listener = Listener({**env, "AWS_ENDPOINT_URL": moto, "DISCORD_EVENTS_QUEUE_URL": queue,
+                         "MJ_DISCORD_GATEWAY_URL": gateway.url})  # fmt: skip
+    deadline = time.time() + 20
+    while gateway.connected() == 0 and time.time() < deadline:
+        time.sleep(0.05)
+    assert gateway.connected() == 1, "the listener did not connect"
+    time.sleep(1.0)  # its "ready" status reaches the account's item
+    yield running, sim, gateway, listener
+    listener.kill()
+    running.stop()
+    ticker.stop()
+    gateway.stop()
+    server.stop()
+
+
+def reads(sim) -> int:
+    return sim.count("messages", "GET")
+
+
+def test_listener_only_and_an_ephemeral_error_fails_within_a_second(stack):
+    running, sim, _, _ = stack
+    ok = running.post("/mj/submit/imagine", {"prompt": "a red fox in snow"}).json()["result"]
+    bad = running.post("/mj/submit/imagine", {"prompt": "a bloody battlefield"}).json()["result"]
+    failed = running.wait(bad, timeout=30)[-1]
+    assert failed["status"] == "FAILURE"
+    assert failed["failReason"].startswith("[Banned prompt detected] Sorry! Our AI moderator")
+    error_at = next(e["t"] for e in sim.log if e["event"] == "error")
+    assert failed["finishTime"] / 1000 - error_at < 1.0
+    assert running.wait(ok, timeout=30)[-1]["status"] == "SUCCESS"
+    assert reads(sim) == 0  # REST polling never ran
+
+
+def test_killing_the_listener_mid_run_falls_back_to_polling(stack):
+    running, sim, gateway, listener = stack
+    ids = [running.post("/mj/submit/imagine", {"prompt": f"a paper boat {n}"}).json()["result"]
+           for n in range(4)]  # fmt: skip
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if any(running.get(f"/mj/task/{i}/fetch").json()["status"] == "IN_PROGRESS" for i in ids):
+            break
+        time.sleep(0.05)
+    assert reads(sim) == 0
+    listener.kill()  # SIGKILL: no "down" status; its heartbeat simply stops
+    for task_id in ids:
+        assert running.wait(task_id, timeout=60)[-1]["status"] == "SUCCESS"
+    assert reads(sim) > 0  # the poller took over
