@@ -67,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for noisy in ("botocore", "boto3", "urllib3", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not args.queue_url and os.environ.get("AWS_ENDPOINT_URL"):
+        # Local mode (`make run`): the queue the embedded system created in its moto server.
+        import boto3
+
+        args.queue_url = boto3.client("sqs").get_queue_url(QueueName="mjproxy-DiscordEventsQueue")[
+            "QueueUrl"
+        ]
     if not args.queue_url:
         parser.error("DISCORD_EVENTS_QUEUE_URL (or --queue-url) is required")
     conns = build(SqsSink(args.queue_url), Options(args.url, status_seconds=args.status_seconds),

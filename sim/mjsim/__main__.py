@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="error embeds only visible on the gateway, as Midjourney often does",
     )
+    parser.add_argument(
+        "--gateway-port", type=int, default=8766,
+        help="the websocket gateway (for mjproxy-gateway); 0: none",
+    )  # fmt: skip
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
@@ -36,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     acct = sim.add_account(args.token)
     server = SimServer(sim, args.host, args.port).start()
+    gateway = None
+    if args.gateway_port:
+        from .gateway import GatewayServer
+
+        gateway = GatewayServer(sim, args.host, args.gateway_port).start()
     ticker = Ticker(sim).start()
     instances = json.dumps([sim.instance_config(acct)], separators=(",", ":"))
     env = {
@@ -48,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     print("  point mjproxy's local mode at it with:", flush=True)
     for k, v in env.items():
         print(f"  export {k}={shlex.quote(v)}", flush=True)
+    if gateway is not None:
+        print(f"  gateway at {gateway.url}; for the listener (mjproxy-gateway) also:", flush=True)
+        print(f"  export MJ_DISCORD_GATEWAY_URL={gateway.url}", flush=True)
     print("ready", flush=True)
     try:
         while True:
@@ -56,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         ticker.stop()
+        if gateway is not None:
+            gateway.stop()
         server.stop()
     return 0
 

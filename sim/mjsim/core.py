@@ -394,11 +394,13 @@ class Simulator:
                     "data", "INTERACTION_APPLICATION_COMMAND_INVALID_VERSION",
                     "This command is outdated, please try again in a few minutes",
                 )  # fmt: skip
-            return self._interacted(acct, interaction_id, nonce,
-                                    self._command(acct, interaction_id, nonce, name, data))
+            return self._interacted(
+                acct, interaction_id, nonce, self._command(acct, interaction_id, nonce, name, data)
+            )
         if p.get("type") == 3:
-            return self._interacted(acct, interaction_id, nonce,
-                                    self._button(acct, interaction_id, nonce, p, data))
+            return self._interacted(
+                acct, interaction_id, nonce, self._button(acct, interaction_id, nonce, p, data)
+            )
         return self._form_error("type", "BASE_TYPE_CHOICES", "Value must be one of (2, 3, 5)")
 
     def _interacted(self, acct: Account, ix: str, nonce: str, resp: Response) -> Response:
