@@ -137,3 +137,37 @@ def test_a_listener_killed_without_a_word_is_replaced_by_the_watchdog(monkeypatc
         assert run_to_end(gw.system, task_id)["status"] == "SUCCESS"
     http.set_transport(None)
     commands.clear_cache()
+
+
+def test_interaction_failure_fails_its_task_at_once(mj):
+    task_id = imagine(mj, "a kite over dunes")
+    mj.system.deliver_once()  # the interaction goes out (the job would take seconds)
+    nonce = fetch(mj, task_id)["properties"]["nonce"]
+    ix = mj.sim.job_for_nonce(nonce).interaction_id
+    mj.forwarder.dispatch("INTERACTION_FAILURE", {"id": ix, "nonce": nonce}, 99, "s")
+    mj.system.drain()
+    task = fetch(mj, task_id)
+    assert task["status"] == "FAILURE" and task["failReason"].startswith("[Interaction failed]")
+
+
+def test_a_fatal_close_code_reported_by_the_listener_disables_the_account(mj):
+    task_id = imagine(mj, "a moth at a lamp")
+    mj.system.deliver_once()
+    mj.forwarder.status("disabled", reason="Discord gateway closed the connection with 4004")
+    mj.system.drain()
+    task = fetch(mj, task_id)
+    assert task["status"] == "FAILURE" and "4004" in task["failReason"]
+    assert InstancePool().disabled_reason(mj.account.channel_id)
+    mj.sim.advance(30)  # nothing more to read for a disabled account
+    mj.system.drain()
+
+
+def test_the_poller_is_needed_for_what_the_session_did_not_see():
+    from mjproxy.providers.midjourney.state import AccountItem, PollerState
+
+    now = 1_000_000
+    item = AccountItem([], None, 0, PollerState(), gateway_since=now - 10, gateway_until=now + 1)
+    assert item.gateway_covers(now - 10, now)  # session older than the tasks: covered
+    assert not item.gateway_covers(now - 11, now)  # a task older than the session: read
+    stale = AccountItem([], None, 0, PollerState(), gateway_since=now - 10, gateway_until=now)
+    assert not stale.gateway_covers(now, now)  # no fresh heartbeat: the listener may be dead
