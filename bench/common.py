@@ -428,17 +428,9 @@ def clone_tasks(table: str, source_id: str, n: int) -> list[str]:
 
 
 def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": arn,
-        "awsRegion": REGION,
-    }
+    from mjproxy.local.runner import sqs_event
+
+    return sqs_event([message], arn)["Records"][0]
 
 
 def route_event(

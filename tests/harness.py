@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from mjproxy.local.provision import function_environment, provision
-from mjproxy.local.runner import api_event, invoke, load_handler
+from mjproxy.local.runner import api_event, invoke, load_handler, sqs_event
 from mjproxy.local.template import Function, Template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,20 +100,7 @@ class Harness:
             if not messages:
                 continue
             seen += len(messages)
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": m.get("MD5OfBody", ""),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": "us-east-1",
-                }
-                for m in messages
-            ]
+            records = sqs_event(messages, arn)["Records"]
             try:
                 if crash is not None:
                     crash(fn.name, records)

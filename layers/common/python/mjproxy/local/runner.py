@@ -76,6 +76,26 @@ def invoke(
     return handler(event, ctx)
 
 
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping builds from received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            }
+            for m in messages
+        ]
+    }
+
+
 def api_event(
     route: Route,
     method: str,
@@ -334,22 +354,7 @@ class LocalSystem:
             messages = out.get("Messages", [])
             if not messages:
                 continue
-            event = {
-                "Records": [
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": m.get("Attributes", {}),
-                        "messageAttributes": m.get("MessageAttributes", {}),
-                        "md5OfBody": m.get("MD5OfBody", ""),
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": queue_arn,
-                        "awsRegion": os.environ["AWS_DEFAULT_REGION"],
-                    }
-                    for m in messages
-                ]
-            }
+            event = sqs_event(messages, queue_arn)
             try:
                 result = invoke(fn, handler, event) or {}
             except Exception:
