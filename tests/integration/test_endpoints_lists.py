@@ -262,3 +262,15 @@ def test_queue_pages(system):
     assert ids_of(r) == waiting[:3]
     r = system.get(f"/mj/task/queue?pageSize=3&cursor={r.headers['X-Next-Cursor']}")
     assert ids_of(r) == waiting[3:]
+
+
+def test_lists_do_not_show_callback_urls_but_fetch_does(system):
+    hook = "https://client.example/cb?token=abc"
+    task_id = system.post("/mj/submit/imagine", {"prompt": "a fox", "notifyHook": hook}).json()[
+        "result"
+    ]
+    assert system.get(f"/mj/task/{task_id}/fetch").json()["properties"]["notifyHook"] == hook
+    listed = system.post("/mj/task/list-by-condition", {"ids": [task_id]}).json()
+    assert listed[0]["id"] == task_id and "notifyHook" not in listed[0]["properties"]
+    assert all("notifyHook" not in t["properties"] for t in system.get("/mj/task/list").json())
+    assert all("notifyHook" not in t["properties"] for t in system.get("/mj/task/queue").json())

@@ -26,7 +26,7 @@ from ..domain.task import Task
 from ..store.tasks import TaskRepository
 from .errors import BadRequest
 from .http import Request, response
-from .tasks import task_view, visible
+from .tasks import list_view, visible
 
 LIST_PAGE_SIZE = 100
 QUEUE_PAGE_SIZE = 1000
@@ -106,7 +106,7 @@ def paged_response(tasks: list[Task], key: dict[str, Any] | None) -> dict[str, A
     headers = {"Access-Control-Expose-Headers": NEXT_CURSOR_HEADER}
     if key:
         headers[NEXT_CURSOR_HEADER] = encode_cursor(key)
-    return response(200, wire.dumps([task_view(t) for t in tasks]), headers)
+    return response(200, wire.dumps([list_view(t) for t in tasks]), headers)
 
 
 # ---- endpoints ------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def list_by_condition(body: Any, repo: TaskRepository | None = None) -> list[dic
     tasks = {t.id: t for t in (repo or TaskRepository()).batch_get(ids) if visible(t)}
     ordered = [tasks[i] for i in ids if i in tasks]
     ordered.sort(key=lambda t: t.terminal)  # stable: request order within each group
-    return [task_view(t) for t in ordered]
+    return [list_view(t) for t in ordered]
 
 
 def list_by_condition_endpoint(request: Request) -> list[dict[str, Any]]:

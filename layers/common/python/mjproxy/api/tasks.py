@@ -18,6 +18,14 @@ def task_view(task: Task) -> dict[str, Any]:
     return wire.task_json(task, images.public_url)
 
 
+def list_view(task: Task) -> dict[str, Any]:
+    """A task in a list answer: the same JSON without `properties.notifyHook`, whose URL may carry
+    a client's token and should not be readable by whoever can list every task (protocol.md §9)."""
+    view = task_view(task)
+    view["properties"].pop("notifyHook", None)
+    return view
+
+
 def fetch(task_id: str, repo: TaskRepository | None = None) -> dict[str, Any] | None:
     """The task, or None (sent as the JSON `null`) when unknown: the original's empty body makes
     JSON-parsing clients throw, `null` reads as "no such task" everywhere."""
