@@ -18,32 +18,14 @@ import argparse
 import json
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-API_ROUTES = ("interactions", "command-index", "messages", "message", "attachments",
-              "send-message")  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method: str, url: str, body: Any = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - 127.0.0.1
-        return json.loads(resp.read() or b"null")
+# The simulator plumbing is shared with bench/midjourney_sim.py (same folder, run as scripts).
+from midjourney_sim import API_ROUTES, ROOT, free_port, http  # noqa: E402
 
 
 def stats(values: list[float]) -> dict[str, float | None]:
