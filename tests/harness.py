@@ -115,13 +115,18 @@ class Harness:
 
     def drain(self, rounds: int = 200, crash: Any = None) -> int:
         """Deliver until every queue is empty (visibility timeout 0: failures come back at once)."""
-        total = 0
-        for _ in range(rounds):
-            n = self.deliver_once(crash)
-            total += n
-            if n == 0:
-                return total
-        raise AssertionError(f"queues still busy after {rounds} rounds")
+        return drain_rounds(lambda: self.deliver_once(crash), rounds)
+
+
+def drain_rounds(deliver_once: Any, rounds: int) -> int:
+    """Call `deliver_once()` until a round delivers nothing; returns the messages delivered."""
+    total = 0
+    for _ in range(rounds):
+        n = deliver_once()
+        total += n
+        if n == 0:
+            return total
+    raise AssertionError(f"queues still busy after {rounds} rounds")
 
 
 class _Crash(Exception):

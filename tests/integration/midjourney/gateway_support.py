@@ -10,7 +10,7 @@ from typing import Any
 
 from mjgateway.protocol import Forwarder, SqsSink, now_ms
 from mjsim.gateway import Hub
-from tests.harness import Harness
+from tests.harness import Harness, drain_rounds
 
 
 @dataclass
@@ -56,13 +56,7 @@ class GatewaySystem:
         return n
 
     def drain(self, rounds: int = 400, crash: Any = None) -> int:
-        total = 0
-        for _ in range(rounds):
-            n = self.deliver_once(crash)
-            total += n
-            if n == 0:
-                return total
-        raise AssertionError(f"queues still busy after {rounds} rounds")
+        return drain_rounds(lambda: self.deliver_once(crash), rounds)
 
     def channel_reads(self) -> int:
         return sum(1 for c in self.sim.calls if c.method == "GET" and "messages" in c.route)
