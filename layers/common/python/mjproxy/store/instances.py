@@ -29,6 +29,9 @@ from ..domain.task import Task
 log = logging.getLogger(__name__)
 
 
+REVOCABLE_PROVIDERS = frozenset({"midjourney"})
+
+
 class QueueFull(Exception):
     pass
 
@@ -80,6 +83,9 @@ class InstancePool:
         return hashlib.sha256(raw).hexdigest()[:16]
 
     def _disabled_ids(self, instances: list[Instance]) -> set[str]:
+        # Only accounts a remote service can revoke (Discord: a 401, a fatal gateway close) are
+        # ever disabled at run time; other instances skip this read on every submit and step.
+        instances = [i for i in instances if i.provider in REVOCABLE_PROVIDERS]
         if not instances:
             return set()
         try:
