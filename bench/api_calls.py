@@ -456,11 +456,10 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
     add("submit imagine", imagine,
         "PutItem (task) + SendMessage (job) = 2; with the queue limit (code 23 before any task "
         "exists) an atomic counter write too = 3", 3,
-        "a BatchGetItem of the instances' run-time `disabled` flags before choosing one; "
-        "could be folded into the reserve UpdateItem's condition")  # fmt: skip
+        "none (the run-time `disabled` flag read applies to midjourney accounts only)")  # fmt: skip
     add("submit change (UPSCALE)", change,
         "GetItem (parent) + reserve UpdateItem + PutItem + SendMessage = 4", 4,
-        "a BatchGetItem of the parent's instance `disabled` flag (as above)")  # fmt: skip
+        "none")  # fmt: skip
     add("fetch (finished task)", lambda: bench.get(f"/mj/task/{clones[0]}/fetch"),
         "GetItem = 1 (presigned URLs are computed locally, no call)", 1, "none")  # fmt: skip
     for n in (1, 100, 1000):
@@ -473,14 +472,13 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
         f"GetItem + UpdateItem + SendMessage of the next step (none after the last) + slot "
         f"acquire and release + 5 PutObject (grid, 4 quadrants) + {steps - 1} previews = "
         f"{life_min}", life_min,
-        "the instance `disabled` flag read (BatchGetItem) at submit and at every worker "
-        "step (pool.instance()); a cached flag or the reserve/acquire condition could carry it")  # fmt: skip
+        "none")  # fmt: skip
     changes = steps + 2  # SUBMITTED, IN_PROGRESS at each step, SUCCESS: one callback each
     add("imagine lifecycle with notifyHook (+ notifier)", lifecycle(receiver.url),
         f"as above + per state change ({changes}) SendMessage (notify queue) + the "
         f"notifier's GetItem + one UpdateItem (ledger) = {life_min} + {3 * changes}",
         life_min + 3 * changes,
-        f"the {steps + 3} flag reads as above, and {changes} more UpdateItems: the ledger is "
+        f"{changes} more UpdateItems: the ledger is "
         "written twice per callback (claim before the POST, done after), which keeps "
         "callbacks in order with one in flight per task")  # fmt: skip
     up_min = 4 + 2 * (steps + 2) + (steps + 1) + 2 + 2 * steps + steps
@@ -489,7 +487,7 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
         f"SendMessage, acquire + release; each of the {steps} drawing steps ({steps - 1} "
         f"previews, the result) GetItem (parent) + GetObject (its quadrant) + PutObject = "
         f"{up_min}", up_min,
-        f"the {steps + 3} flag reads as above, and the result step reads the parent twice "
+        "the result step reads the parent twice "
         "(for its quadrant, then for its seed)")  # fmt: skip
     add("sweeper run (idle, every minute)", scheduled("SweeperFunction"),
         "Query (active index) + per instance GetItem (counters) = 2", 2,
