@@ -1,0 +1,99 @@
+"""The Python client and the `mjproxy` CLI against the running local system, over HTTP, the way a
+user runs them (README "Try it")."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+
+from PIL import Image
+
+from mjclient import AsyncClient, Client, ValidationError
+from mjclient.cli import EXIT_REFUSED, EXIT_UNREACHABLE, main
+
+
+def cli(local_system, *argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(["--base-url", local_system.url, *argv], out=out)
+    return code, out.getvalue()
+
+
+def test_imagine_wait_downloads_the_grid_then_press_u1_gives_the_upscale(local_system, tmp_path):
+    code, out = cli(local_system, "imagine", "a red fox --ar 3:2", "--wait", "-o", str(tmp_path))
+    assert code == 0, out
+    task_id = out.split()[0]
+    assert f"{task_id} SUCCESS IMAGINE" in out
+    grid = Image.open(tmp_path / f"{task_id}.png")
+    assert grid.width > grid.height  # --ar 3:2 reached the generator
+
+    code, out = cli(local_system, "press", task_id, "U1", "--wait", "--json")
+    assert code == 0, out
+    assert '"action": "UPSCALE"' in out and '"status": "SUCCESS"' in out
+
+
+def test_press_of_a_label_the_task_does_not_offer_exits_refused(local_system):
+    with Client(local_system.url) as client:
+        task = client.wait(client.imagine("a tiny boat").task_id, timeout=60)
+    code, _ = cli(local_system, "press", task.id, "Zoom Out 7x")
+    assert code == EXIT_REFUSED
+
+
+def test_describe_and_blend_from_files(local_system, tmp_path):
+    for name, color in (("a.png", "red"), ("b.png", "navy")):
+        Image.new("RGB", (64, 48), color).save(tmp_path / name)
+    code, out = cli(local_system, "describe", str(tmp_path / "a.png"), "--wait")
+    assert code == 0, out
+    assert "1️⃣" in out  # four numbered prompts (protocol.md §5.9)
+    code, out = cli(
+        local_system, "blend", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--wait"
+    )
+    assert code == 0 and " SUCCESS BLEND" in out, out
+
+
+def test_tasks_table_and_accounts_table(local_system):
+    with Client(local_system.url) as client:
+        submitted = client.imagine("a lighthouse")
+    code, out = cli(local_system, "tasks", "--limit", "5")
+    assert code == 0
+    assert out.splitlines()[0].split() == [
+        "ID",
+        "ACTION",
+        "STATUS",
+        "PROGRESS",
+        "SUBMITTED",
+        "PROMPT",
+    ]
+    assert submitted.task_id in out
+    code, out = cli(local_system, "accounts")
+    assert code == 0 and "local-1" in out and "enabled" in out
+
+
+def test_refusals_and_unreachable_servers_have_their_own_exit_codes(local_system):
+    assert cli(local_system, "imagine", "  ")[0] == EXIT_REFUSED
+    out = io.StringIO()
+    assert main(["--base-url", "http://127.0.0.1:9", "tasks"], out=out) == EXIT_UNREACHABLE
+
+
+def test_async_client_submits_and_waits(local_system):
+    async def flow():
+        async with AsyncClient(local_system.url) as client:
+            submitted = await client.imagine("an owl at night")
+            task = await client.wait(submitted.task_id, timeout=60)
+            try:
+                await client.imagine("")
+            except ValidationError as exc:
+                return task, exc.description
+        raise AssertionError("empty prompt accepted")
+
+    task, description = asyncio.run(flow())
+    assert task.status == "SUCCESS" and task.buttons
+    assert description == "prompt不能为空"
+
+
+def test_cli_help_documents_the_exit_codes():
+    out = subprocess.run(
+        [sys.executable, "-m", "mjclient", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "exit codes:" in out and "6  --wait timed out" in out
