@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint install clean sam-build bench
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every version (the layer's requirements.txt pins the same ones for sam build).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

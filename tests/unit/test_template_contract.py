@@ -64,3 +64,54 @@ def test_sam_local_env_file_names_every_resource_the_functions_use():
             assert name in env, name
             expected = physical_name(str(ref))
             assert env[name].lower().endswith(expected.lower()), (name, env[name], expected)
+
+
+def sam_local_environment(template: Template, env: dict, fn) -> dict[str, str]:
+    """What `sam local invoke --env-vars events/env.json` gives a function (samcli
+    local/lambdafn/env_vars.py): only the variables the template declares for it (Globals and
+    its own), each overridden by the file's `Parameters` and then by its logical-id section;
+    an unresolved intrinsic becomes ''. Keys the template does not declare are dropped."""
+    overrides = {**env.get("Parameters", {}), **env.get(fn.name, {})}
+    out = {}
+    for name, value in fn.environment.items():
+        if name in overrides:
+            out[name] = str(overrides[name])
+        elif getattr(value, "tag", None) == "Ref" and str(value.value) in template.parameters:
+            out[name] = str(template.parameters[str(value.value)].get("Default", ""))
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            out[name] = str(value)
+        else:
+            out[name] = "true" if value is True else "false" if value is False else ""
+    return out
+
+
+def test_sam_local_applies_every_variable_of_the_env_file():
+    """SAM silently drops an env.json key the template does not declare: the functions would
+    then call real AWS instead of the local moto server."""
+    import json
+
+    template = Template(ROOT / "template.yaml")
+    env = json.loads((ROOT / "events" / "env.json").read_text())
+    endpoint = env["Parameters"]["AWS_ENDPOINT_URL"]
+    assert endpoint.startswith("http://")
+    applied: set[str] = set()
+    for fn in template.functions():
+        resolved = sam_local_environment(template, env, fn)
+        assert resolved["AWS_ENDPOINT_URL"] == endpoint, fn.name
+        for name, value in env["Parameters"].items():
+            if name in resolved:
+                assert resolved[name] == value, (fn.name, name)
+                applied.add(name)
+        # Every resource the function names points at the local server, never a blank.
+        for name, value in fn.environment.items():
+            if getattr(value, "tag", None) in ("Ref", "GetAtt") and str(
+                value.value if not isinstance(value.value, list) else value.value[0]
+            ).split(".")[0] in template.resources:
+                assert resolved[name], (fn.name, name)
+    assert applied == set(env["Parameters"]), set(env["Parameters"]) - applied
+
+
+def test_on_aws_the_declared_endpoint_is_empty_so_boto3_uses_the_real_one():
+    template = Template(ROOT / "template.yaml")
+    globals_env = template.doc["Globals"]["Function"]["Environment"]["Variables"]
+    assert globals_env["AWS_ENDPOINT_URL"] == ""

@@ -88,7 +88,8 @@ def provision(
 
 def function_environment(template: Template, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for all functions: template values resolved; a variable already set in `base`
-    wins when the template takes it from a parameter (so MJ_PROVIDER=... overrides Provider)."""
+    wins when the template takes it from a parameter (so MJ_PROVIDER=... overrides Provider) or
+    declares it empty."""
     base = dict(base or {})
     env: dict[str, str] = {}
     for fn in template.functions():
@@ -96,7 +97,8 @@ def function_environment(template: Template, base: dict[str, str] | None = None)
             is_param = (
                 getattr(value, "tag", None) == "Ref" and str(value.value) in template.parameters
             )
-            if is_param and name in base:
+            # An empty literal (AWS_ENDPOINT_URL: "") is a slot the environment fills.
+            if (is_param or value == "") and name in base:
                 env[name] = base[name]
             else:
                 env[name] = template.resolve(value)
