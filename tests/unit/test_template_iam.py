@@ -25,6 +25,15 @@ POOL_USERS = {
     "DiscordEventsFunction",
 }
 
+# Endpoints that only read tasks and images.
+READ_ENDPOINTS = (
+    "TaskFetchFunction",
+    "TaskListFunction",
+    "TaskQueueFunction",
+    "TaskListByConditionFunction",
+    "ImageRedirectFunction",
+)
+
 
 @pytest.fixture(scope="module")
 def grants() -> dict[str, list[template_iam.Grant]]:
@@ -53,14 +62,7 @@ def test_only_the_pool_users_can_read_the_discord_accounts_secret(grants):
     pool = readers(grants, "InstancesSecretArn")
     # Functions added later that use the pool belong in POOL_USERS; the others must not read it.
     assert pool <= POOL_USERS | {fn for fn in pool if fn.startswith("Submit")}
-    for fn in (
-        "TaskFetchFunction",
-        "TaskListFunction",
-        "TaskQueueFunction",
-        "TaskListByConditionFunction",
-        "ImageRedirectFunction",
-        "NotifierFunction",
-    ):
+    for fn in (*READ_ENDPOINTS, "NotifierFunction"):
         assert fn not in pool, fn
     assert "WorkerFunction" in pool and "DiscordPollerFunction" in pool
 
@@ -124,13 +126,7 @@ def test_writes_to_the_bucket_stay_under_tasks(grants):
 
 
 def test_the_read_endpoints_cannot_write(grants):
-    for fn in (
-        "TaskFetchFunction",
-        "TaskListFunction",
-        "TaskQueueFunction",
-        "TaskListByConditionFunction",
-        "ImageRedirectFunction",
-    ):
+    for fn in READ_ENDPOINTS:
         writes = {
             g.action
             for g in grants[fn]
