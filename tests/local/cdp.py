@@ -1,0 +1,167 @@
+"""A small Chrome DevTools Protocol driver for the system browser (Debian's `chromium`), over the
+`websockets` dependency we already have: start headless, navigate, type, click, evaluate, wait on
+conditions, take screenshots. Method names are from the CDP reference (Page, Runtime, Input,
+Emulation domains)."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from websockets.sync.client import connect
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_browser() -> str | None:
+    configured = os.environ.get("CHROME_BIN")
+    if configured:
+        return configured
+    return next((p for p in map(shutil.which, CANDIDATES) if p), None)
+
+
+class BrowserError(RuntimeError):
+    pass
+
+
+class Browser:
+    def __init__(self, binary: str, width: int = 1280, height: int = 1000) -> None:
+        self.profile = tempfile.mkdtemp(prefix="mjconsole-chrome-")
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--headless=new",
+                "--no-sandbox",  # CI runs as root, where the sandbox cannot start
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        port = self._devtools_port()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
+            pages = [t for t in json.load(resp) if t.get("type") == "page"]
+        self._connection = connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        self.ws = self._connection.__enter__()
+        self._ids = itertools.count(1)
+        self.console: list[str] = []
+        self.send("Page.enable")
+        self.send("Runtime.enable")
+
+    def _devtools_port(self) -> int:
+        assert self.proc.stderr is not None
+        seen = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "DevTools listening on ws://" in line:
+                return int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        self.close()
+        raise BrowserError("chromium did not start:\n" + "".join(seen[-20:]))
+
+    def close(self) -> None:
+        if getattr(self, "ws", None):
+            self.ws.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    # ---- protocol -----------------------------------------------------------------------
+    def send(self, method: str, **params: Any) -> dict[str, Any]:
+        msg_id = next(self._ids)
+        self.ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv(timeout=60))
+            if msg.get("method") == "Runtime.consoleAPICalled":
+                args = msg["params"].get("args", [])
+                self.console.append(
+                    " ".join(str(a.get("value", a.get("description"))) for a in args)
+                )
+            elif msg.get("method") == "Runtime.exceptionThrown":
+                details = msg["params"]["exceptionDetails"]
+                self.console.append(
+                    "exception: " + json.dumps(details.get("exception", details))[:500]
+                )
+            if msg.get("id") == msg_id:
+                if "error" in msg:
+                    raise BrowserError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+
+    def evaluate(self, expression: str) -> Any:
+        out = self.send(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
+        if "exceptionDetails" in out:
+            raise BrowserError(f"{expression}: {out['exceptionDetails'].get('text')}")
+        return out.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, timeout: float = 60, what: str = "") -> Any:
+        """Poll a JS expression until it is truthy (a condition, never a fixed sleep)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out waiting for {what or expression}; console: {self.console[-5:]}"
+                )
+            time.sleep(0.2)
+
+    # ---- page actions -------------------------------------------------------------------
+    def navigate(self, url: str) -> None:
+        self.send("Page.navigate", url=url)
+        self.wait_for("document.readyState === 'complete'", 30, "page load")
+
+    def viewport(self, width: int, height: int, mobile: bool = False) -> None:
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=2 if mobile else 1,
+            mobile=mobile,
+        )
+
+    def click(self, selector: str) -> None:
+        found = self.evaluate(
+            f"(() => {{ const n = document.querySelector({json.dumps(selector)});"
+            " if (!n) return false; n.scrollIntoView({block: 'center'}); n.click(); return true; })()"
+        )
+        if not found:
+            raise AssertionError(f"nothing matches {selector}")
+
+    def type(self, selector: str, text: str) -> None:
+        """Focus the field, clear it and type like a keyboard would (Input.insertText)."""
+        self.evaluate(
+            f"(() => {{ const n = document.querySelector({json.dumps(selector)});"
+            " n.focus(); n.select && n.select(); })()"
+        )
+        self.send("Input.insertText", text=text)
+
+    def screenshot(self, path: Path, full_page: bool = True) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=full_page)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
