@@ -8,10 +8,12 @@ import io
 import subprocess
 import sys
 
+import pytest
+import requests
 from PIL import Image
 
 from mjclient import AsyncClient, Client, ValidationError
-from mjclient.cli import EXIT_REFUSED, EXIT_UNREACHABLE, main
+from mjclient.cli import EXIT_REFUSED, EXIT_TASK_FAILED, EXIT_UNREACHABLE, main
 
 
 def cli(local_system, *argv: str) -> tuple[int, str]:
@@ -97,3 +99,18 @@ def test_cli_help_documents_the_exit_codes():
         [sys.executable, "-m", "mjclient", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "exit codes:" in out and "6  --wait timed out" in out
+
+
+def test_cancel_ends_a_running_task_as_cancel(local_system):
+    probe = requests.options(local_system.url + "/mj/task/0/cancel", timeout=10)
+    if probe.status_code != 200:
+        pytest.skip("POST /mj/task/{id}/cancel is not on main yet (helper `plus`)")
+    with Client(local_system.url) as client:
+        task_id = client.imagine("a slow sunrise").task_id
+        code, out = cli(local_system, "cancel", task_id)
+        assert code == 0 and out == f"cancelled {task_id}\n"
+        code, _ = cli(local_system, "wait", task_id)
+        assert code == EXIT_TASK_FAILED
+        assert client.fetch(task_id).status == "CANCEL"
+        # a finished task cannot be cancelled again: the protocol's code 4
+        assert cli(local_system, "cancel", task_id)[0] == EXIT_REFUSED

@@ -182,10 +182,7 @@ def _run(client: Client, args: argparse.Namespace, out: TextIO) -> int:
         out.write(json.dumps(task.raw, ensure_ascii=False, indent=2) + "\n")
         return EXIT_OK
     if cmd == "cancel":
-        answer = client.cancel(args.task_id)
-        out.write(
-            json.dumps(answer, ensure_ascii=False) + "\n" if answer is not None else "cancelled\n"
-        )
+        out.write(f"cancelled {client.cancel(args.task_id).task_id}\n")
         return EXIT_OK
     if cmd == "tasks":
         return _tasks(client, args, out)

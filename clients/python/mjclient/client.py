@@ -117,7 +117,7 @@ class Client(_Base):
     ) -> Submitted:
         return self._run(self.ops.press(task, label, prompt, mask))
 
-    def cancel(self, task_id: str) -> Any:
+    def cancel(self, task_id: str) -> Submitted:
         return self._run(self.ops.cancel(task_id))
 
     def fetch(self, task_id: str) -> Task | None:
@@ -203,7 +203,7 @@ class AsyncClient(_Base):
     ) -> Submitted:
         return await self._run(self.ops.press(task, label, prompt, mask))
 
-    async def cancel(self, task_id: str) -> Any:
+    async def cancel(self, task_id: str) -> Submitted:
         return await self._run(self.ops.cancel(task_id))
 
     async def fetch(self, task_id: str) -> Task | None:

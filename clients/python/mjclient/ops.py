@@ -184,7 +184,8 @@ class Ops:
         return (yield from self.submit("/mj/submit/modal", body))
 
     def cancel(self, task_id: str) -> Op:
-        return (yield from self.json_call("POST", f"/mj/task/{task_id}/cancel"))
+        """POST /mj/task/{id}/cancel: the task ends CANCEL; code 4 once it has finished."""
+        return (yield from self.submit(f"/mj/task/{task_id}/cancel", {}))
 
     def press(
         self, task: Task | str, label: str, prompt: str | None = None, mask: Any = None

@@ -401,6 +401,7 @@ def describe(system: LocalSystem) -> str:
         + (
             "allowed" if s.notify_allow_private else "refused (MJ_NOTIFY_ALLOW_PRIVATE=true allows)"
         ),
+        f"  console: {system.base_url}/console   (CLI: .venv/bin/mjproxy --base-url {system.base_url} tasks)",
         f"  try: curl -H 'Content-Type: application/json' -d '{{\"prompt\":\"a red fox in snow"
         f" --ar 3:2\"}}' {system.base_url}/mj/submit/imagine",
     ]

@@ -7,7 +7,7 @@ const SECRET_KEY = "mjproxy.secret";
 const TERMINAL = new Set(["SUCCESS", "FAILURE", "CANCEL"]);
 const MODAL_DESCRIPTION = "Waiting for window confirm";
 const $ = (id) => document.getElementById(id);
-const state = { taskId: null, timer: null, task: null, routes: {}, history: null };
+const state = { taskId: null, timer: null, task: null, routes: {}, history: null, parents: {} };
 
 // ---- HTTP ---------------------------------------------------------------------------------
 class ApiError extends Error {}
@@ -112,6 +112,7 @@ async function submit(path, body, context = {}) {
     return data;
   }
   if (data && data.code === 21 && data.description === MODAL_DESCRIPTION) {
+    if (context.parent) state.parents[String(data.result)] = context.parent;
     follow(String(data.result));
     openModal(String(data.result), context.button, context.parent);
     return data;
@@ -228,6 +229,12 @@ async function render(task) {
       buttons.append(btn);
     }
   }
+  if (task.status === "MODAL") {
+    // A modal left unanswered (dialog closed, page reloaded): offer it again.
+    const btn = el("button", { type: "button", class: "primary", id: "task-continue" }, "Continue…");
+    btn.addEventListener("click", () => resumeModal(task));
+    buttons.append(btn);
+  }
   $("task-cancel").hidden = TERMINAL.has(task.status) || !(await hasRoute("mj/task/0/cancel"));
 }
 
@@ -283,6 +290,16 @@ function openModal(taskId, button, parent) {
   }
   $("modal-dialog").showModal();
   $("modal-prompt").focus();
+}
+
+async function resumeModal(task) {
+  const customId = task.customId || (task.properties || {}).customId ||
+    (task.action === "ZOOM" ? "MJ::CustomZoom" : task.action === "INPAINT" ? "MJ::Inpaint" : "");
+  let parent = state.parents[task.id] || null;
+  if (!parent && task.parentId) {
+    parent = (await api(`mj/task/${encodeURIComponent(task.parentId)}/fetch`)).data;
+  }
+  openModal(task.id, { customId, label: task.action || "Confirm" }, parent || task);
 }
 
 function setupMask(imageUrl) {
