@@ -53,6 +53,25 @@ def test_disable_takes_an_account_out_until_its_token_changes(monkeypatch, pool)
     assert pool.instance("c0").enable is True
 
 
+def test_the_account_list_says_why_an_account_is_disabled(monkeypatch, pool):
+    from mjproxy.api.accounts import account_list
+
+    items = [
+        {"channelId": "c0", "guildId": "g", "userToken": "t0", "provider": "midjourney"},
+        {"channelId": "c1", "guildId": "g", "userToken": "t1", "provider": "midjourney",
+         "enable": False},
+        {"channelId": "c2", "guildId": "g", "userToken": "t2", "provider": "midjourney"},
+    ]  # fmt: skip
+    monkeypatch.setenv("MJ_INSTANCES", json.dumps(items))
+    reset_caches()
+    pool.disable(pool.instance("c0"), "401: Unauthorized")
+    listed = {a["id"]: a for a in account_list(pool)}
+    assert listed["c0"]["enable"] is False
+    assert listed["c0"]["properties"]["disabledReason"] == "401: Unauthorized"
+    assert listed["c1"]["properties"]["disabledReason"] == "disabled in configuration"
+    assert listed["c2"]["enable"] is True and "disabledReason" not in listed["c2"]["properties"]
+
+
 def test_pacing_claims_one_interaction_per_interval(pool):
     assert pool.claim_interaction("c0", 3, now_ms=10_000) == 0
     assert pool.claim_interaction("c0", 3, now_ms=11_000) == pytest.approx(2.0)

@@ -17,7 +17,12 @@ from ..store.instances import InstancePool
 PUBLIC_SETTINGS = ("guildId", "channelId", "userAgent")
 
 
-def account_view(instance: Instance, counters: dict[str, list[str]]) -> dict[str, Any]:
+CONFIG_DISABLED = "disabled in configuration"
+
+
+def account_view(
+    instance: Instance, counters: dict[str, list[str]], disabled_reason: str | None = None
+) -> dict[str, Any]:
     running = set(counters.get("running", []))
     waiting = set(counters.get("active", [])) - running
     view: dict[str, Any] = {"id": instance.id}
@@ -29,7 +34,8 @@ def account_view(instance: Instance, counters: dict[str, list[str]]) -> dict[str
         coreSize=instance.coreSize,
         queueSize=instance.queueSize,
         timeoutMinutes=instance.timeoutMinutes,
-        properties={"provider": instance.provider},
+        properties={"provider": instance.provider}
+        | ({"disabledReason": disabled_reason} if disabled_reason else {}),
         runningCount=len(running),
         waitingCount=len(waiting),
     )
@@ -39,11 +45,21 @@ def account_view(instance: Instance, counters: dict[str, list[str]]) -> dict[str
 def account_list(pool: InstancePool | None = None) -> list[dict[str, Any]]:
     """Every configured instance, disabled ones included (with `enable: false`)."""
     pool = pool or InstancePool()
-    return [account_view(i, pool.counters(i.id)) for i in pool.instances()]
+    return [account_view(i, pool.counters(i.id), _why(i, pool)) for i in pool.instances()]
 
 
 def account_fetch(instance_id: str, pool: InstancePool | None = None) -> dict[str, Any] | None:
     """One instance, or None (the JSON `null`) for an unknown id."""
     pool = pool or InstancePool()
     instance = pool.instance(instance_id.strip()) if instance_id.strip() else None
-    return account_view(instance, pool.counters(instance.id)) if instance else None
+    if instance is None:
+        return None
+    return account_view(instance, pool.counters(instance.id), _why(instance, pool))
+
+
+def _why(instance: Instance, pool: InstancePool) -> str | None:
+    """Why a disabled instance is out of service (the console and `mjproxy accounts` show it):
+    the run-time reason (e.g. Discord answered 401), else its configuration says so."""
+    if instance.enable:
+        return None
+    return pool.disabled_reason(instance.id) or CONFIG_DISABLED
