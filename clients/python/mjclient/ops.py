@@ -80,7 +80,7 @@ class Policy:
         return self.rng.uniform(0, min(self.backoff_max, self.backoff * 2**attempt))
 
     def poll_delay(self, polls: int) -> float:
-        """Polls slow down gently and carry ±20 % jitter."""
+        """Polls slow down gently while nothing changes and carry ±20 % jitter."""
         base = min(self.poll_max, self.poll_interval * (1.25 ** min(polls, 10)))
         return base * self.rng.uniform(0.8, 1.2)
 
@@ -255,6 +255,7 @@ class Ops:
             ):
                 if on_progress:
                     on_progress(task)
+                polls = 0  # it moves: keep looking often; an idle task is polled less and less
             last = task or last
             if task is not None and task.done:
                 if raise_on_failure and task.status != "SUCCESS":
