@@ -130,3 +130,28 @@ def test_the_page_loads_nothing_from_the_internet(browser, local_system):
         "[...new Set(performance.getEntriesByType('resource').map(e => new URL(e.name).hostname))]"
     )
     assert set(hosts) <= {"127.0.0.1", "localhost"}, hosts
+
+
+def test_the_secret_is_asked_for_once_and_kept_in_the_browser(browser):
+    from .conftest import Running
+
+    system = Running({"MJ_API_SECRET": "s3cret-console", "MJ_LOCAL_STEP_SECONDS": "1"})
+    try:
+        browser.viewport(1280, 1000)
+        browser.navigate(system.url + "/console#/accounts")
+        # The API answers 401, so the page opens the secret dialog by itself.
+        browser.wait_for("document.getElementById('secret-dialog').open", 30, "the secret dialog")
+        browser.type("#secret-input", "s3cret-console")
+        browser.click("#secret-save")
+        browser.wait_for(
+            "document.querySelectorAll('#accounts-body tr').length > 0", 30, "accounts"
+        )
+        assert browser.evaluate("localStorage.getItem('mjproxy.secret')") == "s3cret-console"
+        browser.navigate(system.url + "/console#/accounts")  # a new page load: no dialog again
+        browser.wait_for(
+            "document.querySelectorAll('#accounts-body tr').length > 0", 30, "accounts"
+        )
+        assert not browser.evaluate("document.getElementById('secret-dialog').open")
+    finally:
+        browser.evaluate("localStorage.removeItem('mjproxy.secret')")
+        system.stop()
