@@ -160,6 +160,14 @@ class Browser:
         )
         self.send("Input.insertText", text=text)
 
+    def set_files(self, selector: str, paths: list[Path]) -> None:
+        """Choose files in an <input type=file> as the file picker would (fires `change`)."""
+        found = self.send(
+            "Runtime.evaluate", expression=f"document.querySelector({json.dumps(selector)})"
+        )
+        object_id = found["result"]["objectId"]
+        self.send("DOM.setFileInputFiles", files=[str(p) for p in paths], objectId=object_id)
+
     def screenshot(self, path: Path, full_page: bool = True) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=full_page)

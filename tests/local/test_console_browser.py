@@ -155,3 +155,29 @@ def test_the_secret_is_asked_for_once_and_kept_in_the_browser(browser):
     finally:
         browser.evaluate("localStorage.removeItem('mjproxy.secret')")
         system.stop()
+
+
+def test_describe_and_blend_from_chosen_files(browser, local_system, tmp_path):
+    from PIL import Image
+
+    for name, color in (("a.png", (200, 40, 40)), ("b.png", (30, 60, 160))):
+        Image.new("RGB", (96, 64), color).save(tmp_path / name)
+    browser.viewport(1280, 1000)
+    browser.navigate(local_system.url + "/console")
+    browser.set_files("#file-input", [tmp_path / "a.png"])
+    browser.wait_for(
+        "document.getElementById('task-action').textContent === 'DESCRIBE'"
+        " && !document.getElementById('task-describe').hidden",
+        90,
+        "the describe prompts",
+    )
+    prompts = browser.evaluate("document.getElementById('task-describe').textContent")
+    assert "1️⃣" in prompts and "4️⃣" in prompts
+    browser.screenshot(SHOTS / "07-describe.png")
+    browser.evaluate("document.getElementById('blend-dims').value = 'LANDSCAPE'")
+    browser.set_files("#file-input", [tmp_path / "a.png", tmp_path / "b.png"])
+    browser.wait_for(shown("BLEND"), 90, "the blend")
+    assert browser.evaluate(
+        "(() => { const i = document.getElementById('task-image'); return i.naturalWidth > i.naturalHeight; })()"
+    )
+    browser.screenshot(SHOTS / "08-blend.png")
