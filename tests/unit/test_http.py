@@ -58,3 +58,10 @@ def test_unknown_prefix_is_404():
 def test_none_is_sent_as_json_null():
     out = endpoint(lambda r: None)(event("/mj/task/1/fetch", "GET"), Ctx())
     assert out["statusCode"] == 200 and out["body"] == "null"
+
+
+def test_preflight_answer_lets_browsers_cache_it():
+    # Without Access-Control-Max-Age a browser polling fetch sends an OPTIONS before every GET.
+    out = endpoint(lambda r: None)(event("/mj/task/1/fetch", "OPTIONS"), Ctx())
+    assert out["statusCode"] == 200
+    assert out["headers"]["Access-Control-Max-Age"] == "600"

@@ -7,12 +7,15 @@ import binascii
 import hashlib
 import hmac
 import io
+import os
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 
+from . import sigv4
 from .aws import client
-from .config import settings
+from .config import on_reset, settings
 
 # MIME types clients really send, including the non-standard image/jpg (protocol.md §5.7).
 MIME_EXT = {
@@ -167,12 +170,40 @@ def public_url(key: str) -> str:
 
 
 def presign(key: str) -> str:
-    """A fresh SigV4 URL for a plain GET; computed locally, no AWS call."""
+    """A fresh SigV4 URL for a plain GET; computed locally, no AWS call. mjproxy.sigv4 for the
+    usual bucket shapes (no S3 client, cached signing key), botocore for the rest."""
+    s = settings()
+    signer = _presigner(s.bucket_name, s.region, os.environ.get("AWS_ENDPOINT_URL") or None)
+    credentials = _credentials() if signer.supported else None
+    if credentials is not None:
+        return signer.url(key, s.presign_expires, credentials)
     return client("s3").generate_presigned_url(
-        "get_object",
-        Params={"Bucket": settings().bucket_name, "Key": key},
-        ExpiresIn=settings().presign_expires,
+        "get_object", Params={"Bucket": s.bucket_name, "Key": key}, ExpiresIn=s.presign_expires
     )
+
+
+@lru_cache(maxsize=4)
+def _presigner(bucket: str, region: str, endpoint_url: str | None) -> sigv4.Presigner:
+    return sigv4.Presigner(bucket, region, endpoint_url)
+
+
+def _credentials() -> sigv4.Credentials | None:
+    """The credentials botocore's clients use: the default session's chain, resolved once per
+    session and refreshed by botocore when temporary."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    found = boto3.DEFAULT_SESSION.get_credentials()
+    if found is None:
+        return None
+    frozen = found.get_frozen_credentials()
+    return sigv4.Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
+@on_reset
+def _reset() -> None:
+    _presigner.cache_clear()
 
 
 def split_grid(grid_png: bytes) -> list[bytes]:

@@ -12,20 +12,25 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .. import images, wire
-from ..observability import logger
+from ..observability import lazy_lambda_context, logger
 from . import auth
 from .errors import BadRequest, ProtocolError, Unauthorized
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 _MODE_PREFIX = re.compile(r"^/mj-(fast|relax|turbo)(?=/)")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Content-Type,mj-api-secret,Authorization",
     "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
+    # A browser polling fetch with mj-api-secret preflights every request without this (~9 of
+    # 30 requests per web-UI task, each a billed API Gateway request). 600 s: template.yaml's
+    # CorsMaxAgeSeconds default, which the gateway answers with on AWS.
+    "Access-Control-Max-Age": "600",
 }
 JSON_TYPE = "application/json;charset=UTF-8"
 
@@ -106,6 +111,9 @@ class Request:
         data = self.json()
         if not isinstance(data, dict):
             raise BadRequest("JSON body must be an object")
+        # Imported here: fetch, lists and the image links never parse a body into a model.
+        from pydantic import ValidationError
+
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -146,7 +154,7 @@ def endpoint(fn: Callable[[Request], Any], *, authenticated: bool = True) -> Han
     (an envelope dict, a Task dict, a list, or None for the JSON `null`), or a ready response
     dict (with `statusCode`)."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    @lazy_lambda_context
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = Request(event)
         if request.method == "OPTIONS":

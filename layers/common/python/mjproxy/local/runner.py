@@ -291,6 +291,7 @@ class LocalSystem:
                     "Access-Control-Allow-Origin": "*",
                     "Access-Control-Allow-Headers": "Content-Type,mj-api-secret,Authorization",
                     "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
+                    "Access-Control-Max-Age": "600",
                 },
                 b"",
             )

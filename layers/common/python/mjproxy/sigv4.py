@@ -1,0 +1,135 @@
+"""Presigned S3 GET URLs computed without a boto3 S3 client, byte-identical to botocore's.
+
+Why: every read presigns five image URLs per finished task. botocore's `generate_presigned_url`
+builds a request object, runs its event hooks and endpoint rules and derives the SigV4 signing key
+(four HMACs) on every call, ~0.17 ms each; the fetch function also had to create an S3 client
+(service model + endpoint rules from JSON) on its cold start just to sign. Here the URL prefix is
+computed once per bucket and the signing key once per (secret, day, region), so a URL costs two
+HMACs and a SHA-256. Only the common shapes take this path (a DNS-compatible bucket in the `aws`
+partition, or a local endpoint such as moto, path-style); anything else (dotted bucket names,
+FIPS/dual-stack/accelerate endpoints, other partitions) returns None and the caller uses botocore.
+tests/unit/test_sigv4.py checks equality with botocore for every shape taken here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import NamedTuple
+from urllib.parse import quote, urlsplit
+
+_ALGORITHM = "AWS4-HMAC-SHA256"
+# Regions of the standard `aws` partition (not cn-*, us-gov-*, us-iso*): s3.<region>.amazonaws.com.
+_AWS_REGION = re.compile(r"^(?:us|eu|ap|ca|sa|me|af|il|mx)-(?!gov|iso)[a-z]+-\d{1,2}$")
+# Buckets botocore addresses virtual-hosted (no dots, lower case, 3-63 characters).
+_VIRTUAL_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+# Settings that make botocore pick another endpoint than the plain regional one.
+_ENDPOINT_ENV = (
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
+    "AWS_S3_USE_ARN_REGION",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+
+
+class Credentials(NamedTuple):
+    access_key: str
+    secret_key: str
+    token: str | None = None
+
+
+class _Target(NamedTuple):
+    scheme: str
+    netloc: str  # as in the URL (botocore keeps an explicit default port there)
+    host: str  # as signed: no default port
+    path_prefix: str  # "" (virtual-hosted) or "/<bucket>" (path-style)
+
+
+def _target(bucket: str, region: str, endpoint_url: str | None) -> _Target | None:
+    """Where botocore (signature s3v4; addressing virtual on AWS, path on a local endpoint, as
+    mjproxy.aws configures it) sends a GET for `bucket`, or None if this module does not know."""
+    if any(os.environ.get(name) for name in _ENDPOINT_ENV):
+        return None
+    if endpoint_url:
+        parts = urlsplit(endpoint_url)
+        if parts.scheme not in _DEFAULT_PORTS or parts.path not in ("", "/") or parts.query:
+            return None
+        if not parts.hostname or parts.username or parts.password or not bucket:
+            return None
+        host = parts.netloc
+        if parts.port is not None and str(parts.port) == _DEFAULT_PORTS[parts.scheme]:
+            host = parts.hostname
+        return _Target(parts.scheme, parts.netloc, host, "/" + quote(bucket, safe="/~"))
+    if not _AWS_REGION.match(region) or not _VIRTUAL_BUCKET.match(bucket) or "--" in bucket:
+        return None
+    # botocore keeps the legacy global endpoint for us-east-1.
+    domain = "s3.amazonaws.com" if region == "us-east-1" else f"s3.{region}.amazonaws.com"
+    return _Target("https", f"{bucket}.{domain}", f"{bucket}.{domain}", "")
+
+
+@lru_cache(maxsize=16)
+def _signing_key(secret_key: str, datestamp: str, region: str) -> bytes:
+    """SigV4's derived key: valid for one day, one region, one service; four HMACs to make."""
+    key = hmac.new(f"AWS4{secret_key}".encode(), datestamp.encode(), hashlib.sha256).digest()
+    for part in (region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+class Presigner:
+    """Presigned GET URLs for one bucket. `now` is injectable for tests."""
+
+    def __init__(self, bucket: str, region: str, endpoint_url: str | None = None) -> None:
+        self.bucket = bucket
+        self.region = region
+        self.target = _target(bucket, region, endpoint_url)
+
+    @property
+    def supported(self) -> bool:
+        return self.target is not None
+
+    def url(
+        self, key: str, expires: int, credentials: Credentials, now: datetime | None = None
+    ) -> str:
+        target = self.target
+        if target is None:
+            raise ValueError("this bucket/endpoint needs botocore's presigner")
+        moment = now or datetime.now(UTC)
+        amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
+        datestamp = amz_date[:8]
+        scope = f"{datestamp}/{self.region}/s3/aws4_request"
+        path = f"{target.path_prefix}/{quote(key, safe='/~')}"
+        # botocore's order in the URL; the canonical query sorts them (Security-Token before
+        # SignedHeaders).
+        params = [
+            ("X-Amz-Algorithm", _ALGORITHM),
+            ("X-Amz-Credential", f"{credentials.access_key}/{scope}"),
+            ("X-Amz-Date", amz_date),
+            ("X-Amz-Expires", str(expires)),
+            ("X-Amz-SignedHeaders", "host"),
+        ]
+        if credentials.token is not None:
+            params.append(("X-Amz-Security-Token", credentials.token))
+        encoded = [(name, quote(value, safe="-_.~")) for name, value in params]
+        canonical_query = "&".join(f"{n}={v}" for n, v in sorted(encoded))
+        canonical_request = (
+            f"GET\n{path}\n{canonical_query}\nhost:{target.host}\n\nhost\nUNSIGNED-PAYLOAD"
+        )
+        string_to_sign = (
+            f"{_ALGORITHM}\n{amz_date}\n{scope}\n"
+            f"{hashlib.sha256(canonical_request.encode()).hexdigest()}"
+        )
+        signature = hmac.new(
+            _signing_key(credentials.secret_key, datestamp, self.region),
+            string_to_sign.encode(),
+            hashlib.sha256,
+        ).hexdigest()
+        query = "&".join(f"{n}={v}" for n, v in encoded)
+        return f"{target.scheme}://{target.netloc}{path}?{query}&X-Amz-Signature={signature}"
