@@ -29,6 +29,7 @@ RESULTS = BENCH / "results"
 LAYER = ROOT / "layers" / "common" / "python"
 TEMPLATE = ROOT / "template.yaml"
 BASELINE_APP = BENCH / "baseline" / "app.py"
+LEAN_APP = BENCH / "baseline" / "lean" / "app.py"
 PYTHON = sys.executable
 REGION = "us-east-1"
 
@@ -85,11 +86,30 @@ class Table:
         return "\n".join(out) + "\n"
 
 
+def _load_average() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+LOAD_AT_START = _load_average()  # when this script started (common is imported first)
+
+
+def commit() -> str:
+    """The code measured: HEAD's short hash, `+changes` when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown commit"
+    return f"commit {head}" + (" +uncommitted changes" if dirty else "")  # fmt: skip
+
+
 def machine() -> str:
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"load average {load:.2f} at the end of the run"
+        f"{commit()}, load average {LOAD_AT_START:.2f} at the start and {_load_average():.2f} "
+        "at the end of the run (2 cores shared with other work: compare ratios within a table)"
     )
 
 
@@ -468,13 +488,22 @@ def baseline_event(task_id: str) -> dict[str, Any]:
 
 
 def load_baseline() -> Callable:
+    return _load(BASELINE_APP, "bench_baseline_app").lambda_handler
+
+
+def load_lean() -> Any:
+    """bench/baseline/lean/app.py as a module (its `handle(event, context, sign)`)."""
+    return _load(LEAN_APP, "bench_lean_app")
+
+
+def _load(path: Path, name: str) -> Any:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("bench_baseline_app", BASELINE_APP)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.lambda_handler
+    return module
 
 
 def lambda_context(name: str = "bench") -> Any:
@@ -488,11 +517,13 @@ def lambda_context(name: str = "bench") -> Any:
     )
 
 
-def memory_mb(template: Any, function_name: str) -> int:
-    """MemorySize of a function: its own, else Globals.Function's, else Lambda's 128."""
+def memory_mb(template: Any, function_name: str, provider: str | None = None) -> int:
+    """MemorySize of a function: its own, else Globals.Function's, else Lambda's 128; an !If
+    on the Provider parameter evaluated for `provider` (the template default when None)."""
     res = template.resources[function_name].get("Properties", {})
     glob = template.doc.get("Globals", {}).get("Function", {})
-    return int(res.get("MemorySize") or glob.get("MemorySize") or 128)
+    value = res.get("MemorySize") or glob.get("MemorySize") or 128
+    return template.number(value, {"Provider": provider} if provider else None)
 
 
 def api_functions(template: Any) -> list[Any]:

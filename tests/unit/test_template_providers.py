@@ -66,7 +66,7 @@ def test_provider_timeouts_fit_the_worker_and_the_queue():
     budget = float(env["MJ_PROVIDER_STEP_BUDGET_SECONDS"])
     call = float(env["MJ_PROVIDER_TIMEOUT_SECONDS"])
     assert call < budget and budget + 60 <= worker["Timeout"] == 360
-    assert worker["MemorySize"] == 2048
+    assert template.number(worker["MemorySize"]) == 2048  # Provider's default: local
     [event] = worker["Events"].values()
     assert event["Properties"]["BatchSize"] == 1
     visibility = template.resources["JobsQueue"]["Properties"]["VisibilityTimeout"]
@@ -118,3 +118,14 @@ def test_bedrock_and_secret_permissions_are_scoped_and_conditional():
     assert [n for n, s in secrets if "OpenAIApiKeySecretArn" in repr(s["Resource"])] == [
         "WorkerFunction"
     ]
+
+
+def test_worker_memory_follows_the_provider_unless_set():
+    # A worker that waits on Bedrock/OpenAI is billed per GB for every waiting second
+    # (issue 17); one that draws or splits grids itself keeps a full vCPU.
+    template = _template()
+    memory = _worker(template)["MemorySize"]
+    by_provider = {p: template.number(memory, {"Provider": p}) for p in
+                   ("local", "midjourney", "bedrock", "openai")}  # fmt: skip
+    assert by_provider == {"local": 2048, "midjourney": 2048, "bedrock": 512, "openai": 512}
+    assert template.number(memory, {"Provider": "openai", "WorkerMemorySize": "256"}) == 256

@@ -77,9 +77,9 @@ def _target(bucket: str, region: str, endpoint_url: str | None) -> _Target | Non
 @lru_cache(maxsize=16)
 def _signing_key(secret_key: str, datestamp: str, region: str) -> bytes:
     """SigV4's derived key: valid for one day, one region, one service; four HMACs to make."""
-    key = hmac.new(f"AWS4{secret_key}".encode(), datestamp.encode(), hashlib.sha256).digest()
+    key = hmac.digest(f"AWS4{secret_key}".encode(), datestamp.encode(), "sha256")
     for part in (region, "s3", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        key = hmac.digest(key, part.encode(), "sha256")
     return key
 
 
@@ -104,32 +104,31 @@ class Presigner:
         moment = now or datetime.now(UTC)
         amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
         datestamp = amz_date[:8]
-        scope = f"{datestamp}/{self.region}/s3/aws4_request"
+        cred, token = _encoded_auth(
+            credentials.access_key, credentials.token, datestamp, self.region
+        )
         path = f"{target.path_prefix}/{quote(key, safe='/~')}"
-        # botocore's order in the URL; the canonical query sorts them (Security-Token before
-        # SignedHeaders).
-        params = [
-            ("X-Amz-Algorithm", _ALGORITHM),
-            ("X-Amz-Credential", f"{credentials.access_key}/{scope}"),
-            ("X-Amz-Date", amz_date),
-            ("X-Amz-Expires", str(expires)),
-            ("X-Amz-SignedHeaders", "host"),
-        ]
-        if credentials.token is not None:
-            params.append(("X-Amz-Security-Token", credentials.token))
-        encoded = [(name, quote(value, safe="-_.~")) for name, value in params]
-        canonical_query = "&".join(f"{n}={v}" for n, v in sorted(encoded))
+        head = f"X-Amz-Algorithm={_ALGORITHM}&X-Amz-Credential={cred}&X-Amz-Date={amz_date}"
+        head += f"&X-Amz-Expires={expires}"
+        # The canonical query sorts the names (Security-Token before SignedHeaders); the URL
+        # keeps botocore's order (SignedHeaders, then Security-Token).
+        canonical_query = f"{head}{token}&X-Amz-SignedHeaders=host"
         canonical_request = (
             f"GET\n{path}\n{canonical_query}\nhost:{target.host}\n\nhost\nUNSIGNED-PAYLOAD"
         )
         string_to_sign = (
-            f"{_ALGORITHM}\n{amz_date}\n{scope}\n"
+            f"{_ALGORITHM}\n{amz_date}\n{datestamp}/{self.region}/s3/aws4_request\n"
             f"{hashlib.sha256(canonical_request.encode()).hexdigest()}"
         )
-        signature = hmac.new(
-            _signing_key(credentials.secret_key, datestamp, self.region),
-            string_to_sign.encode(),
-            hashlib.sha256,
-        ).hexdigest()
-        query = "&".join(f"{n}={v}" for n, v in encoded)
+        signing_key = _signing_key(credentials.secret_key, datestamp, self.region)
+        signature = hmac.digest(signing_key, string_to_sign.encode(), "sha256").hex()
+        query = f"{head}&X-Amz-SignedHeaders=host{token}"
         return f"{target.scheme}://{target.netloc}{path}?{query}&X-Amz-Signature={signature}"
+
+
+@lru_cache(maxsize=16)
+def _encoded_auth(access_key: str, token: str | None, datestamp: str, region: str) -> tuple:
+    """The URL-encoded X-Amz-Credential value and `&X-Amz-Security-Token=…` ("" without a
+    session token): the same for every URL of a day."""
+    cred = quote(f"{access_key}/{datestamp}/{region}/s3/aws4_request", safe="-_.~")
+    return cred, ("" if token is None else f"&X-Amz-Security-Token={quote(token, safe='-_.~')}")

@@ -156,3 +156,32 @@ class Template:
         if isinstance(value, bool):
             return "true" if value else "false"
         return "" if value is None else str(value)
+
+    def number(self, value: Any, overrides: dict[str, str] | None = None) -> int:
+        """A numeric property (MemorySize, Timeout) that may be a Ref or an !If on the
+        template's Conditions, with parameters at their defaults unless overridden."""
+        if isinstance(value, _Tag) and value.tag == "If":
+            name, when_true, when_false = value.value
+            chosen = when_true if self.condition(name, overrides) else when_false
+            return self.number(chosen, overrides)
+        return int(self.resolve(value, overrides))
+
+    def condition(self, name: str, overrides: dict[str, str] | None = None) -> bool:
+        """Evaluate one of the template's Conditions (Equals / Not / And / Or / Condition)."""
+        return self._truth(self.doc.get("Conditions", {})[name], overrides)
+
+    def _truth(self, node: Any, overrides: dict[str, str] | None) -> bool:
+        if not isinstance(node, _Tag):
+            raise ValueError(f"not a condition: {node!r}")
+        args = node.value
+        if node.tag == "Equals":
+            return self.resolve(args[0], overrides) == self.resolve(args[1], overrides)
+        if node.tag == "Not":
+            return not self._truth(args[0], overrides)
+        if node.tag == "And":
+            return all(self._truth(a, overrides) for a in args)
+        if node.tag == "Or":
+            return any(self._truth(a, overrides) for a in args)
+        if node.tag == "Condition":
+            return self.condition(str(args), overrides)
+        raise ValueError(f"unsupported condition function !{node.tag}")

@@ -337,7 +337,9 @@ def _open(data: bytes) -> Any:
 
 def _png(img: Any) -> bytes:
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    # Level 3, as images.split_grid: a third of the default level-6 CPU for about the same
+    # bytes on generated images (2048x2048 grid: ~1.0 s -> ~0.35 s of worker CPU, billed).
+    img.save(buf, format="PNG", compress_level=3)
     return buf.getvalue()
 
 
