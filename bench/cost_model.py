@@ -461,10 +461,13 @@ def main() -> None:
             f"{k}={v}" for k, v in a.__dict__.items()) + f"; polls per task={a.polls}."
     )  # fmt: skip
 
+    import traffic  # imports this module: loaded once this one is
+
+    shape_tables, shape_data = traffic.tables(inputs, d, a, template)
     common.write_results(
         "5_cost_model",
         "5. Cost model: dollars per 1,000 imagine tasks and break-even",
-        [comp, fixed, scen, prices],
+        [comp, fixed, scen, *shape_tables, prices],
         {
             "assumptions": a.__dict__,
             "prices": PRICES,
@@ -474,6 +477,7 @@ def main() -> None:
             "fixed_monthly_cpu_share": fixed_s,
             "scenarios": data_scen,
             "sources": sources,
+            **shape_data,
         },
         common.run_script("cost_model.py"),
     )

@@ -1,0 +1,455 @@
+"""Cost model, part 2 (issue 17): overhead per 1,000 imagines for the three traffic shapes real
+clients send, per provider with the provider's wait billed on the worker, per way of exposing
+the API; the growth rates; what a busy Discord account costs per hour. Called by cost_model.py
+(same inputs: tables 1-3 and template.yaml), which writes the tables into 5_cost_model.md.
+
+Overhead = everything but the generator's own price: API requests, Lambda (requests, duration
+with INIT on cold starts, the worker's waiting seconds), DynamoDB, SQS, S3, logs.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import common
+from cost_model import (
+    FETCH,
+    LIFECYCLE,
+    PRICES,
+    Assumptions,
+    Duration,
+    gb_seconds,
+    money,
+    scale,
+)
+
+TARGET = 0.05  # USD per 1,000 imagines (issue 17)
+LIST_100 = "list-by-condition, 100 ids"
+LIST_1000 = "list-by-condition, 1,000 ids"
+LOCAL_PREVIEWS = 3  # table 3's lifecycle: MJ_LOCAL_PROGRESS_STEPS=4 -> 3 previews
+# DynamoDB's own answer per id of a BatchGetItem in AWS (~10 ms per 100-item page): moto's
+# answer here is 10-100x slower and would be the whole per-id figure.
+AWS_WAIT_MS_PER_ID = 0.1
+
+
+@dataclass(frozen=True)
+class Shape:
+    label: str
+    poll: str  # "fetch": one GET per task per poll; "list": one list-by-condition for all
+    poll_seconds: float
+    browser: bool  # preflights (mj-api-secret is a non-simple header)
+    in_flight: int = 1  # tasks one list-by-condition call covers
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    task_seconds: float  # submit to SUCCESS as the client sees it
+    wait_seconds: float  # worker billed while it waits on the provider's HTTP answer
+    grid_from_images: bool  # the worker composes 4 images into a grid and splits it again
+    previews: int  # progress previews stored in S3 (one PUT each)
+    note: str
+
+
+@dataclass(frozen=True)
+class Api:
+    label: str
+    per_million: float
+    preflight_billed: bool
+    features: str
+
+
+SHAPES = [
+    Shape("relay: list-by-condition every 15 s (10 tasks in flight)", "list", 15.0, False, 10),
+    Shape("web UI: fetch every 3 s from a browser (preflights)", "fetch", 3.0, True),
+    Shape("bot: fetch every 3 s", "fetch", 3.0, False),
+]
+PROVIDERS = [
+    Provider("local", 40.0, 0.0, False, 3, "procedural images, drawing time excluded"),
+    Provider("bedrock", 15.0, 8.0, True, 0, "4 parallel InvokeModel, ~8 s each (issue 17)"),
+    Provider("openai", 45.0, 40.0, True, 0, "one images call with n=4, ~40 s (issue 17)"),
+    Provider("midjourney", 60.0, 0.0, False, 3, "the worker never blocks; the poller is per hour"),
+]
+APIS = [
+    Api("REST API (template.yaml)", PRICES["apigw_rest_per_million"], True,
+        "resource policy, stage throttling, GatewayResponses (protocol-shaped 404/429/413), WAF"),
+    Api("HTTP API", PRICES["apigw_http_per_million"], True,
+        "keeps one base URL, JWT/Lambda authorizers and route throttling; loses resource "
+        "policies, GatewayResponses (its 404/429 bodies are {\"message\":...}), WAF, usage plans"),
+    Api("function URLs + CloudFront", 1.00, False,
+        "one URL per function needs CloudFront ($0.01 per 10,000 HTTPS requests) for one base "
+        "URL; throttling only by reserved concurrency; auth in the function (as now) or IAM"),
+]  # fmt: skip
+
+
+# ---- measured inputs ------------------------------------------------------------------------
+def grid_cpu_seconds() -> dict[str, float]:
+    """CPU the worker spends turning 4 generated 1024x1024 PNGs into a stored grid and its
+    quadrants (compose_grid + split_grid), measured here on synthetic photo-like images (smooth
+    noise + grain: generated images compress about like photos). Billed like CPU time."""
+    from PIL import Image
+
+    from mjproxy import images
+    from mjproxy.providers.common import compose_grid
+
+    def photo(seed: int) -> bytes:
+        base = Image.effect_noise((64, 64), 40 + seed).convert("RGB")
+        base = base.resize((1024, 1024), Image.Resampling.BICUBIC)
+        grain = Image.effect_noise((1024, 1024), 18).convert("RGB")
+        buf = io.BytesIO()
+        Image.blend(base, grain, 0.15).save(buf, "PNG")
+        return buf.getvalue()
+
+    inputs = [photo(i) for i in range(4)]
+    runs = []
+    for _ in range(3):
+        t0 = time.process_time()
+        grid = compose_grid(inputs)
+        t1 = time.process_time()
+        quads = images.split_grid(grid)
+        t2 = time.process_time()
+        runs.append((t1 - t0, t2 - t1))
+    compose = common.median(r[0] for r in runs)
+    split = common.median(r[1] for r in runs)
+    opened = Image.open(io.BytesIO(grid))
+    opened.load()
+    t0 = time.process_time()
+    opened.save(io.BytesIO(), "PNG")  # Pillow's default level 6, before this change
+    level6 = time.process_time() - t0
+    t0 = time.process_time()
+    opened.save(io.BytesIO(), "PNG", compress_level=3)
+    level3 = time.process_time() - t0
+    return {
+        "encode_level6_s": level6,
+        "encode_level3_s": level3,
+        "compose_s": compose,
+        "split_s": split,
+        "grid_bytes": len(grid),
+        "quadrant_bytes": sum(len(q) for q in quads),
+        "input_bytes": sum(len(b) for b in inputs),
+    }
+
+
+def list_call(warm: dict[str, Any] | None, mem: int) -> tuple[Duration, Duration]:
+    """list-by-condition: (fixed part per call, part per id), from table 2's 100- and 1,000-id
+    rows (a straight line through the two p50s, CPU and wall)."""
+    if not warm:
+        return Duration(50.0, 50.0), Duration(1.0, 3.0)
+    w = warm["operations"]
+    a, b = w[LIST_100], w[LIST_1000]
+    per_cpu = (b["cpu_p50_ms"] - a["cpu_p50_ms"]) / 900
+    fixed_cpu = max(0.0, a["cpu_p50_ms"] - 100 * per_cpu)
+    # Wall = CPU + AWS's answer: the fixed part's wait as the fetch call's (one request), the
+    # per-id part's as AWS_WAIT_MS_PER_ID, not moto's.
+    fetch = w[FETCH]
+    fixed_wait = max(0.0, fetch["p50_ms"] - fetch["cpu_p50_ms"])
+    return (
+        scale(fixed_cpu + fixed_wait, fixed_cpu, mem),
+        scale(per_cpu + AWS_WAIT_MS_PER_ID, per_cpu, mem),
+    )
+
+
+# ---- the model ------------------------------------------------------------------------------
+def overhead(
+    shape: Shape,
+    provider: Provider,
+    api: Api,
+    inputs: dict[str, Any],
+    d: dict[str, Any],
+    mem: dict[str, int],
+    worker_mb: int,
+    grid: dict[str, float],
+    a: Assumptions,
+    poller_per_task: float,
+) -> dict[str, float]:
+    """Dollars per imagine task, by component, at Lambda's CPU share."""
+    p = PRICES
+    ops = inputs["calls"]["operations"]
+    life = ops[LIFECYCLE]
+    polls = math.ceil(provider.task_seconds / shape.poll_seconds)
+    api_mem, list_mem = mem["TaskFetchFunction"], mem["TaskListByConditionFunction"]
+    # Requests reaching a function, per task
+    if shape.poll == "list":
+        poll_calls = polls / shape.in_flight
+        fixed, per_id = list_call(inputs["warm"], list_mem)
+        poll_gbs = poll_calls * gb_seconds(fixed.scaled, list_mem)
+        poll_gbs += polls * per_id.scaled / 1000 * list_mem / 1024  # this task's id in each
+        poll_rru = polls * ops[LIST_100]["rru"] / 100
+    else:
+        poll_calls = float(polls)
+        poll_gbs = polls * gb_seconds(d["fetch"].scaled, api_mem)
+        poll_rru = polls * ops[FETCH]["rru"]
+    # One preflight per URL: the submit URL is the same for every task (cached, ~0 per task;
+    # counted once to stay conservative), each task's fetch URL is new.
+    preflights = (1 + (1 if shape.poll == "fetch" else 0)) if shape.browser else 0
+    billed_requests = 1 + poll_calls + (preflights if api.preflight_billed else 0)
+    api_cost = billed_requests * api.per_million / 1e6
+    # Lambda: submit + polls + the worker's steps (its own CPU, table 3) + waiting + grid work
+    steps = [
+        scale((r["wall_s"] - r["provider_s"]) * 1000, (r["cpu_s"] - r["provider_s"]) * 1000,
+              worker_mb).scaled
+        for r in life["durations"]["WorkerFunction"]
+    ]  # fmt: skip
+    gbs = gb_seconds(d["submit"].scaled, mem["SubmitImagineFunction"]) + poll_gbs
+    gbs += sum(gb_seconds(x, worker_mb) for x in steps)
+    gbs += provider.wait_seconds * worker_mb / 1024
+    if provider.grid_from_images:
+        cpu = grid["compose_s"] + grid["split_s"]
+        gbs += scale(cpu * 1000, cpu * 1000, worker_mb).scaled / 1000 * worker_mb / 1024
+    init = d["init"]
+    if init:
+        cold = gb_seconds(init["SubmitImagineFunction"].scaled, mem["SubmitImagineFunction"])
+        cold += poll_calls * gb_seconds(init["TaskFetchFunction"].scaled, api_mem)
+        worker_init = init["WorkerFunction"].measured
+        cold += len(steps) * gb_seconds(scale(worker_init, worker_init, worker_mb).scaled, worker_mb)
+        gbs += a.cold_share * cold
+    invocations = 1 + poll_calls + len(steps)
+    lam = invocations * p["lambda_per_million"] / 1e6 + gbs * p["lambda_gb_s_arm64"]
+    ddb = (life["rru"] + poll_rru) * p["ddb_rru_per_million"] / 1e6
+    ddb += (life["wru"] + life["wru_gsi"]) * p["ddb_wru_per_million"] / 1e6
+    months = a.retention_days / 30.4375
+    item = inputs["calls"]["task_item_bytes"] + 100
+    ddb += (2 * item * p["ddb_storage_gb_month"] + item * p["ddb_pitr_gb_month"]) / 1024**3 * months
+    sqs = (life["sqs_send_requests"] + 2 * life["esm_messages"]) * p["sqs_per_million"] / 1e6
+    puts = life["s3_put"] - LOCAL_PREVIEWS + provider.previews
+    s3 = puts * p["s3_put_per_thousand"] / 1e3
+    s3 += (life["s3_get"] + a.downloads) * p["s3_get_per_thousand"] / 1e3
+    s3 += life["s3_bytes_stored"] / 1024**3 * p["s3_storage_gb_month"] * months
+    logs = invocations * a.log_kb_per_invocation * 1024 / 1024**3 * p["logs_ingest_gb"]
+    return {
+        "api": api_cost,
+        "lambda": lam,
+        "worker_wait": provider.wait_seconds * worker_mb / 1024 * p["lambda_gb_s_arm64"],
+        "dynamodb": ddb,
+        "sqs": sqs,
+        "s3": s3,
+        "logs": logs,
+        "discord_poller": poller_per_task,
+        "_billed_requests": billed_requests,
+        "_polls": polls,
+    }
+
+
+def total(parts: dict[str, float]) -> float:
+    return sum(v for k, v in parts.items() if not k.startswith("_") and k != "worker_wait")
+
+
+@dataclass(frozen=True)
+class Poller:
+    """One busy Discord account: the poller reads the channel every DiscordPollSeconds while the
+    account has running tasks (template.yaml); each read is one invocation that waits on
+    Discord's HTTP answer, re-enqueues itself (SQS send + the event source mapping's receive
+    and delete) and reads the account's running tasks."""
+
+    poll_seconds: float = 3.0
+    discord_wait_s: float = 0.25  # assumption: Discord's REST answer incl. TLS reuse
+    cpu_s: float = 0.01
+    rru: float = 1.0  # assumption: one Query of the account's running tasks
+    tasks_per_hour: float = 180.0  # coreSize 3 x ~60 s per fast imagine
+
+    def per_hour(self, memory: int) -> dict[str, float]:
+        p = PRICES
+        runs = 3600 / self.poll_seconds
+        wall = (self.discord_wait_s + self.cpu_s * max(1.0, 1769 / memory)) * 1000
+        return {
+            "invocations": runs,
+            "lambda": runs * (p["lambda_per_million"] / 1e6
+                              + gb_seconds(wall, memory) * p["lambda_gb_s_arm64"]),
+            "sqs": runs * 3 * p["sqs_per_million"] / 1e6,
+            "dynamodb": runs * self.rru * p["ddb_rru_per_million"] / 1e6,
+        }  # fmt: skip
+
+
+def tables(
+    inputs: dict[str, Any], d: dict[str, Any], a: Assumptions, template: Any
+) -> tuple[list[common.Table], dict[str, Any]]:
+    grid = grid_cpu_seconds()
+    mem = {f.name: common.memory_mb(template, f.name) for f in template.functions()}
+    poller = Poller()
+    poller_mem = mem.get("DiscordPollerFunction", 1024)
+    poller_hour = poller.per_hour(poller_mem)
+    poller_hour_total = sum(v for k, v in poller_hour.items() if k != "invocations")
+    shapes = common.Table(
+        f"Overhead per 1,000 imagines by traffic shape, provider and API front door (USD, "
+        f"target <= ${TARGET:.2f})",
+        ["Traffic shape", "Provider", "Worker MB (template)", "Billed API requests per task",
+         *[x.label for x in APIS], "Best", "Worker at 2048 MB (REST)", "of which waiting"],
+    )  # fmt: skip
+    data: list[dict[str, Any]] = []
+    for shape in SHAPES:
+        for prov in PROVIDERS:
+            worker_mb = common.memory_mb(template, "WorkerFunction", prov.name)
+            per_poller = poller_hour_total / poller.tasks_per_hour if prov.name == "midjourney" else 0.0
+            costs = {api.label: overhead(shape, prov, api, inputs, d, mem, worker_mb, grid, a,
+                                         per_poller) for api in APIS}  # fmt: skip
+            old = overhead(shape, prov, APIS[0], inputs, d, mem, 2048, grid, a, per_poller)
+            totals = {k: 1000 * total(v) for k, v in costs.items()}
+            best = min(totals, key=totals.get)
+            rest = costs[APIS[0].label]
+            shapes.add(shape.label, prov.name, worker_mb, f"{rest['_billed_requests']:.2f}",
+                       *[money(totals[x.label]) for x in APIS],
+                       f"{money(totals[best])} {'met' if totals[best] <= TARGET else 'NOT met'}",
+                       money(1000 * total(old)), money(1000 * old["worker_wait"]))  # fmt: skip
+            data.append({"shape": shape.label, "provider": prov.name, "worker_mb": worker_mb,
+                         "per_1000": totals, "per_1000_worker_2048_rest": 1000 * total(old),
+                         "components_rest": {k: 1000 * v for k, v in rest.items()}})  # fmt: skip
+    met = [r for r in data if min(r["per_1000"].values()) <= TARGET]
+    lam_rest = {
+        (r["provider"], r["shape"]): r["components_rest"] for r in data
+    }
+    some = lam_rest[("local", SHAPES[2].label)]
+    shapes.notes += [
+        f"Target <= ${TARGET:.2f} per 1,000 met (best front door) in {len(met)} of {len(data)} "
+        f"rows: {', '.join(sorted({r['provider'] + ' / ' + r['shape'].split(':')[0] for r in met})) or 'none'}.",
+        "Components of one row (bot, local, REST), per 1,000: "
+        + ", ".join(f"{k} {money(v)}" for k, v in some.items() if not k.startswith("_"))
+        + ". S3 is mostly PUTs at $0.005 per 1,000 each: grid + 4 quadrants (+ 3 previews for "
+        "local and midjourney) = $0.025-0.04 per 1,000 tasks whatever else changes.",
+        "Per task: the submit, the polls (ceil(task seconds / poll seconds); a relay's "
+        "list-by-condition call is shared by the tasks in flight, each id adding its read and "
+        "CPU), the worker lifecycle of table 3 (6 steps, 30 AWS calls, as with the local "
+        "provider: conservative for Bedrock/OpenAI, which have no progress steps), the "
+        "provider's wait billed at the worker's memory, cold starts on "
+        f"{a.cold_share:.0%} of invocations, S3 storage of the local provider's "
+        f"{inputs['calls']['operations'][LIFECYCLE]['s3_bytes_stored'] / 1024:.0f} KB for "
+        f"{a.retention_days:g} days.",
+        f"Grid work (Bedrock, OpenAI: 4 images -> grid -> 4 quadrants), measured in this run: "
+        f"compose {grid['compose_s'] * 1000:.0f} ms + split {grid['split_s'] * 1000:.0f} ms of "
+        f"CPU on one core, billed at the worker's CPU share (below 1,769 MB the same GB-s at "
+        f"any memory). Real images are larger than the local provider's: a grid + quadrants of "
+        f"{(grid['grid_bytes'] + grid['quadrant_bytes']) / 1024**2:.1f} MB add "
+        f"{money((grid['grid_bytes'] + grid['quadrant_bytes']) / 1024**3 * PRICES['s3_storage_gb_month'] * a.retention_days / 30.4375 * 1000)} "
+        f"per 1,000 tasks of S3 storage at {a.retention_days:g} days' retention (not in the "
+        "table; TaskTtlDays scales it).",
+        "Providers: " + "; ".join(f"{x.name}: task {x.task_seconds:g} s, worker waits "
+                                  f"{x.wait_seconds:g} s ({x.note})" for x in PROVIDERS) + ".",
+        "Worker MB: the template's WorkerMemorySize=0 (by provider: 512 for bedrock/openai, 2048 "
+        "otherwise); the last two columns are the previous fixed 2048 MB with the REST API, "
+        "and the part of it that is only waiting.",
+        "Preflights: browsers send one OPTIONS per URL and cache it for CorsMaxAgeSeconds "
+        "(600 s): the submit URL once (counted per task to stay conservative) and each task's "
+        "fetch URL once; without Access-Control-Max-Age every poll had its own preflight "
+        "(14 more billed requests per task at 3 s). REST and HTTP APIs bill OPTIONS like any "
+        "request; Lambda function URLs answer them from their CORS configuration.",
+        "Front doors (the REST API stays this session; the others are options): "
+        + " | ".join(f"{x.label} (${x.per_million:g}/million): {x.features}" for x in APIS)
+        + ".",
+        f"midjourney rows include a share of the busy account's poller: "
+        f"{money(poller_hour_total)} per account-hour / {poller.tasks_per_hour:g} tasks per hour.",
+    ]
+
+    levers_table = levers(data, grid, a, mem, inputs)
+
+    # ---- growth -------------------------------------------------------------------------------
+    growth = common.Table(
+        "How cost and latency grow (per unit, at Lambda's CPU share)",
+        ["Unit", "Cost", "Latency / CPU", "Measured by"],
+    )
+    fixed, per_id = list_call(inputs["warm"], mem["TaskListByConditionFunction"])
+    per_id_cost = (per_id.scaled / 1000 * mem["TaskListByConditionFunction"] / 1024
+                   * PRICES["lambda_gb_s_arm64"]
+                   + 0.5 * PRICES["ddb_rru_per_million"] / 1e6)  # fmt: skip
+    growth.add("one more id in a list-by-condition call",
+               f"{money(per_id_cost * 1e6)} per million ids (0.5 RRU + CPU)",
+               f"+{per_id.measured - AWS_WAIT_MS_PER_ID:.3f} ms CPU here, {per_id.scaled:.3f} ms "
+               f"at {mem['TaskListByConditionFunction']} MB (incl. {AWS_WAIT_MS_PER_ID} ms of "
+               f"DynamoDB's answer); call base {fixed.measured:.1f} ms",
+               "table 2 (100 vs 1,000 ids), table 3 (RRU)")  # fmt: skip
+    item = inputs["calls"]["task_item_bytes"] + 100
+    per_task_month = (2 * item * PRICES["ddb_storage_gb_month"] + item
+                      * PRICES["ddb_pitr_gb_month"]) / 1024**3  # fmt: skip
+    growth.add("one more task kept in the table",
+               f"{money(per_task_month * 1e6)} per million tasks per month (item + its "
+               "all-by-submit copy + PITR); 0 per request",
+               "0: fetch/list-by-condition read by key; task/list reads one page of the "
+               "all-by-submit index (Limit = pageSize), queue the active index (running tasks "
+               "only)", "table 3 (item size); the store's queries")  # fmt: skip
+    growth.add("one busy Discord account-hour",
+               f"{money(poller_hour_total)} ({poller_hour['invocations']:.0f} poller runs at "
+               f"{poller_mem} MB)",
+               f"each run waits ~{poller.discord_wait_s * 1000:.0f} ms on Discord (assumed)",
+               "model: DiscordPollSeconds, poller memory (template.yaml)")  # fmt: skip
+    growth.notes += [
+        "Per-id growth is linear: one BatchGetItem per 100 ids, 5 signatures per finished task "
+        "(mjproxy.sigv4, ~10 us each). A relay with 100 tasks in flight polling every 15 s "
+        f"spends {money(100 * 4 * 60 * 24 * 30 * per_id_cost)} per month on ids alone.",
+        "A busy account-hour at 256 MB instead of "
+        f"{poller_mem} MB: {money(sum(v for k, v in poller.per_hour(256).items() if k != 'invocations'))}.",
+    ]
+    return [shapes, levers_table, growth], {"traffic_shapes": data, "grid_cpu": grid,
+                              "poller_per_account_hour": poller_hour_total}  # fmt: skip
+
+
+def levers(
+    rows: list[dict[str, Any]],
+    grid: dict[str, float],
+    a: Assumptions,
+    mem: dict[str, int],
+    inputs: dict[str, Any],
+) -> common.Table:
+    """What each lever saves per 1,000 imagines (rows of the shapes table), what it costs."""
+    p = PRICES
+    row = {(r["provider"], r["shape"].split(":")[0]): r for r in rows}
+    rest, http = APIS[0].label, APIS[1].label
+    t = common.Table(
+        "Levers: what each saves per 1,000 imagines and what it costs (USD)",
+        ["Lever", "Saves per 1,000", "Costs / trade-off", "Status"],
+    )
+    b = row[("bedrock", "bot")]
+    o = row[("openai", "bot")]
+    t.add("worker memory by provider (WorkerMemorySize=0: 512 MB for bedrock/openai)",
+          f"bedrock {money(b['per_1000_worker_2048_rest'] - b['per_1000'][rest])}, openai "
+          f"{money(o['per_1000_worker_2048_rest'] - o['per_1000'][rest])}",
+          "grid work runs at 0.29 vCPU: +"
+          f"{(grid['compose_s'] + grid['split_s']) * (1769 / 512 - 1):.1f} s per grid task",
+          "done (template.yaml)")  # fmt: skip
+    polls = math.ceil(40 / 3)
+    t.add("CORS Access-Control-Max-Age (web UI)",
+          f"{money(polls * p['apigw_rest_per_million'] / 1e6 * 1000)} (REST, {polls} preflights "
+          "per task at a 3 s poll)",
+          "none (a changed CORS rule reaches browsers after Max-Age)",
+          "done (deploy: CorsMaxAgeSeconds=600; the functions' own OPTIONS answer agrees)")  # fmt: skip
+    lw = row[("local", "web UI")]
+    t.add("HTTP API instead of the REST API",
+          f"{money(lw['per_1000'][rest] - lw['per_1000'][http])} (web UI), "
+          f"{money(row[('local', 'relay')]['per_1000'][rest] - row[('local', 'relay')]['per_1000'][http])} (relay)",
+          APIS[1].features, "modelled (REST kept this session)")  # fmt: skip
+    t.add("Lambda function URLs", "as HTTP API once CloudFront gives one base URL "
+          "($1/million); without it $0 per request but 18 host names",
+          APIS[2].features, "modelled")  # fmt: skip
+    saved_cpu = grid["encode_level6_s"] - grid["encode_level3_s"]
+    t.add("grid PNG at compression level 3 (was Pillow's 6)",
+          f"{money(saved_cpu * 1769 / 1024 * p['lambda_gb_s_arm64'] * 1000)} (bedrock/openai), "
+          f"{saved_cpu * 1000:.0f} ms CPU per grid measured here",
+          "a few percent more bytes on some images (smaller on these)", "done")  # fmt: skip
+    quad_bytes = grid["quadrant_bytes"] / 1024**3 * p["s3_storage_gb_month"] * a.retention_days / 30.4375
+    t.add("store quadrants only when read (crop from the grid on the first imageUrls/upscale "
+          "read)", f"{money(4 * p['s3_put_per_thousand'])} of PUTs + {money(quad_bytes * 1000)} "
+          "of storage (real-size images)",
+          "a GetObject + crop on first read; imageUrls would point at the image-link function",
+          "modelled (worker/images rework, not this session)")  # fmt: skip
+    t.add("no stored previews (local, midjourney)", f"{money(3 * p['s3_put_per_thousand'])}",
+          "clients lose the in-progress image", "modelled")  # fmt: skip
+    life = inputs["calls"]["operations"][LIFECYCLE]
+    t.add("KEYS_ONLY task indexes (was ALL)",
+          f"about {money((life['wru_gsi'] / 2) * p['ddb_wru_per_million'] / 1e6 * 1000)} "
+          f"(index writes {life['wru_gsi']:g} WRU -> ~{life['wru_gsi'] / 2:g}) + half the "
+          "index storage",
+          "task/list then reads each page's items by key (+0.5 RRU per task listed)",
+          "modelled (backlog owns the indexes)")  # fmt: skip
+    wait_512 = 40 * 512 / 1024 * p["lambda_gb_s_arm64"] * 1000
+    t.add("OpenAI without a blocking wait (background request, checked by a delayed SQS job)",
+          f"{money(wait_512)} at 512 MB", "a few more short invocations and SQS messages",
+          "modelled (provider rework)")  # fmt: skip
+    t.add("lazy imports + mjproxy.sigv4 (no S3 client, cached signing key)",
+          "latency, not dollars: see tables 1 and 2",
+          "none; URLs byte-identical to botocore's (tests/unit/test_sigv4.py)", "done")  # fmt: skip
+    t.notes.append(
+        "Savings are read off the shapes table above (same run) or computed from the same "
+        "prices; 'done' levers are in the current numbers, 'modelled' ones are not."
+    )
+    return t
