@@ -62,11 +62,12 @@ _BASE_ORDER = {
     TaskStatus.IN_PROGRESS: Decimal(3),
     TaskStatus.FAILURE: Decimal(4),
     TaskStatus.SUCCESS: Decimal(4),
+    TaskStatus.CANCEL: Decimal(4),
 }
 
 
 def notify_order(task: Task) -> Decimal:
-    """NOT_START 0, SUBMITTED 1, IN_PROGRESS 3 + percent/100, SUCCESS and FAILURE 4."""
+    """NOT_START 0, SUBMITTED 1, IN_PROGRESS 3 + percent/100, SUCCESS, FAILURE and CANCEL 4."""
     order = _BASE_ORDER[task.status]
     progress = (task.progress or "").strip()
     if task.status == TaskStatus.IN_PROGRESS and progress.endswith("%"):

@@ -18,7 +18,12 @@ from .domain.task import Task
 TASK_FIELDS = (
     "id", "action", "status", "prompt", "promptEn", "description", "state", "submitTime",
     "startTime", "finishTime", "imageUrl", "progress", "failReason", "properties", "buttons",
+    # plus-API extras (plus-api.md §2.1.4, §2.3): always present, null when unset, so a strict
+    # decoder (new-api's Go struct) sees one stable shape.
+    "imageUrls", "botType", "parentId", "seed", "mode", "videoUrl", "videoUrls",
 )  # fmt: skip
+# properties keys that are always present (null when unset): new-api reads both as strings.
+PROPERTY_FIELDS = ("finalPrompt", "finalZhPrompt")
 
 ImageUrl = Callable[[str], str]
 
@@ -51,6 +56,9 @@ def task_json(task: Task, image_url: ImageUrl | None = None) -> dict[str, Any]:
 
     key = task.imageKey or (task.previewKey if not task.terminal else None)
     props = {k: v for k, v in task.properties.items()}
+    for name in PROPERTY_FIELDS:
+        props.setdefault(name, None)
+    videos = [u for u in (url(k) for k in task.videoKeys) if u]
     return {
         "id": str(task.id),
         "action": task.action.value,
@@ -69,6 +77,14 @@ def task_json(task: Task, image_url: ImageUrl | None = None) -> dict[str, Any]:
         "buttons": list(task.buttons),
         # Dooy's web UI shows the four split images when present (clients.md §G).
         "imageUrls": [{"url": url(k)} for k in task.quadrantKeys] if task.quadrantKeys else None,
+        "botType": task.botType,
+        "parentId": None if task.parentId is None else str(task.parentId),
+        # A string, as trueai sends it: seeds reach 2^32 and JS clients read ids as strings.
+        "seed": None if task.seed is None else str(int(task.seed)),
+        "mode": task.mode,
+        "videoUrl": videos[0] if videos else None,
+        # Objects, not strings: new-api's Go struct is `[]struct{Url string}` (clients.md §0.2).
+        "videoUrls": [{"url": u} for u in videos] if videos else None,
     }
 
 

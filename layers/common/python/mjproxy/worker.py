@@ -94,6 +94,8 @@ def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
         changes["prompt"] = outcome.prompt
         changes["promptEn"] = outcome.prompt
     started = task.startTime or now
+    if outcome.seed is not None:
+        changes["seed"] = int(outcome.seed)
     if outcome.kind == "submitted":
         changes.update(status=TaskStatus.SUBMITTED, progress="0%", startTime=started)
     elif outcome.kind == "progress":

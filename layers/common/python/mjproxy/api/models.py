@@ -16,7 +16,22 @@ class _Body(BaseModel):
     state: str | None = None
 
 
-class ImagineRequest(_Body):
+class AccountFilter(BaseModel):
+    """plus API `accountFilter` (plus-api.md §2.1.4): restricts the instance choice."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    instanceId: str | None = None
+    modes: list[str] | None = None
+    remix: bool | None = None
+
+
+class _PlusBody(_Body):
+    botType: str | None = None  # MID_JOURNEY (default) | NIJI_JOURNEY
+    accountFilter: AccountFilter | None = None
+
+
+class ImagineRequest(_PlusBody):
     prompt: str | None = None
     base64Array: list[str] | None = None
     base64: str | None = None  # legacy single image (2.1–2.3), appended to base64Array
@@ -32,11 +47,12 @@ class SimpleChangeRequest(_Body):
     content: str | None = None  # "<taskId> U1..U4|V1..V4|R" (protocol.md §5.2)
 
 
-class DescribeRequest(_Body):
+class DescribeRequest(_PlusBody):
     base64: str | None = None
+    link: str | None = None  # an http(s) image URL, fetched with the callbacks' SSRF guard
 
 
-class BlendRequest(_Body):
+class BlendRequest(_PlusBody):
     # Items may be null or non-strings: they answer code 4 base64格式错误, not HTTP 400.
     base64Array: list[str | None] | None = None
     # Omitted -> SQUARE; an explicit null stays None (code 4 dimensions参数错误); an unknown

@@ -15,9 +15,10 @@ from ..domain.task import GRID_ACTIONS, Task, TaskAction, TaskStatus, new_nonce,
 from ..observability import logger
 from ..store.instances import InstancePool, QueueFull
 from ..store.tasks import Conflict, TaskRepository
+from .choice import BOT_TYPES, candidates
 from .duplicates import submit_upscale_once
 from .errors import ProtocolError
-from .models import ChangeRequest, ImagineRequest
+from .models import AccountFilter, ChangeRequest, ImagineRequest
 
 ID_ATTEMPTS = 5
 CHANGE_ACTIONS = (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL)
@@ -48,8 +49,23 @@ def parse_images(values: list[str]) -> list[images.DataUrl]:
     return out
 
 
+def bot_type_of(value: str | None) -> str:
+    """`botType` of a plus request: MID_JOURNEY when absent, code 4 when unknown."""
+    if _blank(value):
+        return "MID_JOURNEY"
+    bot = value.strip().upper()
+    if bot not in BOT_TYPES:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.BOT_TYPE_INVALID)
+    return bot
+
+
 def new_task(
-    action: TaskAction, *, state: str | None, notify_hook: str | None, mode: str | None
+    action: TaskAction,
+    *,
+    state: str | None,
+    notify_hook: str | None,
+    mode: str | None,
+    bot_type: str | None = None,
 ) -> Task:
     now = now_ms()
     # The effective callback URL is fixed at creation: the request's, else the global default.
@@ -65,16 +81,36 @@ def new_task(
         state=state,
         submitTime=now,
         mode=mode,
+        botType=bot_type,
         properties=properties,
         expiresAt=now // 1000 + settings().task_ttl_days * 86400,
     )
 
 
-def choose_instance(pool: InstancePool) -> Instance:
-    """BestWaitIdle (protocol.md §5.4): the least loaded enabled instance, ties broken at random."""
-    enabled = pool.enabled()
-    if not enabled:
+def choose_instance(
+    pool: InstancePool, task: Task | None = None, account_filter: AccountFilter | None = None
+) -> Instance:
+    """BestWaitIdle (protocol.md §5.4): the least loaded enabled instance, ties broken at random,
+    among those the task may use (its speed mode, bot and `accountFilter`: api/choice.py); code 3
+    when none. A fast->relax fallback instance changes the task's mode."""
+    found = candidates(
+        pool.enabled(),
+        mode=task.mode if task else None,
+        bot_type=task.botType if task else None,
+        account_filter=account_filter,
+    )
+    if not found:
         raise ProtocolError(codes.NOT_FOUND, codes.NO_INSTANCE)
+    chosen = _least_loaded(pool, [c.instance for c in found])
+    if task is not None:
+        mode = next(c.mode for c in found if c.instance.id == chosen.id)
+        if mode != task.mode:
+            task.mode = mode
+            task.properties["mode"] = mode
+    return chosen
+
+
+def _least_loaded(pool: InstancePool, enabled: list[Instance]) -> Instance:
     if len(enabled) == 1:
         return enabled[0]
     loads = pool.loads()
@@ -163,7 +199,13 @@ def submit_imagine(
     if _blank(body.prompt):
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PROMPT_EMPTY)
     prompt = body.prompt.strip()
-    task = new_task(TaskAction.IMAGINE, state=body.state, notify_hook=body.notifyHook, mode=mode)
+    task = new_task(
+        TaskAction.IMAGINE,
+        state=body.state,
+        notify_hook=body.notifyHook,
+        mode=mode,
+        bot_type=bot_type_of(body.botType),
+    )
     task.prompt = prompt
     # Translation, then the banned-word check on the English text (protocol.md §5.6, §5.10).
     task.promptEn = translate.prompt_en(prompt)
@@ -180,8 +222,17 @@ def submit_imagine(
     inputs = parse_images(raw_images)
     task.description = imagine_description(prompt)
     task.seed = parse_prompt(prompt).seed
-    instance = choose_instance(svc.pool)
+    zh_prompt(task)
+    instance = choose_instance(svc.pool, task, body.accountFilter)
     return accept(svc, task, instance, inputs)
+
+
+def zh_prompt(task: Task) -> None:
+    """`properties.finalZhPrompt`: the client's own Chinese prompt when it was translated (relays
+    show it next to finalPrompt); unset otherwise."""
+    if task.prompt and task.promptEn and task.prompt != task.promptEn:
+        if any("\u4e00" <= ch <= "\u9fff" for ch in task.prompt):
+            task.properties["finalZhPrompt"] = task.prompt
 
 
 def find_parent(svc: Services, task_id: str) -> Task:
@@ -233,7 +284,13 @@ def change(
         raise ProtocolError(
             codes.NOT_FOUND, codes.INSTANCE_UNAVAILABLE_FMT.format(id=parent.instanceId)
         )
-    task = new_task(action, state=state, notify_hook=notify_hook, mode=mode or parent.mode)
+    task = new_task(
+        action,
+        state=state,
+        notify_hook=notify_hook,
+        mode=mode or parent.mode,
+        bot_type=parent.botType,
+    )
     task.prompt = parent.prompt
     task.promptEn = parent.promptEn
     task.parentId = parent.id

@@ -12,7 +12,15 @@ from ..domain.prompts import blend_description, describe_description
 from ..domain.task import TaskAction
 from .errors import ProtocolError
 from .models import BlendRequest, DescribeRequest, SimpleChangeRequest
-from .submit import Services, accept, change, choose_instance, new_task, parse_images
+from .submit import (
+    Services,
+    accept,
+    bot_type_of,
+    change,
+    choose_instance,
+    new_task,
+    parse_images,
+)
 
 BLEND_MIN = 2
 BLEND_MAX = 5
@@ -76,9 +84,15 @@ def submit_describe(
     if _blank(body.base64):
         raise ProtocolError(codes.VALIDATION_ERROR, codes.BASE64_EMPTY)
     (image,) = parse_images([body.base64])
-    task = new_task(TaskAction.DESCRIBE, state=body.state, notify_hook=body.notifyHook, mode=mode)
+    task = new_task(
+        TaskAction.DESCRIBE,
+        state=body.state,
+        notify_hook=body.notifyHook,
+        mode=mode,
+        bot_type=bot_type_of(body.botType),
+    )
     task.description = describe_description(task.id, image.ext)
-    instance = choose_instance(svc.pool)
+    instance = choose_instance(svc.pool, task, body.accountFilter)
     return accept(svc, task, instance, [image])
 
 
@@ -94,8 +108,14 @@ def submit_blend(
     if body.dimensions is None:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.DIMENSIONS_INVALID)
     inputs = parse_images(raw)
-    task = new_task(TaskAction.BLEND, state=body.state, notify_hook=body.notifyHook, mode=mode)
+    task = new_task(
+        TaskAction.BLEND,
+        state=body.state,
+        notify_hook=body.notifyHook,
+        mode=mode,
+        bot_type=bot_type_of(body.botType),
+    )
     task.description = blend_description(task.id, len(inputs))
     task.dimensions = body.dimensions.value
-    instance = choose_instance(svc.pool)
+    instance = choose_instance(svc.pool, task, body.accountFilter)
     return accept(svc, task, instance, inputs)

@@ -23,6 +23,20 @@ SUBMIT_FAILED = "提交失败，系统异常"
 BANNED = "可能包含敏感词"
 TASK_EXISTED = "任务已存在"
 
+# plus API (plus-api.md §2.1): answers of the task routes and the newer submit routes
+OK = "成功"
+CANCEL_REASON = "取消任务"  # failReason of a cancelled task (trueai's Fail("取消任务"))
+BASE64_OR_LINK_EMPTY = "base64或link不能为空"
+LINK_INVALID = "链接格式错误"
+LINK_FETCH_FAILED_FMT = "链接图片下载失败: {reason}"
+BASE64_PARAM_INVALID = "base64 参数错误"
+IMAGE_OR_PROMPT_EMPTY = "image或prompt不能为空"
+VIDEO_PROMPT_EMPTY = "Prompt 不能为空"
+VIDEO_TASK_TYPE_INVALID = "任务类型错误"
+UNSUPPORTED = "服务不支持"
+BOT_TYPE_INVALID = "botType参数错误"
+MODE_NOT_ALLOWED_FMT = "账号不支持该模式: {mode}"
+
 # code 3
 PARENT_NOT_FOUND = "关联任务不存在或已失效"
 NO_INSTANCE = "无可用的账号实例"

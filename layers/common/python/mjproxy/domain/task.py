@@ -16,6 +16,11 @@ class TaskAction(StrEnum):
     REROLL = "REROLL"
     DESCRIBE = "DESCRIBE"
     BLEND = "BLEND"
+    SHORTEN = "SHORTEN"
+    VIDEO = "VIDEO"
+    EDIT = "EDIT"
+    RETEXTURE = "RETEXTURE"
+    SWAP_FACE = "SWAP_FACE"
 
 
 class TaskStatus(StrEnum):
@@ -24,13 +29,15 @@ class TaskStatus(StrEnum):
     IN_PROGRESS = "IN_PROGRESS"
     FAILURE = "FAILURE"
     SUCCESS = "SUCCESS"
+    # Cancelled by the client (POST /mj/task/{id}/cancel): terminal, like FAILURE for relays.
+    CANCEL = "CANCEL"
 
     @property
     def terminal(self) -> bool:
-        return self in (TaskStatus.SUCCESS, TaskStatus.FAILURE)
+        return self in TERMINAL
 
 
-TERMINAL = (TaskStatus.SUCCESS, TaskStatus.FAILURE)
+TERMINAL = (TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.CANCEL)
 ACTIVE = (TaskStatus.NOT_START, TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS)
 
 # Which statuses may move to which. IN_PROGRESS -> IN_PROGRESS is a progress update. A task may
@@ -41,6 +48,7 @@ TRANSITIONS: dict[TaskStatus, tuple[TaskStatus, ...]] = {
     TaskStatus.IN_PROGRESS: (TaskStatus.IN_PROGRESS,) + TERMINAL,
     TaskStatus.SUCCESS: (),
     TaskStatus.FAILURE: (),
+    TaskStatus.CANCEL: (),
 }
 
 # Actions whose result is a 2x2 grid and may therefore be the parent of U/V/R (protocol.md §5.1).
@@ -91,12 +99,14 @@ class Task:
     # --- internal ---
     instanceId: str | None = None
     mode: str | None = None  # speed mode from the /mj-fast|/mj-relax|/mj-turbo prefix
+    botType: str | None = None  # MID_JOURNEY | NIJI_JOURNEY (plus API), echoed on the task
     parentId: str | None = None
     index: int | None = None
     seed: int | None = None
     imageKey: str | None = None  # S3 key of the result (grid, upscaled image, described image)
     previewKey: str | None = None  # S3 key of the latest progress preview
     quadrantKeys: list[str] = field(default_factory=list)
+    videoKeys: list[str] = field(default_factory=list)  # S3 keys of VIDEO results (MP4)
     refKeys: list[str] = field(default_factory=list)  # reference / input images in S3
     dimensions: str | None = None  # blend
     seq: int = 0  # worker step counter: a job runs only when its seq matches (worker.py)

@@ -53,6 +53,7 @@ class Outcome:
     text: str | None = None
     prompt: str | None = None
     fail_reason: str | None = None
+    seed: int | None = None  # the seed the generator really used (GET /mj/task/{id}/image-seed)
 
     # ---- constructors ----
     @classmethod

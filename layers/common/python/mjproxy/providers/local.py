@@ -113,9 +113,11 @@ class LocalProvider(Provider):
         prompt = self._prompt(task, ctx)
         if action == TaskAction.UPSCALE:
             seed = self._upscale_seed(task, ctx, prompt)
-            return Outcome.single(png, properties={"finalPrompt": with_seed(prompt, seed)})
+            return Outcome.single(
+                png, seed=seed, properties={"finalPrompt": with_seed(prompt, seed)}
+            )
         seed = task_seed(task, prompt)
-        return Outcome.grid(png, properties={"finalPrompt": with_seed(prompt, seed)})
+        return Outcome.grid(png, seed=seed, properties={"finalPrompt": with_seed(prompt, seed)})
 
     def _draw(self, task: Task, ctx: ProviderContext, size: int) -> bytes:
         """The task's picture with quadrants `size` px on the long side (previews draw small).

@@ -1,0 +1,82 @@
+"""Task routes of the plus API beyond fetch/lists: cancel and image-seed (plus-api.md §2.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import notify
+from ..domain import codes
+from ..domain.task import ACTIVE, FAILURE_PROGRESS, Task, TaskStatus, now_ms
+from ..observability import logger
+from ..store.instances import InstancePool
+from ..store.tasks import Conflict, TaskRepository
+from .errors import ProtocolError
+from .tasks import visible
+
+
+def _find(repo: TaskRepository, task_id: str) -> Task:
+    task = repo.get(task_id.strip()) if task_id and task_id.strip() else None
+    if not visible(task):
+        raise ProtocolError(codes.NOT_FOUND, codes.PARENT_NOT_FOUND)
+    assert task is not None
+    return task
+
+
+def task_ended(task: Task, pool: InstancePool) -> None:
+    """A task left the active set outside the worker: free its slot and queue place so the next
+    waiting task can start (the worker's own `after_change` does the same for its endings)."""
+    pool.release(task)
+
+
+def cancel(
+    task_id: str, repo: TaskRepository | None = None, pool: InstancePool | None = None
+) -> dict[str, Any]:
+    """A waiting or running task ends as CANCEL at once. The write is conditional on the task
+    still being active, and every worker write is conditional on that too, so a provider result
+    that arrives later is dropped: a cancelled task never turns SUCCESS. Provider work already
+    sent to a remote generator is not recalled (none of our providers offers a cancel call)."""
+    repo = repo or TaskRepository()
+    task = _find(repo, task_id)
+    if task.terminal:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
+    now = now_ms()
+    changes = {
+        "status": TaskStatus.CANCEL,
+        "progress": FAILURE_PROGRESS,
+        "failReason": codes.CANCEL_REASON,
+        "finishTime": now,
+        "startTime": task.startTime or now,
+    }
+    try:
+        updated = repo.update(task.id, changes, from_status=ACTIVE)
+    except Conflict:
+        # It finished (or was cancelled) between our read and our write.
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID) from None
+    task_ended(updated, pool or InstancePool())
+    notify.task_changed(updated)
+    logger.info("task cancelled", extra={"taskId": task.id, "was": task.status.value})
+    return {"code": codes.SUCCESS, "description": codes.OK, "result": task.id, "properties": {}}
+
+
+def known_seed(task: Task) -> int | None:
+    """The seed the generator used: recorded by the provider (local, midjourney), else the
+    first of the planned quadrant seeds (bedrock: re-using it with --seed reproduces the grid)."""
+    if task.seed is not None:
+        return int(task.seed)
+    seeds = (task.providerState or {}).get("seeds")
+    if isinstance(seeds, list) and seeds:
+        try:
+            return int(seeds[0])
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def image_seed(task_id: str, repo: TaskRepository | None = None) -> dict[str, Any]:
+    """`{code:1, description:"成功", result:"<seed>"}` for a finished image task; code 3 for an
+    unknown one, code 4 关联任务状态错误 while it has no seed (unfinished, or text results)."""
+    task = _find(repo or TaskRepository(), task_id)
+    seed = known_seed(task) if task.status == TaskStatus.SUCCESS else None
+    if seed is None:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
+    return {"code": codes.SUCCESS, "description": codes.OK, "result": str(seed), "properties": {}}
