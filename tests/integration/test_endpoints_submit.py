@@ -141,9 +141,13 @@ def test_simple_change_malformed_json_is_http_400(system):
 
 
 # ---- describe ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("body", [{}, {"base64": None}, {"base64": ""}, {"base64": "   "}])
+@pytest.mark.parametrize(
+    "body", [{}, {"base64": None}, {"base64": ""}, {"base64": "   "}, {"base64": "", "link": " "}]
+)
 def test_describe_blank_base64(system, body):
-    assert code_and_description(system.post("/mj/submit/describe", body)) == (4, "base64不能为空")
+    # trueai's wording since describe also takes `link` (plus-api.md §2.1).
+    out = code_and_description(system.post("/mj/submit/describe", body))
+    assert out == (4, "base64或link不能为空")
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,7 @@ class Settings:
     # may live in SSM and is read only by the notifier (secrets.py).
     notify_hook: str = ""
     notify_allow_private: bool = False
+    link_allow_private: bool = False  # image links (describe `link`, video/edit URLs)
     notify_timeout_seconds: float = 10.0
     notify_max_attempts: int = 4
     notify_retry_seconds: int = 10
@@ -186,6 +187,7 @@ def settings() -> Settings:
         region=_str("AWS_REGION") or _str("AWS_DEFAULT_REGION") or "us-east-1",
         notify_hook=_str("MJ_NOTIFY_HOOK"),
         notify_allow_private=_bool("MJ_NOTIFY_ALLOW_PRIVATE"),
+        link_allow_private=_bool("MJ_LINK_ALLOW_PRIVATE"),
         # A receiver gets at most 10 s (issue 4): a slow one must not hold the notifier.
         notify_timeout_seconds=min(10.0, max(1.0, _float("MJ_NOTIFY_TIMEOUT_SECONDS", 10.0))),
         notify_max_attempts=_int("MJ_NOTIFY_MAX_ATTEMPTS", 4, 1),

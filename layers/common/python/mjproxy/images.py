@@ -60,7 +60,7 @@ class DataUrl:
         return EXT_MIME[self.ext]
 
 
-def _sniff(data: bytes) -> str | None:
+def sniff(data: bytes) -> str | None:
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):
@@ -94,7 +94,7 @@ def parse_data_url(value: str, max_bytes: int | None = None) -> DataUrl:
         raise InvalidImage("bad base64") from exc
     if len(data) > limit:
         raise ImageTooLarge(str(limit))
-    if not data or _sniff(data) is None:
+    if not data or sniff(data) is None:
         raise InvalidImage("bytes are not an image")
     return DataUrl(mime=mime, data=data)
 
@@ -135,7 +135,7 @@ def get(key: str) -> bytes:
 # The base URL of the request being served (set by api/http.py), for stable image links.
 request_base_url: ContextVar[str | None] = ContextVar("request_base_url", default=None)
 _STABLE_KEY = re.compile(
-    r"^tasks/(\d{1,20})/((?:grid|image|preview|[1-4]|input-\d{1,2})\.(?:png|jpg|webp|gif|bmp))$"
+    r"^tasks/(\d{1,20})/((?:grid|image|preview|[1-4]|input-\d{1,2}|video-[1-4])\.(?:png|jpg|webp|gif|bmp|mp4))$"
 )
 
 
@@ -158,10 +158,19 @@ def public_url(key: str) -> str:
     """The imageUrl clients get. `presigned` (default): a fresh SigV4 URL on every read.
     `stable`: `<base>/mj/image/<id>/<file>?sig=…`, which never expires and redirects to a fresh
     presigned URL — for relays that store imageUrl once and fetch it for months."""
+    if settings().image_url_mode != "stable":
+        return presign(key)
+    return stable_url(key)
+
+
+def stable_url(key: str) -> str:
+    """A link that never expires (`<base>/mj/image/<id>/<file>?sig=…`) whatever
+    MJ_IMAGE_URL_MODE says: for URLs clients keep and paste into prompts (uploads). Presigned
+    when no base URL is known or the key has no stable form."""
     s = settings()
     base = s.public_base_url or request_base_url.get()
     m = _STABLE_KEY.match(key)
-    if s.image_url_mode != "stable" or not base or not m:
+    if not base or not m:
         return presign(key)
     url = f"{base}/mj/image/{m.group(1)}/{m.group(2)}"
     if s.image_url_secret:

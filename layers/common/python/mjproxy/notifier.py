@@ -193,10 +193,15 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
+def pinned_connection(target: Target, timeout: float) -> http.client.HTTPConnection:
+    """A connection to the checked address of `target` (also used by links.py)."""
+    conn_cls = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+    return conn_cls(target, timeout)
+
+
 def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
     """POST `body`; returns the HTTP status. Redirects are not followed (a 3xx is a failure)."""
-    conn_cls = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
-    conn = conn_cls(target, timeout)
+    conn = pinned_connection(target, timeout)
     try:
         conn.request("POST", target.path, body=body, headers=headers)
         response = conn.getresponse()

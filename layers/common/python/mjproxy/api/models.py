@@ -58,3 +58,8 @@ class BlendRequest(_PlusBody):
     # Omitted -> SQUARE; an explicit null stays None (code 4 dimensions参数错误); an unknown
     # string fails validation (HTTP 400), as in the original.
     dimensions: BlendDimensions | None = BlendDimensions.SQUARE
+
+
+class UploadRequest(_PlusBody):
+    # Items may be null or non-strings: code 4 base64 参数错误, not HTTP 400.
+    base64Array: list[str | None] | None = None

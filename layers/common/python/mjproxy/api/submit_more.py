@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import images, links
 from ..domain import codes
 from ..domain.prompts import blend_description, describe_description
 from ..domain.task import TaskAction
@@ -81,9 +82,12 @@ def submit_describe(
     """DESCRIBE: the image goes to S3 with the task; the provider's four prompts land in
     prompt, promptEn and properties.finalPrompt, imageUrl is the described image (worker.py)."""
     svc = svc or Services()
-    if _blank(body.base64):
-        raise ProtocolError(codes.VALIDATION_ERROR, codes.BASE64_EMPTY)
-    (image,) = parse_images([body.base64])
+    if _blank(body.base64) and _blank(body.link):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.BASE64_OR_LINK_EMPTY)
+    if not _blank(body.base64):
+        (image,) = parse_images([body.base64])
+    else:
+        image = image_from_link(body.link or "")
     task = new_task(
         TaskAction.DESCRIBE,
         state=body.state,
@@ -94,6 +98,19 @@ def submit_describe(
     task.description = describe_description(task.id, image.ext)
     instance = choose_instance(svc.pool, task, body.accountFilter)
     return accept(svc, task, instance, [image])
+
+
+def image_from_link(link: str) -> images.DataUrl:
+    """An image a client named by URL: 4 链接格式错误 unless http(s), 4 链接图片下载失败 when the
+    guarded download refuses or fails (links.py)."""
+    if not links.valid_link(link):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.LINK_INVALID)
+    try:
+        return links.fetch_image(link.strip())
+    except links.LinkError as exc:
+        raise ProtocolError(
+            codes.VALIDATION_ERROR, codes.LINK_FETCH_FAILED_FMT.format(reason=exc)
+        ) from exc
 
 
 def submit_blend(

@@ -45,7 +45,6 @@ INSTANCE_UNAVAILABLE_FMT = "账号不可用: {id}"
 # code 4
 PROMPT_EMPTY = "prompt不能为空"
 BASE64_INVALID = "base64格式错误"
-BASE64_EMPTY = "base64不能为空"
 BASE64_TOO_LARGE_FMT = "base64图片过大，最大{mb}MB"
 BASE64_LIST_INVALID = "base64List参数错误"
 DIMENSIONS_INVALID = "dimensions参数错误"
@@ -63,3 +62,4 @@ TIMEOUT_REASON = "任务超时"
 # A task that never got a generator slot within MJ_NOT_START_TIMEOUT_MINUTES (sweeper.py). It
 # starts with TIMEOUT_REASON so clients that look for "任务超时" treat it the same.
 NOT_START_TIMEOUT_FMT = "任务超时: 排队超过{minutes}分钟仍未开始"
+INSTANCE_NOT_AVAILABLE = "实例不存在或不可用"
