@@ -31,6 +31,7 @@ READ_ENDPOINTS = (
     "TaskListFunction",
     "TaskQueueFunction",
     "TaskListByConditionFunction",
+    "TaskImageSeedFunction",
     "ImageRedirectFunction",
 )
 
