@@ -83,3 +83,30 @@ def test_describe_link_to_private_addresses_is_refused_without_a_request(system,
 def test_describe_base64_still_wins_over_link(system):
     body = {"base64": data_url(png_bytes()), "link": "http://127.0.0.1/a.png"}
     assert env(system.post("/mj/submit/describe", body))["code"] == 1
+
+
+# ---- shorten --------------------------------------------------------------------------------
+FILLED = "a very beautiful highly detailed red fox sitting in deep snow, masterpiece --ar 3:2"
+
+
+def test_shorten_reaches_success_with_five_prompts_and_buttons(system):
+    from tests.scenarios import fetch, run_to_end, submit_ok
+
+    task_id = submit_ok(system, "/mj-relax/mj/submit/shorten", {"prompt": FILLED})
+    waiting = fetch(system, task_id)
+    assert (waiting["action"], waiting["description"]) == ("SHORTEN", f"/shorten {FILLED}")
+    task = run_to_end(system, task_id)
+    assert task["status"] == "SUCCESS" and task["progress"] == "100%"
+    assert task["prompt"] == FILLED  # the client's own prompt stays
+    final = task["properties"]["finalPrompt"]
+    assert final == task["promptEn"] and "1️⃣ red fox sitting, deep snow --ar 3:2" in final
+    assert "beautiful" not in final.split("## Shortened prompts")[1]
+    assert [b["customId"] for b in task["buttons"]] == [
+        f"MJ::Job::PromptAnalyzer::{i}" for i in range(1, 6)
+    ]
+    assert task["imageUrl"] is None and task["mode"] == "RELAX"
+
+
+@pytest.mark.parametrize("body", [{}, {"prompt": ""}, {"prompt": "  "}])
+def test_shorten_blank_prompt(system, body):
+    assert code_desc(system.post("/mj/submit/shorten", body)) == (4, "prompt不能为空")

@@ -104,9 +104,13 @@ def test_sam_local_applies_every_variable_of_the_env_file():
                 applied.add(name)
         # Every resource the function names points at the local server, never a blank.
         for name, value in fn.environment.items():
-            if getattr(value, "tag", None) in ("Ref", "GetAtt") and str(
-                value.value if not isinstance(value.value, list) else value.value[0]
-            ).split(".")[0] in template.resources:
+            if (
+                getattr(value, "tag", None) in ("Ref", "GetAtt")
+                and str(value.value if not isinstance(value.value, list) else value.value[0]).split(
+                    "."
+                )[0]
+                in template.resources
+            ):
                 assert resolved[name], (fn.name, name)
     assert applied == set(env["Parameters"]), set(env["Parameters"]) - applied
 

@@ -27,10 +27,11 @@ from .domain.task import (
     FAILURE_PROGRESS,
     SUCCESS_PROGRESS,
     Task,
+    TaskAction,
     TaskStatus,
     now_ms,
 )
-from .providers import Outcome, get_provider
+from .providers import Outcome, Provider, get_provider
 from .store.instances import InstancePool
 from .store.tasks import Conflict, TaskRepository
 
@@ -120,6 +121,10 @@ def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
             key = images.single_key(task.id)
             images.put(key, outcome.image or b"")
             changes["imageKey"] = key
+        elif task.action == TaskAction.SHORTEN:  # text: the prompt stays the client's own
+            text = outcome.text or ""
+            changes["promptEn"] = text
+            properties["finalPrompt"] = text
         else:  # text: DESCRIBE; its imageUrl is the described image
             text = outcome.text or ""
             changes.update(
@@ -138,6 +143,19 @@ def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
     if properties != task.properties:
         changes["properties"] = properties
     return changes
+
+
+# Providers that run SHORTEN themselves (Discord's /shorten); every other instance runs it with
+# the shortener package (local rules or the configured LLM).
+OWN_SHORTEN: frozenset[str] = frozenset()
+
+
+def provider_for(task: Task, instance: Instance) -> Provider:
+    if task.action == TaskAction.SHORTEN and instance.provider not in OWN_SHORTEN:
+        from .shorten.provider import ShortenProvider
+
+        return ShortenProvider()
+    return get_provider(instance.provider)
 
 
 class Worker:
@@ -164,7 +182,7 @@ class Worker:
             # coreSize reached: the task waits (NOT_START) and retries its start later.
             jobs.send(replace(job, attempt=job.attempt + 1), self.pool.retry_delay)
             return
-        provider = get_provider(instance.provider)
+        provider = provider_for(task, instance)
         ctx = WorkerContext(settings=settings(), instance=instance, repo=self.repo)
         try:
             if job.step == jobs.START:

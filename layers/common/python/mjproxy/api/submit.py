@@ -192,6 +192,18 @@ def envelope_queued(task_id: str, ahead: int, props: dict[str, Any]) -> dict[str
     }
 
 
+def english_checked(prompt: str) -> str:
+    """Translation, then the banned-word check on the English text (protocol.md §5.6, §5.10):
+    the promptEn to store, or code 24 with the word."""
+    prompt_en = translate.prompt_en(prompt)
+    hit = banned_words.check(prompt_en)
+    if hit is not None:
+        raise ProtocolError(
+            codes.BANNED_PROMPT, codes.BANNED, {"promptEn": prompt_en, "bannedWord": hit.text}
+        )
+    return prompt_en
+
+
 def submit_imagine(
     body: ImagineRequest, mode: str | None = None, svc: Services | None = None
 ) -> dict[str, Any]:
@@ -207,15 +219,7 @@ def submit_imagine(
         bot_type=bot_type_of(body.botType),
     )
     task.prompt = prompt
-    # Translation, then the banned-word check on the English text (protocol.md §5.6, §5.10).
-    task.promptEn = translate.prompt_en(prompt)
-    hit = banned_words.check(task.promptEn)
-    if hit is not None:
-        raise ProtocolError(
-            codes.BANNED_PROMPT,
-            codes.BANNED,
-            {"promptEn": task.promptEn, "bannedWord": hit.text},
-        )
+    task.promptEn = english_checked(prompt)
     raw_images = list(body.base64Array or [])
     if not _blank(body.base64):
         raw_images.append(body.base64)

@@ -22,7 +22,15 @@ def grid_buttons(job_hash: str) -> list[dict[str, Any]]:
     return row
 
 
+def shorten_buttons() -> list[dict[str, Any]]:
+    """1️⃣…5️⃣ under a /shorten answer: each imagines one shortened prompt (PromptAnalyzer)."""
+    keycaps = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
+    return [_button(f"MJ::Job::PromptAnalyzer::{i}", emoji=k) for i, k in enumerate(keycaps, 1)]
+
+
 def buttons_for(action: TaskAction, job_hash: str | None) -> list[dict[str, Any]]:
+    if action == TaskAction.SHORTEN:
+        return shorten_buttons()
     if not job_hash or action not in GRID_ACTIONS:
         return []
     return grid_buttons(job_hash)
