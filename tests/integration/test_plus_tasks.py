@@ -199,3 +199,17 @@ def test_fast_to_relax_fallback_records_the_mode_it_runs_in(pool, monkeypatch):
     out = env(pool.post("/mj-fast/mj/submit/imagine", {"prompt": "a"}))
     task = fetch(pool, out["result"])
     assert (task["mode"], task["properties"]["mode"]) == ("RELAX", "RELAX")
+
+
+def test_the_openapi_document_is_served_without_a_secret(system, monkeypatch):
+    from mjproxy.api import auth
+
+    monkeypatch.setenv("MJ_API_SECRET", "s3cret")
+    auth.api_secret.cache_clear()
+    assert system.get("/mj/task/1234567890123456/fetch").status == 401
+    for path in ("/mj/openapi.json", "/mj-relax/mj/openapi.json"):
+        r = system.get(path)
+        assert r.status == 200
+        doc = json.loads(r.text)
+        assert doc["openapi"].startswith("3.") and "/mj/task/{id}/cancel" in doc["paths"]
+    auth.api_secret.cache_clear()
