@@ -112,6 +112,10 @@ def single_key(task_id: str) -> str:
     return f"tasks/{task_id}/image.png"
 
 
+def video_key(task_id: str, n: int = 1) -> str:
+    return f"tasks/{task_id}/video-{n}.mp4"
+
+
 def preview_key(task_id: str) -> str:
     return f"tasks/{task_id}/preview.png"
 

@@ -121,6 +121,12 @@ def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
             key = images.single_key(task.id)
             images.put(key, outcome.image or b"")
             changes["imageKey"] = key
+        elif outcome.result == "video":
+            key = images.video_key(task.id)
+            images.put(key, outcome.video or b"", "video/mp4")
+            still = images.single_key(task.id)
+            images.put(still, outcome.image or b"")
+            changes.update(videoKeys=[key], imageKey=still)
         elif task.action == TaskAction.SHORTEN:  # text: the prompt stays the client's own
             text = outcome.text or ""
             changes["promptEn"] = text
@@ -155,6 +161,10 @@ def provider_for(task: Task, instance: Instance) -> Provider:
         from .shorten.provider import ShortenProvider
 
         return ShortenProvider()
+    if task.action == TaskAction.VIDEO:
+        from .video.providers import video_provider
+
+        return video_provider(instance.provider)
     return get_provider(instance.provider)
 
 

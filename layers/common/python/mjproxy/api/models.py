@@ -63,3 +63,16 @@ class BlendRequest(_PlusBody):
 class UploadRequest(_PlusBody):
     # Items may be null or non-strings: code 4 base64 参数错误, not HTTP 400.
     base64Array: list[str | None] | None = None
+
+
+class VideoRequest(_PlusBody):
+    prompt: str | None = None
+    image: str | None = None  # an http(s) URL or a data URL (bare base64 is taken as PNG)
+    endImage: str | None = None
+    motion: str | None = None  # low (default) | high
+    loop: bool | None = None
+    action: str | None = None  # "extend" (with taskId: continue that video)
+    taskId: str | None = None
+    index: int | None = None
+    videoType: str | None = None
+    batchSize: int | None = None

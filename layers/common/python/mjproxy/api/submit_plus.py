@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import images
 from ..domain import codes
-from ..domain.task import TaskAction
+from ..domain.task import TaskAction, TaskStatus
 from .errors import ProtocolError
-from .models import ImagineRequest
-from .submit import Services, accept, bot_type_of, choose_instance, english_checked, new_task
+from .models import ImagineRequest, VideoRequest
+from .submit import (
+    Services,
+    accept,
+    bot_type_of,
+    choose_instance,
+    english_checked,
+    find_parent,
+    new_task,
+    parse_images,
+)
+from .submit_more import image_from_link
 
 
 def _blank(value: str | None) -> bool:
@@ -37,3 +48,71 @@ def submit_shorten(
     task.description = f"/shorten {prompt}"
     instance = choose_instance(svc.pool, task, body.accountFilter)
     return accept(svc, task, instance)
+
+
+def image_input(value: str) -> images.DataUrl:
+    """An image given as an http(s) URL (downloaded with the SSRF guard) or a data URL; bare
+    base64 gets the `data:image/png;base64,` prefix, as trueai does for edits and video."""
+    value = value.strip()
+    if value.lower().startswith(("http://", "https://")):
+        return image_from_link(value)
+    if not value.startswith("data:"):
+        value = "data:image/png;base64," + value
+    (image,) = parse_images([value])
+    return image
+
+
+def submit_video(
+    body: VideoRequest, mode: str | None = None, svc: Services | None = None
+) -> dict[str, Any]:
+    """VIDEO from an image (or, with `action:"extend"` + `taskId`, continuing a finished video):
+    `videoUrl` / `videoUrls[{url}]` point at the MP4 (video/providers.py for each provider)."""
+    from ..video.providers import SUPPORTED
+
+    svc = svc or Services()
+    if _blank(body.prompt):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_PROMPT_EMPTY)
+    extend = (body.action or "").strip().lower() == "extend"
+    if not _blank(body.taskId) and not extend:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_TASK_TYPE_INVALID)
+    motion = (body.motion or "low").strip().lower()
+    if motion not in ("low", "high"):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.MOTION_INVALID)
+    parent = None
+    inputs: list[images.DataUrl] = []
+    if extend:
+        if _blank(body.taskId):
+            raise ProtocolError(codes.VALIDATION_ERROR, codes.TASK_ID_EMPTY)
+        parent = find_parent(svc, body.taskId or "")
+        if parent.action != TaskAction.VIDEO or parent.status != TaskStatus.SUCCESS:
+            raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
+    else:
+        if _blank(body.image):
+            raise ProtocolError(codes.VALIDATION_ERROR, codes.IMAGE_EMPTY)
+        inputs.append(image_input(body.image or ""))
+        if not _blank(body.endImage):
+            inputs.append(image_input(body.endImage or ""))
+    prompt = (body.prompt or "").strip()
+    task = new_task(
+        TaskAction.VIDEO,
+        state=body.state,
+        notify_hook=body.notifyHook,
+        mode=mode or (parent.mode if parent else None),
+        bot_type=parent.botType if parent else bot_type_of(body.botType),
+    )
+    task.prompt = prompt
+    task.promptEn = english_checked(prompt)
+    task.description = f"/video {prompt}"
+    task.providerState = {"motion": motion, "loop": bool(body.loop), "endImage": len(inputs) > 1}
+    if parent is not None:
+        task.parentId = parent.id
+        instance = svc.pool.instance(parent.instanceId)
+        if instance is None or not instance.enable:
+            raise ProtocolError(
+                codes.NOT_FOUND, codes.INSTANCE_UNAVAILABLE_FMT.format(id=parent.instanceId)
+            )
+    else:
+        instance = choose_instance(svc.pool, task, body.accountFilter)
+    if instance.provider not in SUPPORTED:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_DISABLED)
+    return accept(svc, task, instance, inputs)

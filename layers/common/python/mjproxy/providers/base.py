@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..domain.task import Task
 
 OutcomeKind = Literal["submitted", "progress", "done", "failed", "wait"]
-ResultKind = Literal["grid", "single", "text"]
+ResultKind = Literal["grid", "single", "text", "video"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Outcome:
     prompt: str | None = None
     fail_reason: str | None = None
     seed: int | None = None  # the seed the generator really used (GET /mj/task/{id}/image-seed)
+    video: bytes | None = None  # "video": the MP4; `image` is then its still (the imageUrl)
 
     # ---- constructors ----
     @classmethod
@@ -73,6 +74,10 @@ class Outcome:
     @classmethod
     def single(cls, png: bytes, **kw: Any) -> Outcome:
         return cls(kind="done", result="single", image=png, **kw)
+
+    @classmethod
+    def video_clip(cls, mp4: bytes, still_png: bytes, **kw: Any) -> Outcome:
+        return cls(kind="done", result="video", video=mp4, image=still_png, **kw)
 
     @classmethod
     def described(cls, text: str, **kw: Any) -> Outcome:
