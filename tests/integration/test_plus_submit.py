@@ -110,3 +110,11 @@ def test_shorten_reaches_success_with_five_prompts_and_buttons(system):
 @pytest.mark.parametrize("body", [{}, {"prompt": ""}, {"prompt": "  "}])
 def test_shorten_blank_prompt(system, body):
     assert code_desc(system.post("/mj/submit/shorten", body)) == (4, "prompt不能为空")
+
+
+# ---- face swap ------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/mj/insight-face/swap", "/mj-fast/mj/insight-face/swap"])
+def test_face_swap_is_refused_with_the_reason(system, path):
+    body = {"sourceBase64": data_url(png_bytes()), "targetBase64": data_url(png_bytes())}
+    code, desc = code_desc(system.post(path, body))
+    assert code == 4 and desc.startswith("服务不支持") and "face swap" in desc

@@ -76,3 +76,10 @@ class VideoRequest(_PlusBody):
     index: int | None = None
     videoType: str | None = None
     batchSize: int | None = None
+
+
+class FaceSwapRequest(_PlusBody):
+    sourceBase64: str | None = None
+    sourceUrl: str | None = None
+    targetBase64: str | None = None
+    targetUrl: str | None = None

@@ -9,7 +9,7 @@ from .. import images
 from ..domain import codes
 from ..domain.task import TaskAction, TaskStatus
 from .errors import ProtocolError
-from .models import ImagineRequest, VideoRequest
+from .models import FaceSwapRequest, ImagineRequest, VideoRequest
 from .submit import (
     Services,
     accept,
@@ -116,3 +116,12 @@ def submit_video(
     if instance.provider not in SUPPORTED:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_DISABLED)
     return accept(svc, task, instance, inputs)
+
+
+def submit_face_swap(
+    body: FaceSwapRequest, mode: str | None = None, svc: Services | None = None
+) -> dict[str, Any]:
+    """SWAP_FACE: trueai runs it on Replicate's InsightFace model; none of our providers (local,
+    midjourney, bedrock, openai) has a face-swap model, so every request gets trueai's own
+    refusal, code 4 服务不支持, with the reason (plus-api.md §2.1). No task is created."""
+    raise ProtocolError(codes.VALIDATION_ERROR, codes.FACE_SWAP_UNSUPPORTED)

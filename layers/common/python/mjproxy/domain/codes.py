@@ -37,6 +37,7 @@ VIDEO_DISABLED = "视频功能未启用"
 IMAGE_EMPTY = "image不能为空"
 MOTION_INVALID = "motion参数错误"
 UNSUPPORTED = "服务不支持"
+FACE_SWAP_UNSUPPORTED = "服务不支持: 换脸 (face swap) 需要 InsightFace 模型，本服务的实例均未提供"
 BOT_TYPE_INVALID = "botType参数错误"
 MODE_NOT_ALLOWED_FMT = "账号不支持该模式: {mode}"
 
