@@ -43,8 +43,18 @@ def test_read_functions_load_no_pydantic_powertools_or_pillow(function):
     assert imported_after(function) == set()
 
 
-def test_submit_functions_load_pydantic_for_their_bodies_but_not_pillow():
-    assert imported_after("submit_imagine") == {"pydantic"}
+@pytest.mark.parametrize("function", ["task_cancel", "task_image_seed", "openapi"])
+def test_bodiless_plus_functions_load_nothing_heavy(function):
+    assert imported_after(function) == set()
+
+
+@pytest.mark.parametrize(
+    "function",
+    ["submit_imagine", "submit_describe", "submit_shorten", "submit_video", "face_swap",
+     "submit_upload_discord_images"],
+)  # fmt: skip
+def test_submit_functions_load_pydantic_for_their_bodies_but_not_pillow(function):
+    assert imported_after(function) == {"pydantic"}
 
 
 class Ctx:

@@ -7,10 +7,10 @@ connection, no redirects followed, at most MJ_MAX_IMAGE_BYTES read, and the byte
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from . import images
 from .config import settings
-from .notifier import Refused, Resolver, check_target, pinned_connection, resolve
 
 LINK_RE = re.compile(r"^https?://.+", re.I)  # trueai's check (SubmitController, describe)
 TIMEOUT_SECONDS = 8.0  # an API Lambda has 15 s in all
@@ -25,12 +25,18 @@ def valid_link(value: str | None) -> bool:
     return bool(value) and bool(LINK_RE.match(value.strip()))
 
 
-def fetch_image(url: str, resolver: Resolver = resolve) -> images.DataUrl:
+def fetch_image(
+    url: str, resolver: Callable[[str, int], list[str]] | None = None
+) -> images.DataUrl:
     """Download the image behind `url` (see the module docstring for what is refused)."""
+    # The notifier's guard, imported on use: it pulls in powertools' batch utilities, which the
+    # API functions otherwise never load (cold start, tests/unit/test_lazy_imports.py).
+    from .notifier import Refused, check_target, pinned_connection, resolve
+
     s = settings()
     limit = s.max_image_bytes
     try:
-        target = check_target(url, s.link_allow_private, resolver)
+        target = check_target(url, s.link_allow_private, resolver or resolve)
     except Refused as exc:
         raise LinkError(str(exc)) from exc
     except OSError as exc:
