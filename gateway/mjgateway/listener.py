@@ -91,6 +91,7 @@ class GatewayConnection:
                                 "ttl": self.forwarder.ttl_seconds}  # fmt: skip
         if state == "ready" and self.since is not None:
             body["since"] = self.since
+            body["session"] = self.session_id  # interactions name it (session-scoped events)
         if reason:
             body["reason"] = reason
         self._out.put_nowait(body)

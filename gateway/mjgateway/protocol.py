@@ -20,7 +20,11 @@ DISPATCH, HEARTBEAT, IDENTIFY, RESUME = 0, 1, 2, 6
 RECONNECT, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 7, 9, 10, 11
 
 FORWARDED_MESSAGES = ("MESSAGE_CREATE", "MESSAGE_UPDATE")
-FORWARDED_INTERACTIONS = ("INTERACTION_CREATE", "INTERACTION_SUCCESS", "INTERACTION_FAILURE")
+FORWARDED_INTERACTIONS = (
+    "INTERACTION_CREATE", "INTERACTION_SUCCESS", "INTERACTION_FAILURE",
+    # Session-scoped modals: remix / Custom Zoom (MODAL), Vary (Region) and the captcha (IFRAME).
+    "INTERACTION_MODAL_CREATE", "INTERACTION_IFRAME_MODAL_CREATE",
+)  # fmt: skip
 
 # Discord: only these close codes are not recoverable (4004 authentication failed, 4010 invalid
 # shard, 4011 sharding required, 4012 invalid API version, 4013/4014 invalid/disallowed intents).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mjproxy.domain.task import Task, TaskAction, TaskStatus
 from mjproxy.providers.midjourney import matcher as m
-from mjproxy.providers.midjourney.messages import Message, marker_seed
+from mjproxy.providers.midjourney.messages import ORANGE, YELLOW, Message, marker_seed
 
 MJ = {"id": "936929561302675456", "bot": True}
 UUID = "0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
@@ -45,8 +45,9 @@ def test_messages_not_from_midjourney_are_ignored():
     assert m.ignore_foreign(msg("x")) is None
 
 
-def test_orange_embeds_are_warnings_only():
-    assert m.ignore_warning(msg(embeds=[{"title": "t", "color": m.ORANGE}])).kind == "ignore"
+def test_warning_embeds_in_both_colours_are_warnings_only():
+    for colour in (ORANGE, YELLOW):
+        assert m.ignore_warning(msg(embeds=[{"title": "t", "color": colour}])).kind == "ignore"
 
 
 def test_failed_content():

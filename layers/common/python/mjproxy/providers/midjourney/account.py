@@ -29,6 +29,9 @@ DISCORD_UPLOAD_HOSTS = ("discord-attachments-uploads-prd.storage.googleapis.com"
 DEFAULT_POLL_SECONDS = 3.0
 DEFAULT_INTERACTION_INTERVAL_SECONDS = 3.0
 DEFAULT_COMMAND_TTL_SECONDS = 24 * 3600
+# REST-poll mode: a sent job that shows no message of its own within this time was refused by an
+# ephemeral reply the poller cannot read (protocol.md §6.12); it fails then, not at the timeout.
+DEFAULT_ANSWER_SECONDS = 120.0
 
 
 def _env_float(name: str, default: float) -> float:
@@ -71,6 +74,7 @@ class DiscordSettings:
     command_ttl_seconds: float = DEFAULT_COMMAND_TTL_SECONDS
     poller_queue_url: str = ""
     http_timeout_seconds: float = 20.0
+    answer_seconds: float = DEFAULT_ANSWER_SECONDS
 
     @classmethod
     def from_env(cls) -> DiscordSettings:
@@ -88,6 +92,7 @@ class DiscordSettings:
             ),
             poller_queue_url=os.environ.get("DISCORD_POLLER_QUEUE_URL", "").strip(),
             http_timeout_seconds=_env_float("MJ_DISCORD_HTTP_TIMEOUT_SECONDS", 20.0),
+            answer_seconds=_env_float("MJ_DISCORD_ANSWER_SECONDS", DEFAULT_ANSWER_SECONDS),
         )
 
     def download_allowed(self, url: str) -> bool:
@@ -110,6 +115,9 @@ class Account:
     poll_seconds: float = DEFAULT_POLL_SECONDS
     # Append a unique --seed to imagine prompts without one, so the echoed prompt names the task.
     seed_marker: bool = True
+    # The gateway listener's live session id: session-scoped events (INTERACTION_SUCCESS,
+    # modals, captcha) reach only the session named in the interaction (trueai :2456).
+    gateway_session: str | None = None
 
     @classmethod
     def from_instance(cls, instance: Instance, discord: DiscordSettings | None = None) -> Account:
@@ -133,8 +141,10 @@ class Account:
 
     @property
     def session_id(self) -> str:
-        """Discord accepts a fixed session id for REST interactions (protocol.md §6.1); one per
-        account, stable, so all its interactions look like one client session."""
+        """The listener's live gateway session when it runs; otherwise a fixed id, which Discord
+        accepts for REST interactions (protocol.md §6.1): one per account, stable."""
+        if self.gateway_session:
+            return self.gateway_session
         return hashlib.md5(f"mjproxy:{self.id}".encode(), usedforsecurity=False).hexdigest()
 
 

@@ -138,8 +138,14 @@ class DiscordClient:
 
     # ---- interactions -------------------------------------------------------------------
     def interact(self, payload: dict[str, Any]) -> None:
-        """POST /interactions; only 204 means Discord relayed it (§6.2)."""
-        resp = self._api("POST", "/interactions", payload)
+        """POST /interactions; only 204 means Discord relayed it (§6.2). A 403 there refuses the
+        account, like a 401 (trueai DiscordService.cs:4017-4034 disables it)."""
+        try:
+            resp = self._api("POST", "/interactions", payload)
+        except DiscordError as exc:
+            if exc.status == 403:
+                raise Unauthorized(403, exc.message, exc.code) from exc
+            raise
         if resp.status != 204:
             raise DiscordError(resp.status, resp.text(100))
 

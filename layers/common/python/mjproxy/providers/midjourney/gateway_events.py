@@ -31,6 +31,7 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome
 from .account import Account, DiscordSettings
 from .discord import DiscordClient
+from .guard import protect_account
 from .matcher import Candidate, match, retired_keys
 from .messages import Message
 from .poller import Poller, disable_account
@@ -40,9 +41,19 @@ log = logging.getLogger(__name__)
 
 MESSAGE_EVENTS = ("MESSAGE_CREATE", "MESSAGE_UPDATE")
 INTERACTION_EVENTS = ("INTERACTION_CREATE", "INTERACTION_SUCCESS", "INTERACTION_FAILURE")
+# Modal events (session-scoped): the iframe one is Midjourney's captcha when titled so
+# (trueai DiscordWebSocketService.cs:832-852), otherwise the Vary (Region) editor of a task.
+MODAL_EVENTS = ("INTERACTION_MODAL_CREATE", "INTERACTION_IFRAME_MODAL_CREATE")
+CAPTCHA_TITLE = "action required to continue"
 RETRY_DELAYS = (1, 2, 4, 8, 15)  # seconds, for an event that finds no task yet
 DEFAULT_TTL_SECONDS = 60
 INTERACTION_FAILED = "[Interaction failed] Discord reported the Midjourney interaction as failed"
+
+
+def is_captcha(d: dict[str, Any]) -> bool:
+    """An INTERACTION_IFRAME_MODAL_CREATE titled "Action required to continue" (custom_id
+    `MJ::iframe::<hash>`); the same event without that title is a task's Vary (Region) editor."""
+    return str(d.get("title") or "").strip().lower() == CAPTCHA_TITLE
 
 
 class EventProcessor:
@@ -86,7 +97,8 @@ class EventProcessor:
         state = data.get("state")
         if state == "ready":
             ttl = int(data.get("ttl", DEFAULT_TTL_SECONDS)) * 1000
-            self.state.mark_gateway(instance_id, at, int(data["since"]), at + ttl)
+            session = str(data["session"]) if data.get("session") else None
+            self.state.mark_gateway(instance_id, at, int(data["since"]), at + ttl, session)
             return
         self.state.mark_gateway(instance_id, at, None, 0)
         instance = self.pool.instance(instance_id)
@@ -108,6 +120,8 @@ class EventProcessor:
             return "ignored"
         item = self.state.read(instance_id)
         tasks = [t for t in (self.repo.get(i) for i in item.running) if t and not t.terminal]
+        if event_name == "INTERACTION_IFRAME_MODAL_CREATE" and self._captcha(d, instance):
+            return "applied"
         if event_name in INTERACTION_EVENTS:
             return self._interaction(event_name, d, tasks)
         account = Account.from_instance(instance, self.discord)
@@ -119,6 +133,10 @@ class EventProcessor:
         event, cand = match(msg, cands, retired)
         if event.kind == "ignore":
             return "ignored"
+        if event.kind == "account":
+            self.poller.protect(event, cand, instance)
+            self.state.retire_gateway(instance_id, [msg.id])
+            return "applied"
         if cand is None:
             # Not yet written (the nonce lands on the task after Discord's 204), or no task of
             # ours: look again a little later.
@@ -132,6 +150,20 @@ class EventProcessor:
         elif result == "retry":
             return "retry"
         return "applied"
+
+    def _captcha(self, d: dict[str, Any], instance: Any) -> bool:
+        """Midjourney's captcha: nothing will work until a person solves it, so the account is
+        disabled (trueai locks it) and its tasks fail with a reason saying what to do."""
+        if not is_captcha(d):
+            return False
+        title = str(d.get("title") or "")
+        refusal = f"[{title}] captcha {d.get('custom_id') or ''}".strip()
+        reason = (
+            f"账号不可用: {instance.id} — Midjourney asks for human verification ({refusal}); "
+            "solve it in Discord as this user, then re-enable the account"
+        )
+        protect_account(instance, "disable", reason, self.repo, self.pool)
+        return True
 
     def _interaction(self, event_name: str, d: dict[str, Any], tasks: list[Task]) -> str:
         nonce, ix = str(d.get("nonce") or ""), str(d.get("id") or "")

@@ -29,14 +29,10 @@ from urllib.parse import urlsplit
 from ...domain.task import Task, TaskAction
 from .messages import (
     GENERIC,
-    IMAGINE_DONE,
-    ORANGE,
     RED,
-    UPSCALE_IMAGE,
     UPSCALE_START,
-    UPSCALED_DONE,
-    VARIATION_DONE,
     VARIATION_START,
+    WARNING_COLOURS,
     Message,
     is_running_status,
     job_hash,
@@ -45,7 +41,22 @@ from .messages import (
     seed_of,
 )
 
-EventKind = Literal["ignore", "failure", "start", "progress", "done", "describe"]
+EventKind = Literal["ignore", "failure", "start", "progress", "done", "describe", "account"]
+AccountAction = Literal["disable", "relax"]
+
+# Embed titles that refuse the account, not the job (trueai DiscordWebSocketService.cs:1532-1650):
+# the account is taken out of service (or, for fast hours, switched to relax) instead of failing
+# one task after another on a dead account.
+ACCOUNT_REFUSALS: dict[str, AccountAction] = {
+    "credits exhausted": "relax",
+    "pending mod message": "disable",
+    "blocked": "disable",
+    "plan cancelled": "disable",
+    "subscription required": "disable",
+    "subscription paused": "disable",
+}
+_FAST_HOURS = ("fast hours", "fast time", "out of fast")
+QUEUED_TITLES = ("job queued",)
 
 # A message older than the interaction by more than this cannot be its answer (clock skew margin).
 SENT_SKEW_MS = 30_000
@@ -63,14 +74,19 @@ class Event:
     reason: str | None = None  # failReason, Midjourney's own words
     text: str | None = None  # describe: the four prompts
     image_url: str | None = None  # preview, result, or the described image
+    account_action: AccountAction | None = None  # kind "account": what happens to the account
+    queued: bool = False  # "Job queued": Midjourney will run it later; only exact locators
 
     @property
     def job_hash(self) -> str | None:
-        """The job UUID of a preview or result. Not for upscales: their file may carry the
-        grid's UUID, shared by U1..U4, so it cannot tell one upscale job from another."""
+        """The job UUID of a preview or result: from the attachment name, else the "Open on
+        website" link or the buttons. Not for upscales: their file may carry the grid's UUID,
+        shared by U1..U4, so it cannot tell one upscale job from another."""
         if self.upscale or self.kind not in ("done", "progress"):
             return None
-        return job_hash(self.image_url)
+        return job_hash(self.image_url) or (
+            self.message.linked_job if self.kind == "done" else None
+        )
 
     @property
     def final(self) -> bool:
@@ -85,9 +101,36 @@ def ignore_foreign(msg: Message) -> Event | None:
     return None if msg.from_midjourney else Event("ignore", msg)
 
 
+def _title(msg: Message) -> str:
+    return str(msg.embed.get("title") or "").strip()
+
+
+def job_queued(msg: Message) -> Event | None:
+    """A "Job queued" notice: Midjourney runs the job once a slot frees up (trueai :1653-1675), so the
+    task keeps waiting; the message only binds the job when it is exactly ours (nonce)."""
+    if _title(msg).lower() in QUEUED_TITLES:
+        return Event("start", msg, progress="0%", queued=True)
+    return None
+
+
+def account_refusal(msg: Message) -> Event | None:
+    """Refusals of the account itself: credits (fast hours) exhausted, subscription required or
+    paused, plan cancelled, blocked, pending moderation message."""
+    title = _title(msg)
+    action = ACCOUNT_REFUSALS.get(title.lower())
+    description = str(msg.embed.get("description") or "")
+    if action is None and title and any(w in description.lower() for w in _FAST_HOURS):
+        action = "relax" if msg.embed.get("color") != RED or "relax" in description else None
+    if action is None:
+        return None
+    reason = f"[{title}] {description}".strip()
+    return Event("account", msg, reason=reason, account_action=action)
+
+
 def ignore_warning(msg: Message) -> Event | None:
-    """Orange embeds are warnings (e.g. a deprecated parameter); the job goes on (§6.11)."""
-    return Event("ignore", msg) if msg.embed.get("color") == ORANGE else None
+    """Warning embeds (orange 16239475, yellow 16776960) are informational (e.g. a deprecated
+    parameter); the job goes on (§6.11)."""
+    return Event("ignore", msg) if msg.embed.get("color") in WARNING_COLOURS else None
 
 
 def failed_content(msg: Message) -> Event | None:
@@ -137,6 +180,7 @@ def other_embed(msg: Message) -> Event | None:
         and embed.get("description")
         and embed.get("type") != "link"
         and not msg.attachments
+        and msg.parsed is None
         and GENERIC.search(msg.content) is None
     ):
         return Event("failure", msg, reason=f"[{embed['title']}] {embed['description']}")
@@ -144,35 +188,38 @@ def other_embed(msg: Message) -> Event | None:
 
 
 def upscale_done(msg: Message) -> Event | None:
-    if not msg.attachments:
+    """One image: "Image #n" (U), "Upscaled (Subtle|Creative|2x|4x) by" / v7 "Upscaled by"."""
+    p = msg.parsed
+    if not msg.attachments or p is None or not p.done:
         return None
-    m = UPSCALE_IMAGE.search(msg.content)
-    if m:
-        return Event(
-            "done", msg, prompt=m.group(1), index=int(m.group(2)), upscale=True,
-            image_url=msg.attachment_url,
-        )  # fmt: skip
-    for pattern in UPSCALED_DONE:
-        m = pattern.search(msg.content)
-        if m and not is_running_status(m.group(2)):
-            return Event("done", msg, prompt=m.group(1), upscale=True, image_url=msg.attachment_url)
+    if p.kind == "upscale":
+        return Event("done", msg, prompt=p.prompt, index=p.index, upscale=True,
+                     image_url=msg.attachment_url)  # fmt: skip
+    if p.kind == "upscale_hd":
+        return Event("done", msg, prompt=p.prompt, upscale=True, image_url=msg.attachment_url)
     return None
 
 
 def grid_done(msg: Message) -> Event | None:
-    """A finished grid: imagine, reroll, variation or blend (PNG attached, a speed mode such as
-    "(fast)" where a running job shows a percentage)."""
-    if not msg.attachments:
+    """A finished grid: imagine, reroll, variation, remix, pan, zoom or blend (an image attached,
+    a speed mode such as "(fast)" where a running job shows a percentage)."""
+    p = msg.parsed
+    if not msg.attachments or p is None or not p.done or p.kind in ("upscale", "upscale_hd"):
         return None
-    for pattern in VARIATION_DONE:
-        m = pattern.search(msg.content)
-        if m and not is_running_status(m.group(2)):
-            return Event(
-                "done", msg, prompt=m.group(1), variation=True, image_url=msg.attachment_url
-            )
-    m = IMAGINE_DONE.search(msg.content)
-    if m and not is_running_status(m.group(2)):
-        return Event("done", msg, prompt=m.group(1), image_url=msg.attachment_url)
+    return Event("done", msg, prompt=p.prompt, variation=p.kind == "variation",
+                 image_url=msg.attachment_url)  # fmt: skip
+
+
+def componented_result(msg: Message) -> Event | None:
+    """A result whose text we cannot read (Midjourney changed it again): an image attached and
+    Midjourney's job buttons on it. Located only by the job it belongs to (binding, parent)."""
+    if not msg.attachments or msg.parsed is not None or msg.embeds:
+        return None
+    ids = msg.custom_ids
+    if any("::upsample::" in c or "::reroll::" in c for c in ids):
+        return Event("done", msg, image_url=msg.attachment_url)
+    if any("upsample_v" in c or "::Outpaint::" in c or "_variation::" in c for c in ids):
+        return Event("done", msg, upscale=True, image_url=msg.attachment_url)
     return None
 
 
@@ -191,25 +238,33 @@ def old_start(msg: Message) -> Event | None:
 
 def progress(msg: Message) -> Event | None:
     """The start message and its edits: "(Waiting to start)", "(31%)", with a preview."""
-    m = GENERIC.search(msg.content)
-    if not m or not is_running_status(m.group(2)):
+    p = msg.parsed
+    if p is not None and p.done:
         return None
-    status = m.group(2).strip()
+    if p is None:  # a form we do not know by name: the original's generic rule
+        m = GENERIC.search(msg.content)
+        if not m or not is_running_status(m.group(2)):
+            return None
+        prompt, status, variation = m.group(1), m.group(2).strip(), " - Variations" in msg.content
+    else:
+        prompt, status, variation = p.prompt, (p.running or "").strip(), p.kind == "variation"
     if status.lower() == "stopped":
         return Event("ignore", msg)
-    variation = " - Variations" in msg.content
     if status.endswith("%"):
         return Event(
-            "progress", msg, prompt=m.group(1), progress=status, variation=variation,
-            image_url=msg.attachment_url,
+            "progress", msg, prompt=prompt, progress=status, variation=variation,
+            upscale=p is not None and p.kind == "upscale_hd", image_url=msg.attachment_url,
         )  # fmt: skip
     # "Waiting to start", "Job queued", "paused": started, no percentage to show yet
-    return Event("start", msg, prompt=m.group(1), progress="0%", variation=variation)
+    return Event("start", msg, prompt=prompt, progress="0%", variation=variation,
+                 upscale=p is not None and p.kind == "upscale_hd")  # fmt: skip
 
 
 Classifier = Callable[[Message], "Event | None"]
 CLASSIFIERS: tuple[Classifier, ...] = (
     ignore_foreign,
+    job_queued,
+    account_refusal,
     ignore_warning,
     failed_content,
     captcha,
@@ -219,6 +274,7 @@ CLASSIFIERS: tuple[Classifier, ...] = (
     other_embed,
     upscale_done,
     grid_done,
+    componented_result,
     old_start,
     progress,
 )

@@ -13,21 +13,28 @@ from .account import MIDJOURNEY_APP_ID
 
 DISCORD_EPOCH_MS = 1420070400000
 RED = 16711680  # 0xFF0000: Midjourney's error embeds
-ORANGE = 16239475  # 0xF7CB73: warnings, informational only (§6.11)
+ORANGE = 16239475  # 0xF7CB73: warnings (novicezk ErrorMessageHandler)
+YELLOW = 16776960  # 0xFFFF00: "warning" in trueai's colour list (DiscordWebSocketService.cs:1510)
+WARNING_COLOURS = frozenset({ORANGE, YELLOW})  # informational only: the job goes on (§6.11)
 EPHEMERAL = 64  # message flag: only the invoking user sees it (never on REST reads)
 
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+JOB_LINK = re.compile(r"midjourney\.com/jobs/(" + UUID.pattern + ")")
+
 # §6.8, Java find() semantics = re.search; `.` does not cross newlines (the "-# Create…" line).
+# The heads below stop at the user mention; what follows is read by `_tail` (see `parse`), so the
+# 2026 "[(Open on website for full quality)](<https://midjourney.com/jobs/…>)" link, its plain
+# "(Open on website for full quality)" form and any other extra text before the mode are fine.
+_P = r"\*\*(.*)\*\*"
 GENERIC = re.compile(r".*?\*\*(.*)\*\*.+<@\d+> \((.*?)\)")
-IMAGINE_DONE = re.compile(r"\*\*(.*)\*\* - <@\d+> \((.*?)\)")
-VARIATION_DONE = (
-    re.compile(r"\*\*(.*)\*\* - Variations by <@\d+> \((.*?)\)"),
-    re.compile(r"\*\*(.*)\*\* - Variations \(.*?\) by <@\d+> \((.*?)\)"),
+HEADS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("upscale_hd", re.compile(_P + r" - (Upscaled|Upscaling)(?: \(([^)]*)\))? by <@\d+>(.*)")),
+    ("variation", re.compile(_P + r" - (Variations|Remix)(?: \(([^)]*)\))? by <@\d+>(.*)")),
+    ("pan", re.compile(_P + r" - Pan (Left|Right|Up|Down) by <@\d+>(.*)")),
+    ("zoom", re.compile(_P + r" - Zoom Out by <@\d+>(.*)")),
+    ("upscale", re.compile(_P + r" - Image #(\d) <@\d+>(.*)")),
+    ("imagine", re.compile(_P + r" - <@\d+>(.*)")),
 )
-UPSCALED_DONE = (
-    re.compile(r"\*\*(.*)\*\* - Upscaled \(.*?\) by <@\d+> \((.*?)\)"),
-    re.compile(r"\*\*(.*)\*\* - Upscaled by <@\d+> \((.*?)\)"),
-)
-UPSCALE_IMAGE = re.compile(r"\*\*(.*)\*\* - Image #(\d) <@\d+>")
 UPSCALE_START = re.compile(r"Upscaling image #(\d) with \*\*(.*?)\*\* - <@\d+> \((.*?)\)")
 VARIATION_START = re.compile(
     r"Making variations for image #(\d) with prompt \*\*(.*?)\*\* - <@\d+> \((.*?)\)"
@@ -36,10 +43,69 @@ SEED = re.compile(r"(?:^|\s)--seed\s+(\d+)")
 _PARAMS_TAIL = re.compile(r"\x20+--[a-z]+.*$", re.IGNORECASE)
 _URL = re.compile(r"https?://[-a-zA-Z0-9+&@#/%?=~_|!:,.;]*[-a-zA-Z0-9+&@#/%=~_|]")
 _WS = re.compile(r"\s+")
+# After the mention: markdown links (skipped) and parenthesised statuses, in order.
+_TAIL_TOKEN = re.compile(r"\[[^\]]*\]\(<[^>]*>\)|\[[^\]]*\]\([^)]*\)|\(([^()]*)\)")
+MODE = re.compile(r"^(fast|relaxed|relax|turbo)(?:,\s*stealth)?$", re.IGNORECASE)
 
 # Statuses in parentheses that mean "still running" rather than a speed mode like "(fast)".
 _PERCENT = re.compile(r"^\d{1,3}%$")
 _RUNNING_WORDS = ("waiting to start", "paused", "stopped", "job queued")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a Midjourney job message says: which kind of job, the echoed prompt, and the
+    statuses after the mention. `running` is the progress/waiting status ("31%", "Waiting to
+    start"); `mode` the speed mode of a finished (or running) job ("fast", "relaxed, stealth")."""
+
+    kind: str  # imagine | variation | upscale | upscale_hd | pan | zoom
+    prompt: str
+    running: str | None = None
+    mode: str | None = None
+    index: int | None = None  # "Image #2"
+    label: str | None = None  # "Strong", "Subtle", "Creative", "Left", "Upscaling" …
+
+    @property
+    def done(self) -> bool:
+        return self.running is None and not (
+            self.kind == "upscale_hd" and self.label == "Upscaling"
+        )
+
+
+def _tail(text: str) -> tuple[str | None, str | None]:
+    running = mode = None
+    for m in _TAIL_TOKEN.finditer(text):
+        status = m.group(1)
+        if status is None:
+            continue  # a markdown link: "[(Open on website for full quality)](<…>)"
+        status = status.strip()
+        if running is None and is_running_status(status):
+            running = status
+        elif MODE.match(status):
+            mode = status
+    return running, mode
+
+
+def parse(content: str) -> Parsed | None:
+    """The first line of a job message, or None when it is no job message (§6.7, and the
+    2025/2026 forms in trueai's MjMessageParser.cs)."""
+    line = content.split("\n", 1)[0]
+    for kind, pattern in HEADS:
+        m = pattern.search(line)
+        if m is None:
+            continue
+        groups = m.groups()
+        running, mode = _tail(groups[-1])
+        index = int(groups[1]) if kind == "upscale" else None
+        label = groups[1] if kind == "pan" else groups[2] if kind == "variation" else None
+        if kind == "upscale_hd":
+            label = groups[2] or None
+            if groups[1] == "Upscaling" and running is None:
+                running = "Waiting to start"
+        if kind == "variation" and groups[1] == "Remix":
+            label = f"Remix {groups[2]}" if groups[2] else "Remix"
+        return Parsed(kind, groups[0], running, mode, index, label)
+    return None
 
 
 def primary_prompt(prompt: str) -> str:
@@ -63,17 +129,19 @@ def marker_seed(task_id: str) -> int:
 
 
 def job_hash(url: str | None) -> str | None:
-    """Midjourney's job UUID from an attachment URL (§6.10), with the query string stripped
-    first: signed CDN URLs end in `?ex=…&is=…&hm=…&`, which broke the original's rule."""
+    """Midjourney's job UUID from an attachment URL (§6.10): the query string stripped first
+    (signed CDN URLs end in `?ex=…&is=…&hm=…&`), then `<uuid>_grid_0.webp`, else a UUID anywhere in
+    the file name (`user_cat_<uuid>.png`, `<uuid>_0_0.png`, `<uuid>_3_step_7.jpeg`,
+    `cdn.midjourney.com/<uuid>/0_0.png`; trueai DiscordHelper.cs:157-206). Never "what follows the
+    last `_`": for `<uuid>_0_0.png` that is `0`, which cross-binds concurrent jobs."""
     if not url:
         return None
-    name = urlsplit(url).path.rsplit("/", 1)[-1]
-    if name.endswith("_grid_0.webp"):
-        return name[: -len("_grid_0.webp")] or None
-    if "_" not in name:
-        return None
-    tail = name.rsplit("_", 1)[1]
-    return tail.rsplit(".", 1)[0] if "." in tail else tail or None
+    path = urlsplit(url).path
+    name = path.rsplit("/", 1)[-1]
+    if name.endswith("_grid_0.webp") and UUID.fullmatch(name[: -len("_grid_0.webp")]):
+        return name[: -len("_grid_0.webp")]
+    found = UUID.search(name) or UUID.search(path)
+    return found.group(0) if found else None
 
 
 def snowflake_ms(snowflake: str | None) -> int | None:
@@ -177,14 +245,24 @@ class Message:
         return snowflake_ms(self.id)
 
     @property
+    def parsed(self) -> Parsed | None:
+        return parse(self.content)
+
+    @property
     def echoed_prompt(self) -> str | None:
-        m = GENERIC.search(self.content) or IMAGINE_DONE.search(self.content)
+        p = self.parsed
+        if p is not None:
+            return p.prompt
+        m = GENERIC.search(self.content)
         return m.group(1) if m else None
 
     @property
     def status(self) -> str | None:
         """The text in the parentheses after the user mention: "31%", "Waiting to start",
         "fast" …"""
+        p = self.parsed
+        if p is not None:
+            return p.running or p.mode
         m = GENERIC.search(self.content)
         return m.group(2) if m else None
 
@@ -193,10 +271,30 @@ class Message:
         return str((self.embed.get("footer") or {}).get("text") or "")
 
     @property
-    def custom_ids(self) -> list[str]:
+    def buttons(self) -> list[dict[str, Any]]:
+        """Every button of the message's action rows, as Discord sent them."""
         out = []
         for row in self.raw.get("components") or []:
             for comp in row.get("components") or []:
-                if comp.get("custom_id"):
-                    out.append(str(comp["custom_id"]))
+                if comp.get("type") == 2:
+                    out.append(comp)
         return out
+
+    @property
+    def custom_ids(self) -> list[str]:
+        return [str(b["custom_id"]) for b in self.buttons if b.get("custom_id")]
+
+    @property
+    def linked_job(self) -> str | None:
+        """The job UUID of the "Open on website" link (content or link button, trueai
+        DiscordService.cs:4057-4062), else of the message's own button ids."""
+        texts = [self.content, *(str(b.get("url") or "") for b in self.buttons)]
+        for text in texts:
+            m = JOB_LINK.search(text)
+            if m:
+                return m.group(1)
+        for cid in self.custom_ids:
+            m = UUID.search(cid)
+            if m:
+                return m.group(0)
+        return None

@@ -56,7 +56,10 @@ def done_outcome(event: Event, task: Task, cand: Candidate, image: bytes) -> Out
     props: dict[str, Any] = {
         "messageId": msg.id,
         "flags": msg.flags,
-        "messageHash": job_hash(event.image_url) or task.properties.get("messageHash"),
+        # The UUID its own buttons carry: from the file name, else the buttons / job link.
+        "messageHash": job_hash(event.image_url)
+        or msg.linked_job
+        or task.properties.get("messageHash"),
     }
     if event.prompt is not None:
         props["finalPrompt"] = event.prompt

@@ -24,13 +24,14 @@ from typing import Any
 
 from ...aws import client as aws_client
 from ...config import Instance, settings
-from ...domain.task import Task
+from ...domain.task import Task, TaskStatus
 from ...store.instances import InstancePool
 from ...store.tasks import TaskRepository
 from ...worker import Worker
 from ..base import Outcome
 from .account import Account, DiscordSettings
 from .discord import DiscordClient, DiscordError, RateLimited, Unauthorized
+from .guard import protect_account, refused_by_midjourney, token_refused
 from .matcher import Candidate, Event, match, retired_keys
 from .messages import Message, snowflake_at
 from .outcomes import describe_outcome, done_outcome, failure_outcome, progress_outcome
@@ -51,22 +52,19 @@ def disable_account(
     repo: TaskRepository,
     pool: InstancePool,
     current_task_id: str | None = None,
+    status: int = 401,
 ) -> str:
-    """Discord rejected the token (401): take the account out of the pool and fail its tasks
-    with a reason that says so (nothing will work until the token is replaced). Returns it."""
-    reason = (
-        f"账号不可用: {instance.id} — Discord answered {discord_message}; the account's user "
-        "token is invalid or expired, the account is disabled until its token is replaced"
-    )
-    pool.disable(instance, reason)
-    worker = Worker(repo, pool)
-    for task_id in pool.counters(instance.id)["active"]:
-        if task_id == current_task_id:
-            continue
-        task = repo.get(task_id)
-        if task is not None and not task.terminal:
-            worker.fail(task, reason)
-    return reason
+    """Discord rejected the token (401) or the account (403): take the account out of the pool
+    and fail its tasks with a reason that says so (guard.py). Returns it."""
+    reason = token_refused(instance, discord_message, status)
+    return protect_account(instance, "disable", reason, repo, pool, current_task_id)
+
+
+NO_ANSWER = (
+    "Midjourney showed no answer within {seconds:g} s. In REST-poll mode its ephemeral replies "
+    "(Banned prompt detected, Invalid parameter, subscription or fast-hours notices, a captcha) "
+    "are invisible; run the gateway listener to get Midjourney's own reason"
+)
 
 
 def _png(data: bytes) -> bytes | None:
@@ -199,7 +197,7 @@ class Poller:
             delay = max(delay, exc.retry_after)
             messages = None
         except Unauthorized as exc:
-            disable_account(instance, exc.message, self.repo, self.pool)
+            disable_account(instance, exc.message, self.repo, self.pool, status=exc.status)
             self.state.release_lease(instance_id, token, poller)
             return report
         except DiscordError as exc:  # Transient included: try again next time
@@ -207,7 +205,10 @@ class Poller:
             messages = None
         if messages is not None:
             report.messages = len(messages)
-            report.matched = self._process(messages, tasks, poller, client, item.gateway_retired)
+            report.matched = self._process(
+                messages, tasks, poller, client, item.gateway_retired, instance
+            )
+            self._expire_unanswered(tasks, now_ms())
         report.api_calls = client.calls
         report.next_delay = delay
         new_token = uuid.uuid4().hex
@@ -244,6 +245,7 @@ class Poller:
         poller: PollerState,
         client: DiscordClient,
         also_retired: frozenset[str] = frozenset(),
+        instance: Instance | None = None,
     ) -> int:
         cands = [Candidate.of(t) for t in tasks]
         retired = set(poller.retired) | also_retired
@@ -256,6 +258,12 @@ class Poller:
             newest = max(newest, int(msg.id))
             event, cand = match(msg, cands, retired)
             if event.kind == "ignore":
+                continue
+            if event.kind == "account" and instance is not None:
+                self.protect(event, cand, instance)
+                poller.retire(msg.id)  # read again later, it must not strike twice
+                retired.add(msg.id)
+                cands[:] = [c for c in cands if c is not cand]
                 continue
             if cand is None:
                 # Possibly the answer of a task whose write is not visible yet: look again for a
@@ -284,6 +292,40 @@ class Poller:
         # is still ahead of the cursor must not be taken for new and pinned all over again.
         poller.unclaimed = {k: v for k, v in poller.unclaimed.items() if int(k) > int(poller.after)}
         return matched
+
+    def protect(self, event: Event, cand: Candidate | None, instance: Instance) -> None:
+        """An account-level refusal (matcher.account_refusal): its task fails, then the account
+        is disabled or switched to relax with all its affected tasks (guard.py)."""
+        action = event.account_action or "disable"
+        reason = refused_by_midjourney(instance, event.reason or "", action)
+        current = None
+        if cand is not None:
+            current = cand.task.id
+            self.worker.apply_event(current, lambda t: Outcome.failed(reason))
+        protect_account(instance, action, reason, self.repo, self.pool, current)
+
+    def _expire_unanswered(self, tasks: list[Task], now: int) -> None:
+        """REST-poll mode: a job sent long enough ago with no message of its own was refused
+        ephemerally (or never reached Midjourney): fail it with a reason that says so."""
+        limit = self.discord.answer_seconds
+        if limit <= 0:
+            return
+        reason = NO_ANSWER.format(seconds=limit)
+
+        def unanswered(t: Task) -> bool:
+            c = Candidate.of(t)
+            return (
+                t.status == TaskStatus.SUBMITTED
+                and not c.bound
+                and bool(c.sent_at)
+                and (now - (c.sent_at or 0) >= limit * 1000)
+            )
+
+        for task in tasks:  # as read before this run; apply_event checks a fresh read again
+            if unanswered(task):
+                self.worker.apply_event(
+                    task.id, lambda t: Outcome.failed(reason) if unanswered(t) else None
+                )
 
     def _apply(self, event: Event, cand: Candidate, client: DiscordClient) -> str:
         """Apply one matched message; "ended" (task finished), "active", or "retry"."""

@@ -16,6 +16,7 @@ refusals fail the task with Discord's own message (§6.2); upload failures with 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from ...domain.prompts import BlendDimensions
@@ -62,13 +63,18 @@ def _mime(ext: str) -> str:
             "gif": "image/gif", "bmp": "image/bmp"}.get(ext, "image/png")  # fmt: skip
 
 
-def imagine_prompt(task: Task, account: Account, urls: list[str]) -> str:
+def imagine_prompt(
+    task: Task, account: Account, urls: list[str], fast_exhausted: bool = False
+) -> str:
     """What /imagine receives: reference-image URLs first (§5.7), the English prompt, the speed
-    mode of a /mj-fast|relax|turbo request, and our --seed unless the user gave one."""
+    mode of a /mj-fast|relax|turbo request (relax once the account's fast hours are exhausted,
+    guard.py), and our --seed unless the user gave one."""
     prompt = (task.promptEn or task.prompt or "").strip()
     parts = [*urls, prompt] if urls else [prompt]
     text = " ".join(p for p in parts if p)
     mode = str(task.properties.get("mode") or task.mode or "").lower()
+    if fast_exhausted:
+        mode = "relax"
     if mode in SPEED_MODES and f"--{mode}" not in text:
         text += f" --{mode}"
     if account.seed_marker and seed_of(text) is None:
@@ -119,7 +125,8 @@ class MidjourneyProvider(Provider):
     # ---- sending ----------------------------------------------------------------------------
     def _send(self, task: Task, ctx: ProviderContext) -> Outcome:
         discord = DiscordSettings.from_env()
-        account = Account.from_instance(ctx.instance, discord)
+        session, fast_exhausted = DiscordState(self.pool).sending(ctx.instance.id)
+        account = replace(Account.from_instance(ctx.instance, discord), gateway_session=session)
         client = DiscordClient(account, discord)
         state: dict[str, Any] = {}
         try:
@@ -135,12 +142,16 @@ class MidjourneyProvider(Provider):
             if wait > 0:
                 return Outcome.wait(wait, state=state)
             nonce = new_nonce()
-            sent_prompt = self._interact(task, ctx, client, account, nonce, uploads or {})
+            sent_prompt = self._interact(
+                task, ctx, client, account, nonce, uploads or {}, fast_exhausted
+            )
         except RateLimited as exc:
             log.info("rate limited", extra={"taskId": task.id, "retryAfter": exc.retry_after})
             return Outcome.wait(max(exc.retry_after, 0.0), state=state)
         except Unauthorized as exc:
-            reason = disable_account(ctx.instance, exc.message, self.repo, self.pool, task.id)
+            reason = disable_account(
+                ctx.instance, exc.message, self.repo, self.pool, task.id, exc.status
+            )
             return Outcome.failed(reason)
         except Transient as exc:
             attempts = int(task.providerState.get("transient", 0)) + 1
@@ -168,6 +179,7 @@ class MidjourneyProvider(Provider):
         account: Account,
         nonce: str,
         uploads: dict[str, Any],
+        fast_exhausted: bool = False,
     ) -> str:
         """Send the interaction; returns the prompt sent (imagine) or a description of it."""
         if task.action in (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL):
@@ -183,7 +195,7 @@ class MidjourneyProvider(Provider):
         commands = Commands(client, DiscordState(self.pool), client.discord.command_ttl_seconds)
         files = [tuple(f) for f in uploads.get("files", [])]
         if task.action == TaskAction.IMAGINE:
-            prompt = imagine_prompt(task, account, list(uploads.get("urls", [])))
+            prompt = imagine_prompt(task, account, list(uploads.get("urls", [])), fast_exhausted)
 
             def build(cmd: Any) -> dict[str, Any]:
                 return payloads.imagine(account, cmd, nonce, prompt)

@@ -74,6 +74,8 @@ class AccountItem:
     gateway_since: int = 0  # the listener's session covers every event since then (ms)
     gateway_until: int = 0  # ... as long as its heartbeat is fresh (ms)
     gateway_retired: frozenset[str] = frozenset()
+    gateway_session: str | None = None  # the listener's live session id (interactions use it)
+    fast_exhausted: bool = False  # guard.py "relax": imagines go out with --relax
 
     def gateway_covers(self, since_ms: int, now: int | None = None) -> bool:
         """The gateway listener is alive and has seen every event since `since_ms`."""
@@ -112,7 +114,25 @@ class DiscordState:
             gateway_since=int(item.get("gatewaySince", {}).get("N", "0")),
             gateway_until=int(item.get("gatewayUntil", {}).get("N", "0")),
             gateway_retired=frozenset(item.get("gatewayRetired", {}).get("SS", [])),
+            gateway_session=item.get("gatewaySession", {}).get("S"),
+            fast_exhausted=bool(item.get("fastExhausted", {}).get("BOOL")),
         )
+
+    def sending(self, account_id: str, now: int | None = None) -> tuple[str | None, bool]:
+        """What an interaction needs from the item: the live gateway session id (None when the
+        listener is not up) and whether fast hours are exhausted."""
+        item = self.read(account_id)
+        live = item.gateway_until > (now_ms() if now is None else now)
+        return (item.gateway_session if live else None), item.fast_exhausted
+
+    def mark_fast_exhausted(self, account_id: str, reason: str) -> None:
+        self._db.update_item(
+            TableName=self.table,
+            Key=self._key(account_id),
+            UpdateExpression="SET fastExhausted = :t, fastExhaustedReason = :r, fastExhaustedAt = :n",
+            ExpressionAttributeValues={":t": {"BOOL": True}, ":r": {"S": reason[:500]},
+                                       ":n": {"N": str(now_ms())}},
+        )  # fmt: skip
 
     # ---- command index cache --------------------------------------------------------------
     def load_commands(self, account_id: str) -> tuple[dict[str, dict[str, str]], int]:
@@ -200,16 +220,22 @@ class DiscordState:
         return True
 
     # ---- gateway listener (gateway_events.py) ---------------------------------------------
-    def mark_gateway(self, account_id: str, at: int, since: int | None, until: int) -> bool:
-        """The listener's status as of `at` (its clock): alive since `since` until `until`, or
-        down (since None). Status messages may arrive out of order: an older one loses."""
+    def mark_gateway(
+        self, account_id: str, at: int, since: int | None, until: int, session: str | None = None
+    ) -> bool:
+        """The listener's status as of `at` (its clock): alive since `since` until `until` with
+        gateway session `session`, or down (since None). Status messages may arrive out of
+        order: an older one loses."""
         values: dict[str, Any] = {":at": {"N": str(at)}}
         if since is not None:
             update = "SET gatewayAt = :at, gatewaySince = :since, gatewayUntil = :until"
             values[":since"] = {"N": str(since)}
             values[":until"] = {"N": str(until)}
+            if session:
+                update += ", gatewaySession = :sess"
+                values[":sess"] = {"S": session}
         else:
-            update = "SET gatewayAt = :at REMOVE gatewaySince, gatewayUntil"
+            update = "SET gatewayAt = :at REMOVE gatewaySince, gatewayUntil, gatewaySession"
         try:
             self._db.update_item(
                 TableName=self.table,

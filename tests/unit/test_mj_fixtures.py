@@ -1,0 +1,120 @@
+"""Every payload of the fixture corpus (tests/fixtures/midjourney/*.json, real shapes from the
+peers' code and tests, each naming its source) through the matcher's rules and the outcomes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mjproxy.domain.task import Task, TaskAction, TaskStatus
+from mjproxy.providers.midjourney import matcher as m
+from mjproxy.providers.midjourney.gateway_events import is_captcha
+from mjproxy.providers.midjourney.messages import Message, job_hash
+from mjproxy.providers.midjourney.outcomes import done_outcome, progress_outcome
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "midjourney"
+
+
+def load(name: str) -> list[dict]:
+    return json.loads((CORPUS / f"{name}.json").read_text())
+
+
+def ids(fixtures: list[dict]) -> list[str]:
+    return [f["name"] for f in fixtures]
+
+
+MESSAGES = load("completions") + load("progress") + load("embeds")
+
+
+def test_every_fixture_names_its_source():
+    for name in ("completions", "progress", "embeds", "gateway", "hashes"):
+        for f in load(name):
+            repo_or_doc, _, where = f["source"].partition(" ")
+            assert repo_or_doc and where, f["name"]
+            assert ("@" in repo_or_doc and ":" in where) or repo_or_doc.endswith(".md"), f
+
+
+@pytest.mark.parametrize("fixture", MESSAGES, ids=ids(MESSAGES))
+def test_message_fixtures_classify_as_the_source_says(fixture):
+    exp = fixture["expect"]
+    event = m.classify(Message(fixture["d"]))
+    assert event.kind == exp["event"], fixture["name"]
+    if "prompt" in exp:
+        assert event.prompt == exp["prompt"]
+    if "progress" in exp:
+        assert event.progress == exp["progress"]
+    if "hash" in exp:
+        assert event.job_hash == exp["hash"]
+    if "reason" in exp:
+        assert event.reason == exp["reason"]
+    if "action" in exp:
+        assert event.account_action == exp["action"]
+    assert event.upscale == exp.get("upscale", False)
+    assert event.variation == exp.get("variation", False)
+    assert event.queued == exp.get("queued", False)
+    if "index" in exp:
+        assert event.index == exp["index"]
+    if "mode" in exp:
+        assert Message(fixture["d"]).status == exp["mode"]
+
+
+def _task(action: TaskAction) -> Task:
+    t = Task(id="1717401234567123", action=action, status=TaskStatus.IN_PROGRESS, prompt="cat",
+             promptEn="cat", progress="15%")  # fmt: skip
+    t.properties["messageHash"] = "parent-hash"
+    return t
+
+
+DONE = [f for f in MESSAGES if f["expect"]["event"] == "done"]
+
+
+@pytest.mark.parametrize("fixture", DONE, ids=ids(DONE))
+def test_completions_become_success_with_the_message_and_job(fixture):
+    event = m.classify(Message(fixture["d"]))
+    action = TaskAction.UPSCALE if event.upscale else TaskAction.IMAGINE
+    task = _task(action)
+    out = done_outcome(event, task, m.Candidate.of(task), b"png")
+    assert out.kind == "done" and out.result == ("single" if event.upscale else "grid")
+    assert out.properties["messageId"] == fixture["d"]["id"]
+    msg = Message(fixture["d"])
+    expected = job_hash(msg.attachment_url) or msg.linked_job or "parent-hash"
+    assert out.properties["messageHash"] == expected  # a UUID, never "0" or "7"
+    assert out.properties["messageHash"] in (fixture["expect"].get("hash", expected), "parent-hash")
+
+
+PROGRESS = [f for f in MESSAGES if f["expect"]["event"] == "progress"]
+
+
+@pytest.mark.parametrize("fixture", PROGRESS, ids=ids(PROGRESS))
+def test_progress_moves_the_task_on(fixture):
+    event = m.classify(Message(fixture["d"]))
+    task = _task(TaskAction.IMAGINE)
+    task.progress = "0%"
+    out = progress_outcome(event, task, m.Candidate.of(task), None)
+    assert out is not None and out.progress == fixture["expect"]["progress"]
+
+
+@pytest.mark.parametrize("fixture", load("hashes"), ids=ids(load("hashes")))
+def test_job_hashes_are_uuids(fixture):
+    assert job_hash(fixture["d"]["url"]) == fixture["expect"]["hash"]
+
+
+def test_gateway_captcha_and_the_vary_region_editor_are_told_apart():
+    found = {f["expect"]["event"]: is_captcha(f["d"]) for f in load("gateway")
+             if f["t"] == "INTERACTION_IFRAME_MODAL_CREATE"}  # fmt: skip
+    assert found == {"captcha": True, "not-captcha": False}
+
+
+def test_queued_notices_bind_only_by_nonce():
+    queued = next(f for f in MESSAGES if f["expect"].get("queued"))
+    t = Task(id="1", action=TaskAction.IMAGINE, status=TaskStatus.SUBMITTED, prompt="cat",
+             promptEn="cat", providerState={"sentAt": 1})  # fmt: skip
+    d = dict(queued["d"])
+    d.pop("nonce")
+    event, cand = m.match(Message(d), m.Candidate.of(t) and [m.Candidate.of(t)])
+    assert event.kind == "start" and cand is None  # no guess: "Job queued" cannot fail a job
+    t.properties["nonce"] = queued["d"]["nonce"]
+    event, cand = m.match(Message(queued["d"]), [m.Candidate.of(t)])
+    assert cand is not None and cand.task.id == "1"
