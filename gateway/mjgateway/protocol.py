@@ -147,12 +147,17 @@ class Forwarder:
                         "at": now_ms()})  # fmt: skip
         return True
 
-    def status(self, state: str, since: int | None = None, reason: str | None = None) -> None:
+    def status(
+        self, state: str, since: int | None = None, reason: str | None = None,
+        session: str | None = None,
+    ) -> None:  # fmt: skip
         body: dict[str, Any] = {"v": 1, "kind": "status", "instanceId": self.instance_id,
                                 "state": state, "at": now_ms(),
                                 "ttl": self.ttl_seconds}  # fmt: skip
         if since is not None:
             body["since"] = since
+        if session:
+            body["session"] = session  # the live session id: interactions name it
         if reason:
             body["reason"] = reason
         self.sink.send(body)

@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-delay", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=3, help="Midjourney jobs at once")
     parser.add_argument(
+        "--format", choices=("current", "2024"), default="current",
+        help="Midjourney's message forms: today's (default) or the 2024 ones",
+    )  # fmt: skip
+    parser.add_argument(
         "--ephemeral-errors",
         action="store_true",
         help="error embeds only visible on the gateway, as Midjourney often does",
@@ -37,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = Simulator(
         base, start_delay=args.start_delay, step_seconds=args.step_seconds,
         concurrency=args.concurrency, ephemeral_errors=args.ephemeral_errors,
+        message_format=args.format,
     )  # fmt: skip
     acct = sim.add_account(args.token)
     server = SimServer(sim, args.host, args.port).start()

@@ -111,6 +111,8 @@ class Job:
     finished_at: float | None = None
     text: str | None = None  # describe
     echoed: bool = False  # the nonce went out on the gateway with the job's first message
+    session: str | None = None  # the interaction's session_id (session-scoped events)
+    queued_notice: bool = False  # "Job queued" sent
 
 
 class Simulator:
@@ -130,7 +132,11 @@ class Simulator:
         advance_per_read: float = 0.0,
         url_ttl_seconds: float = 86400.0,
         ephemeral_errors: bool = False,
+        message_format: str = formats.CURRENT,
+        session_scoped: bool = True,
     ) -> None:
+        if message_format not in formats.FORMATS:
+            raise ValueError(f"message_format must be one of {formats.FORMATS}")
         self.base_url = base_url.rstrip("/")
         self.clock = clock or RealClock()
         self.start_delay = start_delay
@@ -145,6 +151,12 @@ class Simulator:
         self.advance_per_read = advance_per_read
         self.url_ttl_seconds = url_ttl_seconds
         self.ephemeral_errors = ephemeral_errors
+        # "current" (2026: Open-on-website link, web link button, captcha as a gateway modal,
+        # "Job queued" notices) or "2024" (protocol.md §6.7 as the original parsed it).
+        self.message_format = message_format
+        # Discord delivers INTERACTION_* and modal events only to the gateway session named in
+        # the interaction's session_id (trueai syncs it, DiscordWebSocketService.cs:2456).
+        self.session_scoped = session_scoped
         self.lock = threading.RLock()
         self.accounts: dict[str, Account] = {}
         self.messages: dict[str, dict[str, dict[str, Any]]] = {}  # channel -> id -> message
@@ -165,8 +177,9 @@ class Simulator:
         self._rate_limits: list[dict[str, Any]] = []
         self._inject: list[str] = []
         self._secret = uuid.uuid4().bytes
+        self._session: str | None = None  # session_id of the interaction being handled
         # Gateway: hooks(account, event name, payload) called for every dispatch (gateway.py).
-        self.gateway_hooks: list[Callable[[Account, str, dict[str, Any]], None]] = []
+        self.gateway_hooks: list[Callable[..., None]] = []
 
     # ================================================================== setup & test controls
     def add_account(
@@ -210,7 +223,10 @@ class Simulator:
             self.accounts[token].revoked = True
 
     def inject(self, failure: str) -> None:
-        """Make the next imagine fail: "failed" (plain text), "action_needed", "captcha"."""
+        """Make the next imagine fail: "failed" (plain text), "action_needed", "captcha" (the
+        gateway modal; "captcha_message": the old message form), or refuse the account:
+        "credits_exhausted", "subscription_required", "subscription_paused", "blocked",
+        "plan_cancelled", "pending_mod"."""
         with self.lock:
             self._inject.append(failure)
 
@@ -251,11 +267,19 @@ class Simulator:
     def _iso(self) -> str:
         return datetime.fromtimestamp(self.now(), UTC).isoformat()
 
-    def _emit(self, acct: Account, event: str, data: dict[str, Any]) -> None:
+    @property
+    def current(self) -> bool:
+        return self.message_format == formats.CURRENT
+
+    def _emit(
+        self, acct: Account, event: str, data: dict[str, Any], session: str | None = None
+    ) -> None:
         """A gateway dispatch for the account's sessions (only the invoking user gets
-        INTERACTION_* and ephemeral messages; here every account is its own user)."""
+        INTERACTION_* and ephemeral messages; here every account is its own user). `session`:
+        a session-scoped event, for that gateway session only."""
+        target = session if self.session_scoped else None
         for hook in list(self.gateway_hooks):
-            hook(acct, event, json.loads(json.dumps(data)))
+            hook(acct, event, json.loads(json.dumps(data)), target)
 
     # ================================================================== HTTP entry point
     def handle(
@@ -394,10 +418,12 @@ class Simulator:
                     "data", "INTERACTION_APPLICATION_COMMAND_INVALID_VERSION",
                     "This command is outdated, please try again in a few minutes",
                 )  # fmt: skip
+            self._session = str(p["session_id"])
             return self._interacted(
                 acct, interaction_id, nonce, self._command(acct, interaction_id, nonce, name, data)
             )
         if p.get("type") == 3:
+            self._session = str(p["session_id"])
             return self._interacted(
                 acct, interaction_id, nonce, self._button(acct, interaction_id, nonce, p, data)
             )
@@ -405,8 +431,9 @@ class Simulator:
 
     def _interacted(self, acct: Account, ix: str, nonce: str, resp: Response) -> Response:
         if resp.status == 204:
-            self._emit(acct, "INTERACTION_CREATE", {"id": ix, "nonce": nonce})
-            self._emit(acct, "INTERACTION_SUCCESS", {"id": ix, "nonce": nonce})
+            session = self._session
+            self._emit(acct, "INTERACTION_CREATE", {"id": ix, "nonce": nonce}, session)
+            self._emit(acct, "INTERACTION_SUCCESS", {"id": ix, "nonce": nonce}, session)
         return resp
 
     def _options(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -686,7 +713,8 @@ class Simulator:
                  command: str | None, **kw: Any) -> Job:  # fmt: skip
         job = Job(id=str(uuid.uuid4()), kind=kind, account=acct, interaction_id=ix,
                   interaction_type=2 if command else 3, command=command, nonce=nonce,
-                  prompt=prompt, created_at=self.now(), **kw)  # fmt: skip
+                  prompt=prompt, created_at=self.now(), session=self._session,
+                  **kw)  # fmt: skip
         self.jobs[job.id] = job
         return job
 
@@ -711,9 +739,17 @@ class Simulator:
         if injected == "action_needed":
             self._error_reply(job, formats.action_needed_embed(f"/imagine {prompt}"))
             return
-        if injected == "captcha":
+        if injected == "captcha_message" or (injected == "captcha" and not self.current):
             self._error_reply(job, {"type": "rich", "title": "Verify you're human"},
                               iframe_path=f"/captcha/embedded/{uuid.uuid4().hex}")  # fmt: skip
+            return
+        if injected == "captcha":  # a modal for the invoking session, nothing in the channel
+            payload = formats.captcha_dispatch(acct.channel_id, nonce, uuid.uuid4().hex)
+            self._at(self.start_delay, lambda: self._emit(
+                acct, "INTERACTION_IFRAME_MODAL_CREATE", payload, job.session))  # fmt: skip
+            return
+        if injected in formats.ACCOUNT_REFUSALS:
+            self._error_reply(job, formats.account_refusal_embed(injected))
             return
         seed = re.search(r"--seed\s+(\d+)", prompt)
         # Same prompt and seed give the same picture, as in Midjourney; otherwise a new one.
@@ -751,7 +787,7 @@ class Simulator:
             msg = self._bot_post(
                 job, type=19, content=formats.upscale_done(job.prompt, acct.user_id, index),
                 attachments=[self._attachment(acct.channel_id, job.image, name, "image/png")],
-                components=formats.upscale_components(job.id),
+                components=formats.upscale_components(job.id, web=self.current),
                 message_reference={"type": 0, "channel_id": acct.channel_id,
                                    "guild_id": acct.guild_id,
                                    "message_id": parent.final_message_id},
@@ -806,6 +842,11 @@ class Simulator:
     def _start_queued(self, acct: Account) -> None:
         running = self._running.setdefault(acct.token, [])
         queue = self._queued.setdefault(acct.token, [])
+        if self.current:
+            for job in queue:
+                if not job.queued_notice and len(running) >= self.concurrency:
+                    job.queued_notice = True  # the invoking user's notice, ephemeral
+                    self._bot_post(job, embeds=[formats.job_queued_embed()], flags=64)
         while queue and len(running) < self.concurrency:
             job = queue.pop(0)
             running.append(job.id)
@@ -833,9 +874,10 @@ class Simulator:
         name = f"{acct.username}_{formats.file_words(job.prompt)}_{job.id}.png"
         msg = self._bot_post(
             job,
-            content=formats.grid_done(job.prompt, acct.user_id, self.mode, job.variation_label),
+            content=formats.grid_done(job.prompt, acct.user_id, self.mode, job.variation_label,
+                                      job.id if self.current else None),
             attachments=[self._attachment(acct.channel_id, job.image, name, "image/png")],
-            components=formats.grid_components(job.id),
+            components=formats.grid_components(job.id, web=self.current),
         )
         self._running[acct.token].remove(job.id)
         self._finished(job, msg)

@@ -1,4 +1,8 @@
-"""Midjourney's message texts, embeds and buttons, exactly as protocol.md §6.7 lists them."""
+"""Midjourney's message texts, embeds and buttons: protocol.md §6.7, and the 2025/2026 forms the
+peers parse today (trueai-org/midjourney-proxy MjMessageParser.cs, MjMessageTests.cs,
+DiscordWebSocketService.cs; the same shapes as tests/fixtures/midjourney). `CURRENT` is the
+default; `LEGACY` ("2024") leaves out the Open-on-website link, the web link button and the
+gateway-only captcha."""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ MJ_AUTHOR = {
 }
 RED = 16711680
 ORANGE = 16239475
+YELLOW = 16776960  # trueai's "warning" colour (DiscordWebSocketService.cs:1510)
+CURRENT, LEGACY = "current", "2024"
+FORMATS = (CURRENT, LEGACY)
 BLUE = 5793266
 FOOTER_LINE = (
     "\n-# Create, explore, and organize on [midjourney.com](<https://www.midjourney.com/imagine>)"
@@ -61,12 +68,22 @@ def running(prompt: str, user_id: str, status: str, mode: str, variation: str | 
     return f"**{prompt}**{by}{suffix}"
 
 
-def grid_done(prompt: str, user_id: str, mode: str, variation: str | None) -> str:
+def website_link(job: str | None) -> str:
+    """Since 2026 between the mention and the mode (MjMessageParser.cs:38,113)."""
+    if job is None:
+        return ""
+    return f" [(Open on website for full quality)](<https://midjourney.com/jobs/{job}>)"
+
+
+def grid_done(
+    prompt: str, user_id: str, mode: str, variation: str | None, job: str | None = None
+) -> str:
+    """`job` given: the current form with the Open-on-website link; None: the 2024 form."""
     if variation:
-        return (
-            f"**{prompt}** - Variations ({variation}) by {mention(user_id)} ({mode}){FOOTER_LINE}"
-        )
-    return f"**{prompt}** - {mention(user_id)} ({mode}){FOOTER_LINE}"
+        by = f" - Variations ({variation}) by {mention(user_id)}"
+    else:
+        by = f" - {mention(user_id)}"
+    return f"**{prompt}**{by}{website_link(job)} ({mode}){FOOTER_LINE}"
 
 
 def upscale_done(prompt: str, user_id: str, index: int) -> str:
@@ -88,14 +105,29 @@ def _button(custom_id: str, label: str = "", emoji: str | None = None, style: in
     return out
 
 
-def grid_components(job: str) -> list[dict]:
+def web_row(job: str) -> dict:
+    """The link button to the job's page (trueai DiscordService.cs:4057-4062 reads the job UUID
+    from it): style 5, a `url` and no custom_id."""
+    return {"type": 1, "components": [
+        {"type": 2, "style": 5, "label": "Web", "url": f"https://www.midjourney.com/jobs/{job}?index=0"}
+    ]}  # fmt: skip
+
+
+def grid_components(job: str, web: bool = False) -> list[dict]:
     row1 = [_button(f"MJ::JOB::upsample::{i}::{job}", f"U{i}") for i in range(1, 5)]
     row1.append(_button(f"MJ::JOB::reroll::0::{job}::SOLO", emoji="🔄"))
     row2 = [_button(f"MJ::JOB::variation::{i}::{job}", f"V{i}") for i in range(1, 5)]
-    return [{"type": 1, "components": row1}, {"type": 1, "components": row2}]
+    rows = [{"type": 1, "components": row1}, {"type": 1, "components": row2}]
+    return [*rows, web_row(job)] if web else rows
 
 
-def upscale_components(job: str) -> list[dict]:
+def upscale_components(job: str, web: bool = False) -> list[dict]:
+    rows = upscale_rows(job)
+    return [*rows, web_row(job)] if web else rows
+
+
+def upscale_rows(job: str) -> list[dict]:
+    # CustomComponentModel.cs:233-436 (labels, emoji, pans and the reroll on an upscale)
     return [
         {"type": 1, "components": [
             _button(f"MJ::JOB::upsample_v6_2x_subtle::1::{job}::SOLO", "Upscale (Subtle)"),
@@ -110,6 +142,13 @@ def upscale_components(job: str) -> list[dict]:
             _button(f"MJ::Outpaint::50::1::{job}::SOLO", "Zoom Out 2x"),
             _button(f"MJ::Outpaint::75::1::{job}::SOLO", "Zoom Out 1.5x"),
             _button(f"MJ::CustomZoom::{job}", "Custom Zoom"),
+        ]},
+        {"type": 1, "components": [
+            _button(f"MJ::JOB::pan_left::1::{job}::SOLO", emoji="⬅️"),
+            _button(f"MJ::JOB::pan_right::1::{job}::SOLO", emoji="➡️"),
+            _button(f"MJ::JOB::pan_up::1::{job}::SOLO", emoji="⬆️"),
+            _button(f"MJ::JOB::pan_down::1::{job}::SOLO", emoji="⬇️"),
+            _button(f"MJ::JOB::reroll::0::{job}::SOLO", emoji="🔄"),
         ]},
     ]  # fmt: skip
 
@@ -164,3 +203,37 @@ def action_needed_embed(command: str) -> dict:
 def warning_embed(detail: str) -> dict:
     return {"type": "rich", "title": "Deprecated parameter", "description": detail,
             "color": ORANGE}  # fmt: skip
+
+
+# Account-level refusals (titles: DiscordWebSocketService.cs:1532, 1595-1599; the descriptions
+# are illustrative, the peers do not quote them). Sent ephemerally, like Midjourney's notices.
+ACCOUNT_REFUSALS = {
+    "credits_exhausted": ("Credits exhausted",
+                          "You have run out of fast hours. Use /relax or buy more fast hours."),
+    "subscription_required": ("Subscription required",
+                              "To use Midjourney you need an active subscription."),
+    "subscription_paused": ("Subscription paused", "Your subscription is paused."),
+    "blocked": ("Blocked", "You have been blocked from accessing Midjourney."),
+    "plan_cancelled": ("Plan Cancelled", "Your subscription plan was cancelled."),
+    "pending_mod": ("Pending mod message", "You have a pending message from the moderators."),
+}  # fmt: skip
+
+
+def account_refusal_embed(kind: str) -> dict:
+    title, description = ACCOUNT_REFUSALS[kind]
+    return {"type": "rich", "title": title, "description": description, "color": RED}
+
+
+def job_queued_embed() -> dict:
+    """Midjourney queues a job beyond the plan's concurrency (trueai :1653 keeps it running)."""
+    return {"type": "rich", "title": "Job queued",
+            "description": "Your job will start as soon as one of your running jobs finishes.",
+            "color": YELLOW}  # fmt: skip
+
+
+def captcha_dispatch(channel_id: str, nonce: str, token: str) -> dict:
+    """INTERACTION_IFRAME_MODAL_CREATE as trueai reads it (DiscordWebSocketService.cs:832-852)."""
+    return {"id": token, "nonce": nonce, "channel_id": channel_id,
+            "title": "Action required to continue", "custom_id": f"MJ::iframe::{token}",
+            "application": {"id": MJ_APP_ID, "name": "Midjourney Bot"},
+            "iframe_path": f"/captcha/embedded/{token}"}  # fmt: skip

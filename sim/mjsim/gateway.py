@@ -49,8 +49,12 @@ class Hub:
         self.resumes = 0
         sim.gateway_hooks.append(self._on_event)
 
-    def _on_event(self, acct: Account, event: str, data: dict[str, Any]) -> None:
+    def _on_event(
+        self, acct: Account, event: str, data: dict[str, Any], session: str | None = None
+    ) -> None:
         for s in list(self.sessions.values()):
+            if session is not None and s.id != session:
+                continue  # session-scoped: only the session the interaction named
             if s.valid and s.account.token == acct.token:
                 s.seq += 1
                 s.buffer.append((s.seq, event, data))

@@ -59,9 +59,13 @@ def test_imagine_lifecycle_in_the_protocols_formats():
     event = matcher.classify(Message(final))
     assert event.kind == "done" and event.job_hash == job_hash(final["attachments"][0]["url"])
     assert "?ex=" in final["attachments"][0]["url"]
-    ids = [c["custom_id"] for row in final["components"] for c in row["components"]]
+    ids = [c.get("custom_id") for row in final["components"] for c in row["components"]]
     assert f"MJ::JOB::upsample::1::{event.job_hash}" in ids
     assert f"MJ::JOB::reroll::0::{event.job_hash}::SOLO" in ids
+    # Today's form: the Open-on-website link before the mode, and the web link button.
+    assert f"(<https://midjourney.com/jobs/{event.job_hash}>) (fast)" in final["content"]
+    links = [c for row in final["components"] for c in row["components"] if c.get("style") == 5]
+    assert links and event.job_hash in links[0]["url"]
     status, png, _ = call(sim, "GET", final["attachments"][0]["url"][len(BASE) :])
     assert status == 200 and png[:4] == b"\x89PNG"
 

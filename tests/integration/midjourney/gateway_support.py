@@ -33,7 +33,7 @@ class GatewaySystem:
         self.session = self.hub.identify(self.account.token)
         sid = self.session.id
         self.session.sink = lambda p: self.forwarder.dispatch(p["t"], p["d"], p["s"], sid)
-        self.forwarder.status("ready", since=now_ms() - 10_000)
+        self.forwarder.status("ready", since=now_ms() - 10_000, session=sid)
         self.system.drain()
 
     def disconnect(self, lost: bool = True) -> None:

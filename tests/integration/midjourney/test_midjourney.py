@@ -311,7 +311,7 @@ def test_an_invalid_parameter_fails_with_midjourneys_text(mj):
     [
         ("failed", "Failed to process your command :("),
         ("action_needed", "[Action needed to continue] Your prompt appears to violate"),
-        ("captcha", "[Verify you're human] /captcha/embedded/"),
+        ("captcha_message", "[Verify you're human] /captcha/embedded/"),
     ],
 )
 def test_other_midjourney_failures_end_the_task_not_a_timeout(mj, failure, reason):

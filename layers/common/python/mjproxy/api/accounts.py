@@ -21,7 +21,7 @@ CONFIG_DISABLED = "disabled in configuration"
 
 
 def account_view(
-    instance: Instance, counters: dict[str, list[str]], disabled_reason: str | None = None
+    instance: Instance, counters: dict[str, Any], disabled_reason: str | None = None
 ) -> dict[str, Any]:
     running = set(counters.get("running", []))
     waiting = set(counters.get("active", [])) - running
@@ -34,18 +34,35 @@ def account_view(
         coreSize=instance.coreSize,
         queueSize=instance.queueSize,
         timeoutMinutes=instance.timeoutMinutes,
-        properties={"provider": instance.provider}
-        | ({"disabledReason": disabled_reason} if disabled_reason else {}),
+        properties=_properties(instance, counters, disabled_reason),
         runningCount=len(running),
         waitingCount=len(waiting),
     )
     return view
 
 
+def _properties(
+    instance: Instance, status: dict[str, Any], disabled_reason: str | None
+) -> dict[str, Any]:
+    """`provider`, why a disabled account is out of service (`disabledReason`), and
+    `mode: "relax"` with `fastExhaustedReason` once its fast hours are used up (midjourney)."""
+    props: dict[str, Any] = {"provider": instance.provider}
+    if disabled_reason:
+        props["disabledReason"] = disabled_reason
+    if status.get("fastExhaustedReason") is not None:
+        props["mode"] = "relax"
+        props["fastExhaustedReason"] = status["fastExhaustedReason"]
+    return props
+
+
 def account_list(pool: InstancePool | None = None) -> list[dict[str, Any]]:
     """Every configured instance, disabled ones included (with `enable: false`)."""
     pool = pool or InstancePool()
-    return [account_view(i, pool.counters(i.id), _why(i, pool)) for i in pool.instances()]
+    out = []
+    for instance in pool.instances():
+        status = pool.status(instance.id)
+        out.append(account_view(instance, status, _why(instance, status)))
+    return out
 
 
 def account_fetch(instance_id: str, pool: InstancePool | None = None) -> dict[str, Any] | None:
@@ -54,12 +71,13 @@ def account_fetch(instance_id: str, pool: InstancePool | None = None) -> dict[st
     instance = pool.instance(instance_id.strip()) if instance_id.strip() else None
     if instance is None:
         return None
-    return account_view(instance, pool.counters(instance.id), _why(instance, pool))
+    status = pool.status(instance.id)
+    return account_view(instance, status, _why(instance, status))
 
 
-def _why(instance: Instance, pool: InstancePool) -> str | None:
+def _why(instance: Instance, status: dict[str, Any]) -> str | None:
     """Why a disabled instance is out of service (the console and `mjproxy accounts` show it):
     the run-time reason (e.g. Discord answered 401), else its configuration says so."""
     if instance.enable:
         return None
-    return pool.disabled_reason(instance.id) or CONFIG_DISABLED
+    return status.get("disabledReason") or CONFIG_DISABLED

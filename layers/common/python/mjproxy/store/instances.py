@@ -189,6 +189,22 @@ class InstancePool:
         item = out.get("Item", {})
         return {name: sorted(item.get(name, {}).get("SS", [])) for name in ("active", "running")}
 
+    def status(self, instance_id: str) -> dict[str, Any]:
+        """Counters plus the run-time marks shown by /mj/account/list (one read): why the
+        instance was disabled, and whether its fast hours are exhausted (midjourney guard.py)."""
+        out = self._db.get_item(
+            TableName=self.table, Key={"id": {"S": instance_id}}, ConsistentRead=True
+        )
+        item = out.get("Item", {})
+        view: dict[str, Any] = {
+            name: sorted(item.get(name, {}).get("SS", [])) for name in ("active", "running")
+        }
+        if item.get("disabled", {}).get("BOOL"):
+            view["disabledReason"] = item.get("disabledReason", {}).get("S", "")
+        if item.get("fastExhausted", {}).get("BOOL"):
+            view["fastExhaustedReason"] = item.get("fastExhaustedReason", {}).get("S", "")
+        return view
+
     def loads(self) -> dict[str, int]:
         ids = [i.id for i in self.enabled()]
         if not ids:
