@@ -4,6 +4,8 @@ transport injected: no sockets)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,13 +65,21 @@ def sim() -> Simulator:
     return Simulator(SIM_BASE, ManualClock(), advance_per_read=1.0)
 
 
-@pytest.fixture
-def mj(monkeypatch, sim):
+@contextmanager
+def one_account(monkeypatch: Any, sim: Simulator, wrap: Any) -> Iterator[Any]:
+    """One simulator account (coreSize 3) on moto; `wrap(system, sim, account)` builds what the
+    test gets (MjSystem, or the gateway system)."""
     from mjproxy.providers.midjourney import commands, http
 
     account = sim.add_account()
     with mock_aws():
         system = make_system(monkeypatch, sim, [sim.instance_config(account, coreSize=3)])
-        yield MjSystem(system, sim, account)
+        yield wrap(system, sim, account)
     http.set_transport(None)
     commands.clear_cache()
+
+
+@pytest.fixture
+def mj(monkeypatch, sim):
+    with one_account(monkeypatch, sim, MjSystem) as system:
+        yield system

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from mjproxy.store.instances import InstancePool
 from mjproxy.store.tasks import TaskRepository
-from tests.integration.midjourney.conftest import make_system
+from tests.integration.midjourney.conftest import make_system, one_account
 from tests.integration.midjourney.gateway_support import gateway_system
 from tests.integration.midjourney.test_midjourney import change, imagine, sim_job, stored
 from tests.scenarios import fetch, run_to_end
@@ -118,14 +118,8 @@ def test_the_2024_message_forms_still_complete(monkeypatch, sim):
 # ---- with the gateway listener ------------------------------------------------------------------
 @pytest.fixture
 def gw(monkeypatch, sim):
-    from mjproxy.providers.midjourney import commands, http
-
-    account = sim.add_account()
-    with mock_aws():
-        system = make_system(monkeypatch, sim, [sim.instance_config(account, coreSize=3)])
-        yield gateway_system(system, sim, account)
-    http.set_transport(None)
-    commands.clear_cache()
+    with one_account(monkeypatch, sim, gateway_system) as system:
+        yield system
 
 
 def test_interactions_carry_the_live_gateway_session(gw):
