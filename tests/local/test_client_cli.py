@@ -102,8 +102,8 @@ def test_cli_help_documents_the_exit_codes():
 
 
 def test_cancel_ends_a_running_task_as_cancel(local_system):
-    probe = requests.options(local_system.url + "/mj/task/0/cancel", timeout=10)
-    if probe.status_code != 200:
+    probe = requests.post(local_system.url + "/mj/task/0/cancel", json={}, timeout=10)
+    if "code" not in probe.text:  # a missing route: the gateway's answer, not an envelope
         pytest.skip("POST /mj/task/{id}/cancel is not on main yet (helper `plus`)")
     with Client(local_system.url) as client:
         task_id = client.imagine("a slow sunrise").task_id

@@ -14,6 +14,7 @@ from mjclient import (
     BannedPromptError,
     ButtonNotFound,
     HttpError,
+    NotFoundError,
     QueueFullError,
     TaskFailed,
     TransportError,
@@ -212,3 +213,18 @@ def test_download_does_not_send_the_secret_to_another_host(tmp_path):
     saved = script.run(ops().download(task, tmp_path))
     assert script.calls[0].authenticated is False
     assert saved == [tmp_path / "1.png"] and saved[0].read_bytes().startswith(b"\x89PNG")
+
+
+def test_an_envelope_behind_an_http_error_status_is_read_as_the_protocol_code():
+    # trueai answers an unknown parent with HTTP 404 and code 3 (plus-api.md §2.1)
+    unknown_parent = envelope(3, "关联任务不存在或已失效", result=None)
+    script = Script(Reply(404, {}, unknown_parent.body))
+    with pytest.raises(NotFoundError):
+        script.run(ops().action("1", "MJ::JOB::upsample::1::abc"))
+
+
+def test_press_falls_back_to_change_on_the_local_runners_404_too():
+    missing = reply({"status": 404, "error": "Not Found", "path": "/mj/submit/action"}, 404)
+    script = Script(reply(task_json(buttons=GRID)), missing, envelope(1, result="5"))
+    script.run(ops().press("1", "U1"))
+    assert script.calls[2].json == {"taskId": "1", "action": "UPSCALE", "index": 1}

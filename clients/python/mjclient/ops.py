@@ -141,9 +141,17 @@ class Ops:
         return json.loads(reply.body) if reply.body.strip() else None
 
     def submit(self, path: str, body: dict[str, Any]) -> Op:
-        env = yield from self.json_call(
-            "POST", path, {k: v for k, v in body.items() if v is not None}
-        )
+        try:
+            env = yield from self.json_call(
+                "POST", path, {k: v for k, v in body.items() if v is not None}
+            )
+        except HttpError as exc:
+            # The plus API answers some refusals with an HTTP status and the envelope (trueai:
+            # 404 + code 3, 400 + code 4): the envelope decides. Anything else (a missing
+            # route's gateway answer) stays an HttpError.
+            env = envelope_of(exc.body)
+            if env is None or isinstance(exc, AuthError):
+                raise
         code = int(env.get("code", 0))
         submitted = Submitted(
             code,
@@ -283,6 +291,14 @@ class Ops:
             path.write_bytes(reply.body)
             saved.append(path)
         return saved
+
+
+def envelope_of(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("code"), int) else None
 
 
 def _extension(content_type: str | None, url: str) -> str:

@@ -12,29 +12,52 @@ const state = { taskId: null, timer: null, task: null, routes: {}, history: null
 // ---- HTTP ---------------------------------------------------------------------------------
 class ApiError extends Error {}
 
-async function api(path, { method = "GET", body } = {}) {
+function headersFor(body) {
   const headers = { Accept: "application/json" };
   const secret = localStorage.getItem(SECRET_KEY);
   if (secret) headers["mj-api-secret"] = secret;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  return headers;
+}
+
+function envelopeOf(text) {
+  try {
+    const data = JSON.parse(text);
+    return data && typeof data === "object" && Number.isInteger(data.code) ? data : null;
+  } catch {
+    return null;
+  }
+}
+
+async function api(path, { method = "GET", body } = {}) {
   const resp = await fetch(API + path.replace(/^\//, ""), {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers: headersFor(body), body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (resp.status === 401) {
     openSecret();
     throw new ApiError("HTTP 401: enter the API secret");
   }
   const text = await resp.text();
-  if (!resp.ok) throw new ApiError(`HTTP ${resp.status} from ${path}`);
+  if (!resp.ok) {
+    // Plus servers send some refusals with an HTTP status and the envelope (404 + code 3).
+    const envelope = envelopeOf(text);
+    if (envelope) return { headers: resp.headers, data: envelope };
+    throw new ApiError(`HTTP ${resp.status} from ${path}`);
+  }
   return { headers: resp.headers, data: text.trim() ? JSON.parse(text) : null };
 }
 
-// Does this deployment have a route? API Gateway (and the local runner) answer the CORS
-// preflight for every route it has and 403 for the others, so no state is touched.
+// Does this deployment have a POST route? Asked with an empty body, a route answers with the
+// protocol's envelope (code 4 or 3, nothing is created); a missing one with the gateway's 404
+// (403 on older deployments) without a `code`.
 async function hasRoute(path) {
   if (!(path in state.routes)) {
-    state.routes[path] = fetch(API + path.replace(/^\//, ""), { method: "OPTIONS" })
-      .then((r) => r.ok).catch(() => false);
+    state.routes[path] = fetch(API + path, { method: "POST", headers: headersFor({}), body: "{}" })
+      .then(async (r) => {
+        if (r.status === 401) { delete state.routes[path]; return false; }
+        return envelopeOf(await r.text()) !== null;
+      })
+      .catch(() => { delete state.routes[path]; return false; });
   }
   return state.routes[path];
 }
