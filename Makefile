@@ -6,7 +6,7 @@ PORT ?= 8080
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install clean sam-build bench
+.PHONY: run test lint install clean clean-data sam-build bench
 
 # constraints.txt pins every version (the layer's requirements.txt pins the same ones for sam build).
 $(STAMP): pyproject.toml constraints.txt
@@ -38,3 +38,7 @@ sam-build:
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache
+
+# Wipe what `make run` keeps (tasks, images, queued jobs): local-data/, or MJ_DATA_DIR if set.
+clean-data:
+	rm -rf "$${MJ_DATA_DIR:-local-data}"

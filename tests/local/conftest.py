@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -27,9 +28,12 @@ def _free_port() -> int:
 
 
 class Running:
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.port = _free_port()
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    def __init__(self, env: dict[str, str] | None = None, port: int | None = None) -> None:
+        self.port = port or _free_port()
+        # Every system gets its own data directory (never the checkout's local-data/).
+        self.data_dir = (env or {}).get("MJ_DATA_DIR") or tempfile.mkdtemp(prefix="mj-data-")
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {}),
+                    "MJ_DATA_DIR": self.data_dir}  # fmt: skip
         full_env.pop("AWS_ENDPOINT_URL", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mjproxy.local", "--port", str(self.port)],
@@ -51,6 +55,11 @@ class Running:
             raise RuntimeError("local system did not start")
         self.url = f"http://127.0.0.1:{self.port}"
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no flush, no clean shutdown."""
+        self.proc.kill()
+        self.proc.wait(10)
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -63,6 +72,16 @@ class Running:
 
     def get(self, path: str, **kw) -> requests.Response:
         return requests.get(self.url + path, timeout=30, **kw)
+
+    def wait_for(self, task_id: str, done, timeout: float = 60) -> dict:
+        """Poll fetch until `done(task)` holds (a generous bound, not a timing assertion)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            task = self.get(f"/mj/task/{task_id}/fetch").json()
+            if task and done(task):
+                return task
+            time.sleep(0.05)
+        raise AssertionError(f"task {task_id} never reached the state wanted")
 
     def wait(self, task_id: str, timeout: float = 60) -> list[dict]:
         """Poll fetch like a client until the task ends; returns every answer seen."""

@@ -52,9 +52,10 @@ def stack():
         "MJ_DISCORD_INTERACTION_INTERVAL_SECONDS": "0",
         "MJ_BANNED_WORDS_ENABLED": "false",
         "MJ_LOCAL_SCHEDULE_SECONDS": "1",  # the poller watchdog, every second
+        "MOTO_PORT": "0",  # the listener reaches the emulated SQS over HTTP
     }
     running = Running(env)
-    moto = re.search(r"moto at (http://\S+?)\)", "".join(running.banner)).group(1)
+    moto = re.search(r"other processes at (http://\S+?)\)", "".join(running.banner)).group(1)
     sqs = boto3.client("sqs", endpoint_url=moto)
     queue = sqs.get_queue_url(QueueName="mjproxy-DiscordEventsQueue")["QueueUrl"]
     listener = Listener({**env, "AWS_ENDPOINT_URL": moto, "DISCORD_EVENTS_QUEUE_URL": queue,

@@ -19,7 +19,8 @@ def client(service: str) -> Any:
     if service == "s3":
         # SigV4 presigned URLs (boto3 defaults to SigV2 query auth for S3).
         # Path-style only against a local endpoint (moto), where bucket host names do not resolve.
-        style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
+        local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        style = "path" if local else "virtual"
         extra["config"] = Config(signature_version="s3v4", s3={"addressing_style": style})
     return boto3.client(service, region_name=settings().region, **extra)
 

@@ -46,6 +46,19 @@ class InvalidImage(ValueError):
     pass
 
 
+class UnreadableImage(InvalidImage):
+    """The bytes start like an image but do not decode (truncated, corrupt)."""
+
+
+class TooManyPixels(InvalidImage):
+    """A decompression bomb, or simply an image larger than any generator takes."""
+
+
+# 25 megapixels (5000 x 5000, ~100 MB decoded as RGBA): above every Midjourney output (an
+# upscaled 2x grid is 4096 x 4096); a small file that claims more is a decompression bomb.
+MAX_PIXELS = 25_000_000
+
+
 @dataclass(frozen=True)
 class DataUrl:
     mime: str
@@ -96,7 +109,28 @@ def parse_data_url(value: str, max_bytes: int | None = None) -> DataUrl:
         raise ImageTooLarge(str(limit))
     if not data or sniff(data) is None:
         raise InvalidImage("bytes are not an image")
+    check_decodes(data)
     return DataUrl(mime=mime, data=data)
+
+
+def check_decodes(data: bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """Decode (the first frame of) `data` now, at submit, so a corrupt image or a bomb is the
+    client's code 4 instead of a worker failure later. Returns (width, height)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size  # from the header, before any pixel is decoded
+            if width * height > max_pixels:
+                raise TooManyPixels(f"{width}x{height}")
+            img.load()
+    except TooManyPixels:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise TooManyPixels(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad bytes
+        raise UnreadableImage(type(exc).__name__) from exc
+    return width, height
 
 
 # ---- keys ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .. import images, wire
+from ..domain import codes
 from ..observability import lazy_lambda_context, logger
 from . import auth
 from .errors import BadRequest, ProtocolError, Unauthorized
@@ -33,6 +34,33 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "600",
 }
 JSON_TYPE = "application/json;charset=UTF-8"
+# Deeper JSON is no request any endpoint takes (bodies are flat objects with lists of strings);
+# it is refused before anything walks it recursively (docs/limits.md).
+MAX_JSON_DEPTH = 32
+
+
+def check_json(value: Any) -> None:
+    """BadRequest if `value` nests deeper than MAX_JSON_DEPTH or holds a string that is not
+    valid Unicode (a lone surrogate from a `\\ud800` escape cannot be stored or sent)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise BadRequest("JSON string is not valid Unicode") from exc
+            continue
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise BadRequest(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            children = list(item.items()) if isinstance(item, dict) else item
+            for child in children:
+                if isinstance(child, tuple):  # a (key, value) pair of an object
+                    stack.append((child[0], depth + 1))
+                    stack.append((child[1], depth + 1))
+                else:
+                    stack.append((child, depth + 1))
 
 
 class Request:
@@ -92,7 +120,10 @@ class Request:
         if body is None:
             return None
         if self.event.get("isBase64Encoded"):
-            return base64.b64decode(body).decode("utf-8", "replace")
+            try:
+                return base64.b64decode(body).decode("utf-8")
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise BadRequest("request body is not UTF-8 text") from exc
         return body
 
     def json(self) -> Any:
@@ -100,9 +131,13 @@ class Request:
         if text is None or not text.strip():
             raise BadRequest("Required request body is missing")
         try:
-            return json.loads(text)
+            data = json.loads(text)
+        except RecursionError as exc:  # nesting past the parser's own limit
+            raise BadRequest(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from exc
         except ValueError as exc:
             raise BadRequest(f"JSON parse error: {exc}") from exc
+        check_json(data)
+        return data
 
     def model(self, cls: type[BaseModel]) -> Any:
         """Parse the JSON body into `cls`. Type errors (an unknown enum string, a list where a
@@ -115,9 +150,14 @@ class Request:
         from pydantic import ValidationError
 
         try:
-            return cls.model_validate(data)
+            parsed = cls.model_validate(data)
         except ValidationError as exc:
             raise BadRequest(str(exc.errors(include_url=False)[0].get("msg"))) from exc
+        too_long = getattr(parsed, "too_long", None)
+        problem = too_long() if callable(too_long) else None
+        if problem:
+            raise ProtocolError(codes.VALIDATION_ERROR, problem)
+        return parsed
 
 
 def response(

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from ..domain import codes
 from ..domain.prompts import BlendDimensions
 from ..domain.task import TaskAction
+
+# Longest accepted values, in characters (docs/limits.md): above anything a real client sends
+# (Midjourney takes prompts of about 6,000 characters), far below DynamoDB's 400 KB item limit.
+MAX_LENGTHS = {"prompt": 8192, "content": 8192, "state": 4096, "notifyHook": 2048, "taskId": 64}
 
 
 class _Body(BaseModel):
@@ -14,6 +19,14 @@ class _Body(BaseModel):
 
     notifyHook: str | None = None
     state: str | None = None
+
+    def too_long(self) -> str | None:
+        """The code-4 description for the first field over its MAX_LENGTHS, else None."""
+        for name, limit in MAX_LENGTHS.items():
+            value = getattr(self, name, None)
+            if isinstance(value, str) and len(value) > limit:
+                return codes.TOO_LONG_FMT.format(field=name, max=limit)
+        return None
 
 
 class AccountFilter(BaseModel):

@@ -44,6 +44,13 @@ def parse_images(values: list[str]) -> list[images.DataUrl]:
             raise ProtocolError(
                 codes.VALIDATION_ERROR, codes.BASE64_TOO_LARGE_FMT.format(mb=f"{mb:g}")
             ) from exc
+        except images.TooManyPixels as exc:
+            raise ProtocolError(
+                codes.VALIDATION_ERROR,
+                codes.IMAGE_TOO_MANY_PIXELS_FMT.format(mp=images.MAX_PIXELS // 1_000_000),
+            ) from exc
+        except images.UnreadableImage as exc:
+            raise ProtocolError(codes.VALIDATION_ERROR, codes.IMAGE_UNREADABLE) from exc
         except images.InvalidImage as exc:
             raise ProtocolError(codes.VALIDATION_ERROR, codes.BASE64_INVALID) from exc
     return out

@@ -50,6 +50,11 @@ INSTANCE_UNAVAILABLE_FMT = "账号不可用: {id}"
 PROMPT_EMPTY = "prompt不能为空"
 BASE64_INVALID = "base64格式错误"
 BASE64_TOO_LARGE_FMT = "base64图片过大，最大{mb}MB"
+# Ours (docs/limits.md): a field past its length limit, e.g. "prompt过长，最多8192个字符".
+TOO_LONG_FMT = "{field}过长，最多{max}个字符"
+# Ours: bytes that claim an image type but do not decode, or decode to too many pixels.
+IMAGE_UNREADABLE = "base64图片无法解码"
+IMAGE_TOO_MANY_PIXELS_FMT = "base64图片尺寸过大，最多{mp}百万像素"
 BASE64_LIST_INVALID = "base64List参数错误"
 DIMENSIONS_INVALID = "dimensions参数错误"
 CONTENT_INVALID = "content参数错误"

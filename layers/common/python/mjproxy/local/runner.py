@@ -9,6 +9,7 @@ import base64
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -16,22 +17,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from . import server
+from .emulator import Emulator
+from .persist import DataDir
 from .provision import function_environment, provision
 from .template import Function, Route, Template
 
 log = logging.getLogger("mjproxy.local")
 ROOT = Path(__file__).resolve().parents[5]  # repository root (layers/common/python/mjproxy/local)
-
-
-class _Server(ThreadingHTTPServer):
-    # The default backlog of 5 resets bursts of new connections from browsers and bots.
-    request_queue_size = 128
-    daemon_threads = True
 
 
 @dataclass
@@ -109,7 +106,12 @@ def api_event(
     multi_query: dict[str, list[str]] = {}
     for k, v in query:
         multi_query.setdefault(k, []).append(v)
-    text = body.decode("utf-8") if body else None
+    try:
+        text, encoded = (body.decode("utf-8") if body else None), False
+    except UnicodeDecodeError:
+        # Bytes that are not UTF-8 text reach the function base64-encoded (as API Gateway passes
+        # binary bodies); api/http.py answers them with 400.
+        text, encoded = base64.b64encode(body).decode("ascii"), True
     return {
         "resource": route.path,
         "path": split.path,
@@ -130,12 +132,23 @@ def api_event(
             "identity": {"sourceIp": headers.get("X-Forwarded-For", "127.0.0.1")},
         },
         "body": text,
-        "isBase64Encoded": False,
+        "isBase64Encoded": encoded,
     }
 
 
+class StartError(OSError):
+    pass
+
+
+def default_data_dir() -> str:
+    """MJ_DATA_DIR, else `local-data/` in the checkout (git-ignored); `off` keeps nothing."""
+    return os.environ.get("MJ_DATA_DIR") or str(ROOT / "local-data")
+
+
 class LocalSystem:
-    """Start with `start()`, stop with `stop()`; `base_url` is the API, `moto_url` the AWS side."""
+    """Start with `start()`, stop with `stop()`; `base_url` is the API. `data_dir=None` keeps
+    nothing across restarts; `moto_port` also serves the emulated AWS side over HTTP for other
+    processes (`sam local`, the gateway listener)."""
 
     def __init__(
         self,
@@ -143,46 +156,62 @@ class LocalSystem:
         *,
         host: str = "127.0.0.1",
         port: int = 8080,
-        moto_port: int = 0,
+        moto_port: int | None = None,
         moto_host: str = "127.0.0.1",
         visibility_timeout: int = 10,
         pollers_per_queue: int = 3,
         schedule_seconds: float | None = None,
+        data_dir: str | Path | None = None,
     ) -> None:
         self.template = Template(template_path or ROOT / "template.yaml")
         self.host = host
-        self.port = port or free_port()
-        self.moto_port = moto_port or free_port()
+        self.port = port
+        self.moto_port = moto_port
         self.moto_host = moto_host
         self.visibility_timeout = visibility_timeout
         self.pollers_per_queue = pollers_per_queue
         self.schedule_seconds = schedule_seconds
+        self.data_dir = Path(data_dir) if data_dir else None
         self.routes: list[tuple[Route, Function, Callable]] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._moto: Any = None
-        self._http: _Server | None = None
+        self._emulator = Emulator()
+        self._store: DataDir | None = None
+        self._http: server.Server | None = None
+        self._lock_file: Any = None
+        self._bucket_prefixes: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     @property
-    def moto_url(self) -> str:
-        return f"http://127.0.0.1:{self.moto_port}"
+    def local_url(self) -> str:
+        """Where this machine reaches the API (image links; 0.0.0.0 is not an address)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def moto_url(self) -> str | None:
+        return f"http://{self.moto_host}:{self.moto_port}" if self.moto_port else None
 
     # ---- lifecycle ----------------------------------------------------------------------
     def start(self) -> LocalSystem:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(
-            ip_address=self.moto_host, port=self.moto_port, verbose=False
-        )
-        self._moto.start()
+        # The port first: a port in use is the most common start failure, and says so at once.
+        try:
+            self._http = server.Server((self.host, self.port), server.handler_class(self.dispatch))
+        except OSError as exc:
+            raise StartError(f"port {self.port} on {self.host} is in use ({exc.strerror})") from exc
+        self.port = self._http.server_address[1]
+        if self.data_dir is not None:
+            self._lock_data_dir()
+        os.environ.pop("AWS_ENDPOINT_URL", None)
         os.environ.update(
             {
-                "AWS_ENDPOINT_URL": self.moto_url,
+                # S3 answers on the API's own port (presigned image URLs stay valid across
+                # restarts); moto maps that address to its S3.
+                "AWS_ENDPOINT_URL_S3": self.local_url,
+                "MOTO_S3_CUSTOM_ENDPOINTS": self.local_url,
                 "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
                 "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
                 "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
@@ -191,13 +220,35 @@ class LocalSystem:
             }
         )
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        self._reset_caches()
+        self._emulator.start()
         provision(
             self.template,
             visibility_timeout=self.visibility_timeout,
             region=os.environ["AWS_DEFAULT_REGION"],
         )
-        os.environ.update(function_environment(self.template, dict(os.environ)))
+        if self.data_dir is not None:
+            self._store = DataDir(self.data_dir, self._key_attrs())
+            self._store.restore()
+            self._store.attach(self._emulator)
+        if self.moto_port is not None:
+            self.moto_port = self._emulator.start_server(self.moto_host, self.moto_port)
+        env = function_environment(self.template, dict(os.environ))
+        if not os.environ.get("MJ_IMAGE_URL_SECRET") and not env.get("MJ_IMAGE_URL_SECRET"):
+            # On AWS the stack's UUID signs stable links; here a secret kept with the data.
+            env["MJ_IMAGE_URL_SECRET"] = (
+                self._store.secret("image-url-secret") if self._store else uuid.uuid4().hex
+            )
+        elif os.environ.get("MJ_IMAGE_URL_SECRET"):
+            env["MJ_IMAGE_URL_SECRET"] = os.environ["MJ_IMAGE_URL_SECRET"]
+        os.environ.update(env)
+        if not os.environ.get("AWS_ENDPOINT_URL"):
+            # The template's empty slot: boto3 must not take "" for an endpoint.
+            os.environ.pop("AWS_ENDPOINT_URL", None)
         self._reset_caches()
+        self._bucket_prefixes = tuple(
+            f"/{self.template.physical[b]}/" for b in self.template.of_type("AWS::S3::Bucket")
+        )
 
         for fn in self.template.functions():
             handler = load_handler(fn)
@@ -223,10 +274,34 @@ class LocalSystem:
                     self.schedule_seconds or seconds,
                 )
         self.routes.sort(key=lambda r: r[0].specificity)
-        self._http = _Server((self.host, self.port), self._http_handler())
-        self._http.daemon_threads = True
         self._spawn("http", self._http.serve_forever)
         return self
+
+    def _key_attrs(self) -> dict[str, list[str]]:
+        return {
+            self.template.physical[logical]: [
+                k["AttributeName"] for k in res.get("Properties", {}).get("KeySchema", [])
+            ]
+            for logical, res in self.template.of_type("AWS::DynamoDB::Table").items()
+        }
+
+    def _lock_data_dir(self) -> None:
+        import fcntl
+
+        assert self.data_dir is not None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.data_dir / "lock", "a+")  # noqa: SIM115 - held while running
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self._lock_file.close()
+            self._lock_file = None
+            if self._http:
+                self._http.server_close()
+            raise StartError(
+                f"data directory {self.data_dir} is used by another running local mode "
+                "(stop it, or set MJ_DATA_DIR to another directory)"
+            ) from exc
 
     def stop(self) -> None:
         self._stop.set()
@@ -235,8 +310,11 @@ class LocalSystem:
             self._http.server_close()
         for t in self._threads:
             t.join(timeout=5)
-        if self._moto:
-            self._moto.stop()
+        if self._store:
+            self._store.close()
+        self._emulator.stop()
+        if self._lock_file:
+            self._lock_file.close()
 
     def __enter__(self) -> LocalSystem:
         return self.start()
@@ -284,6 +362,11 @@ class LocalSystem:
             raw = result.get("body") or ""
             data = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
             return int(result.get("statusCode", 200)), out_headers, data
+        if path.startswith(self._bucket_prefixes):
+            # Presigned image URLs point here (AWS_ENDPOINT_URL_S3 is this server).
+            return server.serve_object(
+                method, raw_path, headers, os.environ["AWS_SECRET_ACCESS_KEY"]
+            )
         if matched_path and method == "OPTIONS":
             return (
                 200,
@@ -300,35 +383,6 @@ class LocalSystem:
             {"Content-Type": "application/json"},
             b'{"message":"Missing Authentication Token"}',
         )
-
-    def _http_handler(self) -> type[BaseHTTPRequestHandler]:
-        system = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in separate writes: without this, Nagle's algorithm holds
-            # the body until the client's delayed ACK (~40 ms per keep-alive request).
-            disable_nagle_algorithm = True
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {k: v for k, v in self.headers.items()}
-                status, out_headers, data = system.dispatch(self.command, self.path, headers, body)
-                self.send_response(status)
-                for k, v in out_headers.items():
-                    if k.lower() != "content-length":
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _serve
-
-            def log_message(self, fmt: str, *args: Any) -> None:
-                log.debug(fmt, *args)
-
-        return Handler
 
     # ---- SQS and schedules --------------------------------------------------------------
     def _poll_queue(
@@ -394,16 +448,34 @@ def describe(system: LocalSystem) -> str:
     from ..config import settings
 
     s = settings()
+    secret = api_secret()
+    store = system._store
+    if store is not None:
+        r = store.restored
+        kept = (
+            f"  data: {system.data_dir} (kept across restarts; restored {r['items']} items, "
+            f"{r['objects']} images, {r['messages']} queued messages; `make clean-data` wipes it)"
+        )
+    else:
+        kept = "  data: in memory only (MJ_DATA_DIR=off): nothing is kept after a stop"
+    aws = f"moto in-process; for other processes at {system.moto_url}" if system.moto_url else (
+        "moto in-process"
+    )
+    header = f" -H 'mj-api-secret: {secret}'" if secret else ""
     lines = [
-        f"mjproxy local mode: API at {system.base_url}  (AWS side: moto at {system.moto_url})",
+        f"mjproxy local mode: API at {system.base_url}  (AWS side: {aws})",
+        kept,
         f"  provider: {s.provider}; instances: {', '.join(i.id for i in s.instances)}",
-        f"  auth: {'ON (mj-api-secret required)' if api_secret() else 'off (set MJ_API_SECRET)'}",
+        f"  auth: ON, send the header  mj-api-secret: {secret}"
+        if secret
+        else "  auth: off (set MJ_API_SECRET to require an mj-api-secret header)",
         "  callbacks to private/loopback addresses: "
         + (
             "allowed" if s.notify_allow_private else "refused (MJ_NOTIFY_ALLOW_PRIVATE=true allows)"
         ),
-        f"  console: {system.base_url}/console   (CLI: .venv/bin/mjproxy --base-url {system.base_url} tasks)",
-        f"  try: curl -H 'Content-Type: application/json' -d '{{\"prompt\":\"a red fox in snow"
+        f"  console: {system.base_url}/console   "
+        f"(CLI: .venv/bin/mjproxy --base-url {system.base_url} tasks)",
+        f"  try: curl{header} -d '{{\"prompt\":\"a red fox in snow"
         f" --ar 3:2\"}}' {system.base_url}/mj/submit/imagine",
     ]
     return "\n".join(lines)
@@ -415,11 +487,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mjproxy-local", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("MJ_LOCAL_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
-    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "0")))
+    parser.add_argument(
+        "--moto-port",
+        type=int,
+        default=int(os.environ["MOTO_PORT"]) if os.environ.get("MOTO_PORT") else None,
+        help="also serve the emulated AWS side over HTTP on this port (0: any free port)",
+    )
     parser.add_argument(
         "--moto-host",
         default=os.environ.get("MOTO_HOST", "127.0.0.1"),
         help="0.0.0.0 lets `sam local` containers reach the moto server",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=default_data_dir(),
+        help="where tasks, images and queued jobs are kept (MJ_DATA_DIR; 'off': memory only)",
     )
     parser.add_argument("--template", default=str(ROOT / "template.yaml"))
     args = parser.parse_args(argv)
@@ -435,13 +517,19 @@ def main(argv: list[str] | None = None) -> int:
         moto_host=args.moto_host,
         # e.g. 2: the poller watchdog every 2 s instead of the template's 2 minutes (tests)
         schedule_seconds=float(os.environ.get("MJ_LOCAL_SCHEDULE_SECONDS") or 0) or None,
+        data_dir=None if args.data_dir.strip().lower() in ("off", "none", "") else args.data_dir,
     )
-    system.start()
+    try:
+        system.start()
+    except StartError as exc:
+        print(f"mjproxy local mode: cannot start: {exc}", file=sys.stderr, flush=True)
+        return 1
     print(describe(system), flush=True)
     print("ready", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        while True:
-            time.sleep(3600)
+        stopping.wait()
     except KeyboardInterrupt:
         pass
     finally:
