@@ -77,15 +77,17 @@ def reads(sim) -> int:
     return sim.count("messages", "GET")
 
 
-def test_listener_only_and_an_ephemeral_error_fails_within_a_second(stack):
+def test_listener_only_and_an_ephemeral_error_fails_the_task_without_polling(stack):
     running, sim, _, _ = stack
     ok = running.post("/mj/submit/imagine", {"prompt": "a red fox in snow"}).json()["result"]
     bad = running.post("/mj/submit/imagine", {"prompt": "a bloody battlefield"}).json()["result"]
     failed = running.wait(bad, timeout=30)[-1]
     assert failed["status"] == "FAILURE"
     assert failed["failReason"].startswith("[Banned prompt detected] Sorry! Our AI moderator")
-    error_at = next(e["t"] for e in sim.log if e["event"] == "error")
-    assert failed["finishTime"] / 1000 - error_at < 1.0
+    # An ephemeral message is never in the channel history: only the gateway event can have
+    # failed the task (how fast is bench/gateway_vs_poller.py's question, not a test's).
+    assert any(e["event"] == "error" for e in sim.log)
+    assert reads(sim) == 0
     assert running.wait(ok, timeout=30)[-1]["status"] == "SUCCESS"
     assert reads(sim) == 0  # REST polling never ran
 
