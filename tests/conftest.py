@@ -9,6 +9,9 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+# The template's default is stable links (for AWS); tests see presigned URLs unless they opt
+# into stable links themselves (tests/integration/test_image_links.py).
+os.environ.setdefault("MJ_IMAGE_URL_MODE", "presigned")
 for _var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "MJ_API_SECRET", "MJ_INSTANCES", "MJ_PROVIDER"):
     os.environ.pop(_var, None)
 

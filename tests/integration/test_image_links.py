@@ -55,8 +55,36 @@ def test_a_link_with_a_wrong_signature_or_file_is_404(stable):
     assert stable.get(f"/mj/image/{task['id']}/..%2Fsecret.png?sig=00").status == 404
 
 
-def test_default_mode_presigns(system):
+def test_presigned_mode_presigns(system):
     task_id = submit_ok(system, "/mj/submit/imagine", {"prompt": "a fox"})
     system.drain()
     task = system.get(f"/mj/task/{task_id}/fetch", headers=HOST).json()
     assert "X-Amz-Signature=" in task["imageUrl"]
+
+
+def test_a_rotated_signing_key_keeps_the_links_signed_before_the_rotation(system, monkeypatch):
+    """On AWS the key is a Secrets Manager secret (template ImageLinkSecret): after a rotation
+    new links use the new key and links already handed out still redirect."""
+    import boto3
+
+    from mjproxy import config
+
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = sm.create_secret(Name="mjproxy-image-link-key", SecretString="old-key")["ARN"]
+    monkeypatch.setenv("MJ_IMAGE_URL_MODE", "stable")
+    monkeypatch.delenv("MJ_IMAGE_URL_SECRET", raising=False)
+    monkeypatch.setenv("MJ_IMAGE_URL_SECRET_ARN", arn)
+    config.reset()
+    task_id = submit_ok(system, "/mj/submit/imagine", {"prompt": "a fox"})
+    system.drain()
+    old = system.get(f"/mj/task/{task_id}/fetch", headers=HOST).json()["imageUrl"]
+
+    sm.put_secret_value(SecretId=arn, SecretString="new-key")  # old-key becomes AWSPREVIOUS
+    config.reset()
+    new = system.get(f"/mj/task/{task_id}/fetch", headers=HOST).json()["imageUrl"]
+    assert new != old
+    for url in (old, new):
+        parts = urlsplit(url)
+        assert system.get(f"{parts.path}?{parts.query}").status == 302, url
+    forged = urlsplit(old)._replace(query="sig=" + "0" * 32)
+    assert system.get(f"{forged.path}?{forged.query}").status == 404

@@ -83,6 +83,35 @@ def test_the_metadata_address_is_refused_by_ip_literal_without_any_lookup():
             check_target(url, False, no_lookup)
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::a9fe:a9fe",  # IPv4-compatible ::169.254.169.254
+        "64:ff9b::a9fe:a9fe",  # NAT64 well-known prefix -> 169.254.169.254
+        "64:ff9b:1::a9fe:a9fe",  # NAT64 local-use prefix
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "64:ff9b::a00:5",  # NAT64 of 10.0.0.5
+    ],
+)
+def test_ipv6_forms_embedding_a_refused_ipv4_are_refused(address):
+    with pytest.raises(Refused):
+        check_target("http://hook.test/cb", False, fixed(address))
+    with pytest.raises(Refused, match="link-local|non-public"):
+        check_target(f"http://[{address}]/cb", False, fixed())
+
+
+def test_embedded_metadata_addresses_stay_refused_even_when_private_targets_are_allowed():
+    for address in ("::a9fe:a9fe", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1"):
+        with pytest.raises(Refused, match="metadata"):
+            check_target(f"http://[{address}]/", True, fixed())
+
+
+def test_ipv6_forms_embedding_a_public_ipv4_pass():
+    for address in ("::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"):
+        assert check_target("http://hook.test/", False, fixed(address)).address == address
+
+
 def test_one_private_answer_among_public_ones_refuses_the_name():
     with pytest.raises(Refused):
         check_target("http://hook.test/", False, fixed("8.8.8.8", "10.1.1.1"))

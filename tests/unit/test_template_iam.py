@@ -161,3 +161,9 @@ def test_the_boundary_cuts_back_a_too_broad_policy():
         "DiscordPollerQueue",
         "DiscordEventsQueue",
     }
+
+
+def test_the_image_link_key_is_read_only_where_links_are_made_or_checked(grants):
+    keyed = readers(grants, "ImageLinkSecret")
+    assert set(READ_ENDPOINTS) | {"NotifierFunction"} <= keyed
+    assert not keyed & {"WorkerFunction", "SweeperFunction", "DeadLetterFunction"}

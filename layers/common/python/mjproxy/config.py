@@ -106,7 +106,6 @@ class Settings:
     duplicate_upscale: bool = False
     image_url_mode: str = "presigned"
     public_base_url: str = ""
-    image_url_secret: str = ""
 
     @cached_property
     def instances(self) -> tuple[Instance, ...]:
@@ -205,7 +204,6 @@ def settings() -> Settings:
         duplicate_upscale=_bool("MJ_DUPLICATE_UPSCALE"),
         image_url_mode=_choice("MJ_IMAGE_URL_MODE", "presigned", ("presigned", "stable")),
         public_base_url=_str("MJ_PUBLIC_BASE_URL").rstrip("/"),
-        image_url_secret=_str("MJ_IMAGE_URL_SECRET"),
     )
 
 

@@ -7,15 +7,18 @@ import binascii
 import hashlib
 import hmac
 import io
+import logging
 import os
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import sigv4
+from . import secrets, sigv4
 from .aws import client
 from .config import on_reset, settings
+
+log = logging.getLogger(__name__)
 
 # MIME types clients really send, including the non-standard image/jpg (protocol.md §5.7).
 MIME_EXT = {
@@ -181,13 +184,20 @@ def key_signature(key: str, secret: str) -> str:
     return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def link_keys() -> tuple[str, ...]:
+    """The keys that sign stable links, newest first: MJ_IMAGE_URL_SECRET locally; on AWS the
+    rotatable secret MJ_IMAGE_URL_SECRET_ARN names (current, then previous version)."""
+    return secrets.rotating("MJ_IMAGE_URL_SECRET", "MJ_IMAGE_URL_SECRET_ARN")
+
+
 def stable_key(task_id: str, name: str, sig: str | None) -> str | None:
-    """The S3 key a stable link names, or None if the link is malformed or its signature wrong."""
+    """The S3 key a stable link names, or None if the link is malformed or its signature wrong
+    (a link signed before the key's last rotation still verifies)."""
     key = f"tasks/{task_id}/{name}"
     if not _STABLE_KEY.match(key):
         return None
-    secret = settings().image_url_secret
-    if secret and not hmac.compare_digest(sig or "", key_signature(key, secret)):
+    keys = link_keys()
+    if keys and not any(hmac.compare_digest(sig or "", key_signature(key, k)) for k in keys):
         return None
     return key
 
@@ -210,9 +220,14 @@ def stable_url(key: str) -> str:
     m = _STABLE_KEY.match(key)
     if not base or not m:
         return presign(key)
+    try:
+        keys = link_keys()
+    except Exception:  # noqa: BLE001 - a signing key we cannot read must not fail the answer
+        log.exception("image link key unreadable; answering a presigned URL")
+        return presign(key)
     url = f"{base}/mj/image/{m.group(1)}/{m.group(2)}"
-    if s.image_url_secret:
-        url += f"?sig={key_signature(key, s.image_url_secret)}"
+    if keys:
+        url += f"?sig={key_signature(key, keys[0])}"
     return url
 
 

@@ -27,6 +27,7 @@ import json
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -39,10 +40,10 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from . import notify, wire
+from . import notify, redact, wire
 from .config import settings
 from .domain.task import Task, TaskStatus, now_ms
-from .observability import logger
+from .observability import logger, set_task
 
 log = logging.getLogger(__name__)
 
@@ -116,23 +117,48 @@ ALWAYS_REFUSED = (
 )
 
 
-def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local-use): the last 32 bits are an IPv4 address.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries and may be routed to: IPv4-mapped (::ffff:a.b.c.d),
+    IPv4-compatible (::a.b.c.d), 6to4 (2002::/16), Teredo (2001::/32, its client) and NAT64."""
+    if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
-    return ip
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if any(ip in net for net in _NAT64) or 1 < int(ip) <= 0xFFFFFFFF:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def _ips(address: str) -> list[IP]:
+    """The address, and the IPv4 address it embeds: both must pass the guard. A mapped address
+    is checked as its IPv4 alone (::ffff:8.8.8.8 is 8.8.8.8)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return [ip]
+    inner = embedded_ipv4(ip)
+    if inner is None:
+        return [ip]
+    return [inner] if ip.ipv4_mapped is not None else [ip, inner]
 
 
 def public_address(address: str) -> bool:
-    ip = _ip(address)
     # is_global is False for private, loopback, link-local, reserved, shared (100.64/10) and
     # documentation ranges, but True for multicast, so that is excluded explicitly.
-    return ip.is_global and not ip.is_multicast
+    return all(ip.is_global and not ip.is_multicast for ip in _ips(address))
 
 
 def metadata_address(address: str) -> bool:
-    ip = _ip(address)
-    return any(ip.version == net.version and ip in net for net in ALWAYS_REFUSED)
+    return any(
+        ip.version == net.version and ip in net for ip in _ips(address) for net in ALWAYS_REFUSED
+    )
 
 
 def check_target(url: str, allow_private: bool, resolver: Resolver = resolve) -> Target:
@@ -200,14 +226,43 @@ def pinned_connection(target: Target, timeout: float) -> http.client.HTTPConnect
 
 
 def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST `body`; returns the HTTP status. Redirects are not followed (a 3xx is a failure)."""
+    """POST `body`; returns the HTTP status. Redirects are not followed (a 3xx is a failure).
+
+    `timeout` bounds the whole attempt, not each socket call: a receiver that drips one byte a
+    second never lets a single read time out, so a watchdog shuts the socket at the deadline."""
     conn = pinned_connection(target, timeout)
+    expired = threading.Event()
+
+    def abort() -> None:
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # unblocks the read in the sending thread
+            except OSError:
+                pass
+
+    watchdog = threading.Timer(timeout, abort)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        conn.request("POST", target.path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read(65536)  # drain a little so the receiver sees a clean close
+        try:
+            conn.request("POST", target.path, body=body, headers=headers)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            # A socket shut mid-read surfaces as a reset or a truncated status line.
+            if expired.is_set():
+                raise TimeoutError(f"no answer within {timeout:g} s") from exc
+            raise
+        if expired.is_set():
+            raise TimeoutError(f"no answer within {timeout:g} s")
+        try:
+            response.read(65536)  # drain a little so the receiver sees a clean close
+        except (OSError, http.client.HTTPException):
+            pass  # the status line arrived: the callback was delivered
         return response.status
     finally:
+        watchdog.cancel()
         conn.close()
 
 
@@ -337,7 +392,7 @@ class Notifier:
             headers = self.headers(task, body, message.attempt)
             status = (self.sender or post)(target, body, headers, s.notify_timeout_seconds)
         except Exception as exc:  # network errors, timeouts, TLS failures
-            return self._failed(task, message, key, f"{type(exc).__name__}: {exc}")
+            return self._failed(task, message, key, redact.scrub(f"{type(exc).__name__}: {exc}"))
         if 200 <= status < 300:
             self.ledger.release(task.id, key)
             log.info("callback delivered", extra={"taskId": task.id, "state": key})
@@ -382,6 +437,7 @@ def _record(record: Any) -> None:
     except (ValueError, KeyError, TypeError):
         log.error("unreadable notify message dropped", extra={"body": record.body[:200]})
         return
+    set_task(message.taskId)
     notifier().handle(message)
 
 

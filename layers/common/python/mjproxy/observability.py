@@ -60,3 +60,43 @@ def lazy_lambda_context(handler: Callable[[Any, Any], Any]) -> Callable[[Any, An
         return handler(event, context)
 
     return wrapper
+
+
+# ---- metrics (CloudWatch embedded metric format, namespace mjproxy; docs/observability.md)
+
+NAMESPACE = "mjproxy"
+
+
+def metric(name: str, value: float, unit: str = "Count", **dimensions: str) -> None:
+    """One metric with its own dimensions, written at once as an EMF log line (a no-op with
+    POWERTOOLS_METRICS_DISABLED, as in tests and the local runner). Powertools loads on use."""
+    import os
+
+    # single_metric itself ignores POWERTOOLS_METRICS_DISABLED (Powertools 3.37).
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true", "yes", "on"):
+        return
+    from aws_lambda_powertools.metrics import single_metric
+
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE
+    with single_metric(name=name, unit=unit, value=value, namespace=namespace) as m:
+        for key, val in dimensions.items():
+            m.add_dimension(name=key, value=val or "none")
+
+
+def task_changed(before: Any, after: Any, provider: str) -> None:
+    """Metrics for one task state change: queue wait when it starts running, one
+    `TasksFinished` by outcome/provider/action when it ends, time to SUCCESS."""
+    action = str(getattr(after.action, "value", after.action) or "")
+    if after.startTime and not before.startTime and after.submitTime:
+        metric("QueueWait", after.startTime - after.submitTime, "Milliseconds", provider=provider)
+    if after.terminal and not before.terminal:
+        status = str(getattr(after.status, "value", after.status))
+        metric("TasksFinished", 1, outcome=status, provider=provider, action=action)
+        if status == "SUCCESS" and after.finishTime and after.submitTime:
+            metric("TimeToSuccess", after.finishTime - after.submitTime, "Milliseconds",
+                   provider=provider, action=action)
+
+
+def set_task(task_id: str | None) -> None:
+    """The task id is the correlation id of every log line until the next task."""
+    logger.set_correlation_id(task_id)

@@ -20,13 +20,14 @@ def _ssm_name(param: str) -> str:
     return param if "/" not in param or param.startswith("/") else "/" + param
 
 
-def _fetch(param: str, arn: str) -> str:
+def _fetch(param: str, arn: str, stage: str = "") -> str:
     from .aws import client
 
     if param:
         out = client("ssm").get_parameter(Name=_ssm_name(param), WithDecryption=True)
         return str(out["Parameter"]["Value"])
-    return str(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    extra = {"VersionStage": stage} if stage else {}
+    return str(client("secretsmanager").get_secret_value(SecretId=arn, **extra)["SecretString"])
 
 
 def secret(value_var: str, param_var: str = "", arn_var: str = "") -> str:
@@ -46,6 +47,29 @@ def secret(value_var: str, param_var: str = "", arn_var: str = "") -> str:
     value = _fetch(param, arn).strip()
     _cache[key] = (time.monotonic(), value)
     return value
+
+
+def rotating(value_var: str, arn_var: str) -> tuple[str, ...]:
+    """A key that may be rotated: `value_var` locally; on AWS the AWSCURRENT value of the
+    Secrets Manager secret `arn_var` names, then its AWSPREVIOUS one (if any), so what was signed
+    before the last rotation still verifies. () when none is configured."""
+    value = os.environ.get(value_var, "").strip()
+    if value:
+        return (value,)
+    arn = os.environ.get(arn_var, "").strip()
+    if not arn:
+        return ()
+    key = ("rotating", arn)
+    hit = _cache.get(key)
+    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return tuple(hit[1].split("\n"))
+    values = [_fetch("", arn).strip()]
+    try:
+        values.append(_fetch("", arn, "AWSPREVIOUS").strip())
+    except Exception:  # noqa: BLE001 - no previous version before the first rotation
+        pass
+    _cache[key] = (time.monotonic(), "\n".join(values))
+    return tuple(values)
 
 
 @on_reset

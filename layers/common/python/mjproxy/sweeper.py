@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import observability
 from .config import Instance, settings
 from .domain import codes
 from .domain.task import Task, TaskStatus, now_ms
@@ -102,6 +103,8 @@ class Sweeper:
                     )
                     bucket.append(task.id)
                     log.warning("task swept", extra={"taskId": task.id, "reason": reason})
+                    # Alarmed on (template TasksTimedOutAlarm): a provider that hangs.
+                    observability.metric("TasksTimedOut", 1)
             if not cursor:
                 break
         for instance in self.pool.instances():

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import images, jobs, notify
+from . import images, jobs, notify, observability, redact
 from .config import Instance, Settings, settings
 from .domain.buttons import buttons_for
 from .domain.task import (
@@ -144,7 +144,7 @@ def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
             progress=FAILURE_PROGRESS,
             startTime=started,
             finishTime=now,
-            failReason=outcome.fail_reason or "generation failed",
+            failReason=redact.scrub(outcome.fail_reason) or "generation failed",
         )
     if properties != task.properties:
         changes["properties"] = properties
@@ -256,7 +256,8 @@ class Worker:
         changes = {
             "status": TaskStatus.FAILURE,
             "progress": FAILURE_PROGRESS,
-            "failReason": reason,
+            # Every failReason passes here or through outcome_changes: never an ARN or repr.
+            "failReason": redact.scrub(reason),
             "finishTime": now,
             "startTime": task.startTime or now,
         }
@@ -270,10 +271,18 @@ class Worker:
         return updated
 
     def after_change(self, before: Task, after: Task) -> None:
+        observability.task_changed(before, after, self.provider_of(after))
         if after.terminal:
             self.pool.release(after)
         if (before.status, before.progress) != (after.status, after.progress):
             notify.task_changed(after)
+
+    def provider_of(self, task: Task) -> str:
+        """The provider behind the task's instance (a metric dimension); no extra read."""
+        for instance in settings().instances:
+            if instance.id == task.instanceId:
+                return instance.provider
+        return settings().provider
 
     def dead_letter(self, job: jobs.Job) -> None:
         task = self.repo.get(job.taskId)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .jobs import Job
-from .observability import logger
+from .observability import logger, set_task
 from .worker import Worker
 
 _worker: Worker | None = None
@@ -38,6 +38,7 @@ def _job(record: SQSRecord) -> Job | None:
 def _record(record: SQSRecord) -> None:
     job = _job(record)
     if job is not None:
+        set_task(job.taskId)
         receive_count = int(record.attributes.approximate_receive_count or 1)
         worker().handle(job, receive_count)
 
@@ -45,6 +46,7 @@ def _record(record: SQSRecord) -> None:
 def _dead_record(record: SQSRecord) -> None:
     job = _job(record)
     if job is not None:
+        set_task(job.taskId)
         worker().dead_letter(job)
 
 

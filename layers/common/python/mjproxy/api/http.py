@@ -104,7 +104,13 @@ class Request:
     @property
     def base_url(self) -> str | None:
         """How the client reached us: `https://<api-id>.execute-api…/<stage>` on AWS (no stage
-        behind a custom domain), `http://<Host>` locally."""
+        behind a custom domain), the CloudFront host through the optional distribution,
+        `http://<Host>` locally."""
+        public = self.headers.get("x-mj-public-host")
+        if public:
+            # Set by the optional CloudFront distribution (template PublicHostFunction): the
+            # host clients use. A client sending it itself only changes its own links.
+            return f"https://{public}"
         ctx = self.event.get("requestContext") or {}
         domain = ctx.get("domainName")
         if domain:

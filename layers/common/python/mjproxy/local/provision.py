@@ -97,8 +97,12 @@ def function_environment(template: Template, base: dict[str, str] | None = None)
             is_param = (
                 getattr(value, "tag", None) == "Ref" and str(value.value) in template.parameters
             )
-            # An empty literal (AWS_ENDPOINT_URL: "") is a slot the environment fills.
-            if (is_param or value == "") and name in base:
+            if value == "":
+                # An empty literal (AWS_ENDPOINT_URL: "") is a slot the environment may fill;
+                # left unset otherwise (moto's S3 misreads an empty AWS_ENDPOINT_URL).
+                if name in base:
+                    env[name] = base[name]
+            elif is_param and name in base:
                 env[name] = base[name]
             else:
                 env[name] = template.resolve(value)

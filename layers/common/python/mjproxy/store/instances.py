@@ -22,6 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .. import observability
 from ..aws import client
 from ..config import Instance, settings
 from ..domain.task import Task
@@ -131,6 +132,8 @@ class InstancePool:
             },
         )
         log.warning("instance disabled", extra={"instance": instance.id, "reason": reason})
+        # Alarmed on (template AccountDisabledAlarm): an account needs a new token or a look.
+        observability.metric("AccountDisabled", 1)
 
     def enable(self, instance_id: str) -> None:
         self._db.update_item(
