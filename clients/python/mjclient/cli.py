@@ -232,7 +232,9 @@ def _accounts(client: Client, args: argparse.Namespace, out: TextIO) -> int:
             [
                 str(a.get("id")),
                 str(props.get("provider") or ""),
-                state + (f" ({reason})" if reason and not a.get("enable") else ""),
+                state
+                + (f" ({reason})" if reason and not a.get("enable") else "")
+                + (" relax-only" if props.get("fastExhaustedReason") else ""),
                 str(a.get("runningCount", "")),
                 str(a.get("waitingCount", "")),
                 f"{a.get('coreSize', '')}/{a.get('queueSize', '')}",

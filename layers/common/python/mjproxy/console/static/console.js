@@ -440,7 +440,8 @@ async function loadAccounts() {
     const rows = (data || []).map((a) => {
       const props = a.properties || {};
       const reason = props.disabledReason || props.disableReason || "";
-      const stateText = a.enable ? "enabled" : `disabled${reason ? ` (${reason})` : ""}`;
+      let stateText = a.enable ? "enabled" : `disabled${reason ? ` (${reason})` : ""}`;
+      if (props.fastExhaustedReason) stateText += ` · relax only (${props.fastExhaustedReason})`;
       const cells = [
         ["Id", a.id], ["Provider", props.provider || ""], ["State", stateText],
         ["Running", a.runningCount ?? ""], ["Waiting", a.waitingCount ?? ""],
