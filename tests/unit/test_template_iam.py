@@ -165,5 +165,5 @@ def test_the_boundary_cuts_back_a_too_broad_policy():
 
 def test_the_image_link_key_is_read_only_where_links_are_made_or_checked(grants):
     keyed = readers(grants, "ImageLinkSecret")
-    assert set(READ_ENDPOINTS) | {"NotifierFunction"} <= keyed
+    assert set(READ_ENDPOINTS) | {"NotifierFunction", "SubmitUploadDiscordImagesFunction"} <= keyed
     assert not keyed & {"WorkerFunction", "SweeperFunction", "DeadLetterFunction"}
