@@ -91,6 +91,10 @@ class Emulator:
         from moto import mock_aws
         from moto.core.models import botocore_stubber
 
+        from . import moto_speedups
+
+        moto_speedups.check()  # identical answers, or no start
+        moto_speedups.install()
         self._mock = mock_aws()
         self._mock.start()
         self._original = botocore_stubber.process_request
