@@ -73,20 +73,23 @@ def test_the_scheduled_lambda_runs_on_a_frozen_clock(system, monkeypatch):
     assert fetch(system, task.id)["failReason"] == "任务超时"
 
 
-def test_a_task_stranded_in_not_start_fails_after_the_limit(system, monkeypatch):
+def test_a_task_waiting_past_the_wait_limit_fails_with_a_reason_that_says_it_waited(
+    system, monkeypatch
+):
     monkeypatch.setenv("MJ_NOT_START_TIMEOUT_MINUTES", "30")
+    monkeypatch.setenv("MJ_INSTANCES", '[{"id":"local-1","coreSize":1,"timeoutMinutes":60}]')
     config.reset()
-    task_id = submit_ok(system, "/mj/submit/imagine", {"prompt": "a fox"})
-    lose_queued_jobs(system)  # its start job is gone
+    submit_ok(system, "/mj/submit/imagine", {"prompt": "first"})  # holds the only slot
+    task_id = submit_ok(system, "/mj/submit/imagine", {"prompt": "a fox"})  # waits behind it
     submitted = fetch(system, task_id)["submitTime"]
     assert Sweeper(clock=lambda: submitted + 30 * MINUTE).run().not_started == []
     report = Sweeper(clock=lambda: submitted + 30 * MINUTE + 1).run()
-    assert report.not_started == [task_id]
+    assert report.not_started == [task_id] and report.timed_out == []
     final = fetch(system, task_id)
     assert final["status"] == "FAILURE"
     assert final["failReason"] == codes.NOT_START_TIMEOUT_FMT.format(minutes=30)
     assert final["failReason"].startswith("任务超时")
-    assert counters()["active"] == []
+    assert task_id not in counters()["active"]
 
 
 def test_a_task_of_a_disabled_instance_is_swept_with_that_instance_timeout(system, monkeypatch):

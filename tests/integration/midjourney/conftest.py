@@ -48,11 +48,9 @@ def make_system(monkeypatch: Any, sim: Simulator, instances: list[dict[str, Any]
 
     monkeypatch.setenv("MJ_LOCAL_STEP_SECONDS", "0")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    import mjproxy.store.instances as instances_mod
     import mjproxy.worker as worker
 
     monkeypatch.setattr(worker, "EARLY_RETRY_DELAY", 0)
-    monkeypatch.setattr(instances_mod.InstancePool, "retry_delay", 0)
     commands.clear_cache()
     http.set_transport(transport_for(sim))
     return Harness.create(monkeypatch, mj_env(sim, instances, **extra))

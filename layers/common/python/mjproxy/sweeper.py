@@ -7,10 +7,14 @@ Each run reads the sparse active index only (never a table scan), oldest first, 
   with failReason `任务超时`. This also ends a task whose job chain was lost (nothing will move it
   again) and tasks of instances that were disabled or removed since (the original never swept
   those); a running task without `startTime` counts from `submitTime`;
-- fails a task still NOT_START `MJ_NOT_START_TIMEOUT_MINUTES` after its submit (its start job was
-  lost, or it waited for a slot for too long);
+- fails a task still waiting for a slot `MJ_NOT_START_TIMEOUT_MINUTES` (the wait limit, longer
+  than a run's timeout) after its submit, with a reason that says it waited; a task that holds a
+  slot but is still NOT_START counts its `timeoutMinutes` from when it got the slot (a timeout
+  counts from the start of running, never from the queueing);
 - repairs every instance's `active`/`running` counters, dropping ids whose task is finished or
-  gone (a crash between a task finishing and its release).
+  gone (a crash between a task finishing and its release);
+- repairs the waiting queue (mjproxy.queueing): re-sends a start job lost between a slot claim
+  and its send, and starts waiting tasks wherever a slot is free (a lost "task ended" event).
 Failing goes through Worker.fail: the same conditional write as any failure (a task that finished
 meanwhile is left alone), the slot is released and the callback is sent.
 """
@@ -22,12 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import observability
+from . import observability, queueing
 from .config import Instance, settings
 from .domain import codes
 from .domain.task import Task, TaskStatus, now_ms
 from .observability import logger
-from .store.instances import InstancePool
+from .store.instances import InstancePool, Slots
 from .store.tasks import TaskRepository
 from .worker import Worker
 
@@ -48,6 +52,8 @@ class SweepReport:
     timed_out: list[str] = field(default_factory=list)
     not_started: list[str] = field(default_factory=list)
     repaired: dict[str, list[str]] = field(default_factory=dict)
+    restarted: list[str] = field(default_factory=list)  # lost start jobs re-sent
+    started: list[str] = field(default_factory=list)  # waiting tasks started into free slots
 
 
 def _id_time(task_id: str) -> int | None:
@@ -71,14 +77,17 @@ class Sweeper:
         # A removed instance still has tasks to end: the default timeout applies to them.
         return self.pool.instance(task.instanceId) or Instance(id=task.instanceId or "")
 
-    def overdue(self, task: Task, now: int) -> str | None:
-        """The failReason if `task` must be failed now, else None."""
-        if task.status == TaskStatus.NOT_START:
+    def overdue(self, task: Task, now: int, slot_since: dict[str, int | None]) -> str | None:
+        """The failReason if `task` must be failed now, else None. `slot_since`: task id -> when
+        it got its slot, for the tasks holding one."""
+        if task.status == TaskStatus.NOT_START and task.id not in slot_since:
             limit = settings().not_start_timeout_minutes
             if task.submitTime is not None and now - int(task.submitTime) > limit * 60_000:
                 return codes.NOT_START_TIMEOUT_FMT.format(minutes=limit)
             return None
-        started = task.startTime if task.startTime is not None else task.submitTime
+        started = task.startTime
+        if started is None:
+            started = slot_since.get(task.id) or task.submitTime
         timeout_ms = self.instance_of(task).timeoutMinutes * 60_000
         if started is not None and now - int(started) > timeout_ms:
             return codes.TIMEOUT_REASON
@@ -87,30 +96,35 @@ class Sweeper:
     def run(self) -> SweepReport:
         report = SweepReport()
         now = self.clock()
+        instances = self.pool.instances()
+        slots: dict[str, Slots] = {i.id: self.pool.slots(i.id) for i in instances}
+        slot_since = queueing.holders(slots)
+        unfinished: dict[str, Task] = {}
         cursor = None
         for _ in range(MAX_PAGES):
             tasks, cursor = self.repo.list_active(limit=PAGE_SIZE, cursor=cursor)
             for task in tasks:
                 report.checked += 1
-                reason = self.overdue(task, now)
+                reason = self.overdue(task, now, slot_since)
                 if reason is None:
+                    unfinished[task.id] = task
                     continue
                 if self.worker.fail(task, reason) is not None:
-                    bucket = (
-                        report.not_started
-                        if task.status == TaskStatus.NOT_START
-                        else report.timed_out
-                    )
-                    bucket.append(task.id)
+                    waited = task.status == TaskStatus.NOT_START and task.id not in slot_since
+                    (report.not_started if waited else report.timed_out).append(task.id)
                     log.warning("task swept", extra={"taskId": task.id, "reason": reason})
                     # Alarmed on (template TasksTimedOutAlarm): a provider that hangs.
                     observability.metric("TasksTimedOut", 1)
             if not cursor:
                 break
-        for instance in self.pool.instances():
+        for instance in instances:
             stale = self.pool.repair(instance.id, lambda ids: self.finished_or_gone(ids, now))
             if stale:
                 report.repaired[instance.id] = stale
+            report.restarted += queueing.restart_lost(
+                instance.id, slots[instance.id], unfinished, now
+            )
+            report.started += queueing.start_waiting(instance.id, pool=self.pool)[0]
         return report
 
     def finished_or_gone(self, ids: list[str], now: int) -> set[str]:
@@ -142,4 +156,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "timedOut": report.timed_out,
         "notStarted": report.not_started,
         "repaired": report.repaired,
+        "restarted": report.restarted,
+        "started": report.started,
     }

@@ -7,6 +7,8 @@ Ordering that keeps every task moving even when Lambda crashes or SQS delivers t
 3. the follow-up job (seq + 1) is enqueued *before* the task is written, so a crash between
    the two leaves a job that waits for the write rather than a task that no job will ever touch;
 4. the task is written with a conditional update on (status, seq), which also bumps seq.
+A task waits for a slot without any job (mjproxy.queueing): its start job is sent by whoever gave
+it a slot, and every way a task ends goes through `queueing.task_ended`, which starts the next one.
 A step that raises is retried with backoff through a delayed copy of its job; on its last attempt
 the task is failed with the error as failReason. A crashed or timed-out invocation is redelivered by
 SQS, and the dead-letter handler fails anything that still slips through.
@@ -19,7 +21,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import images, jobs, notify, observability, redact
+from . import images, jobs, notify, observability, queueing, redact
 from .config import Instance, Settings, settings
 from .domain.buttons import buttons_for
 from .domain.task import (
@@ -175,6 +177,11 @@ class Worker:
 
     def handle(self, job: jobs.Job, receive_count: int = 1) -> None:
         task = self.repo.get(job.taskId)
+        if task is None and job.step == jobs.START and job.attempt < EARLY_RETRY_LIMIT:
+            # A submit reserves its place before it writes the task, and a finishing task may
+            # start it in between: wait for the item (bounded) rather than drop its only job.
+            jobs.send(replace(job, attempt=job.attempt + 1), EARLY_RETRY_DELAY)
+            return
         if task is None or task.terminal:
             return
         if task.seq > job.seq:
@@ -187,10 +194,6 @@ class Worker:
         instance = self.pool.instance(task.instanceId)
         if instance is None or not instance.enable:
             self.fail(task, f"账号不可用: {task.instanceId}")
-            return
-        if job.step == jobs.START and not self.pool.try_acquire(task, instance):
-            # coreSize reached: the task waits (NOT_START) and retries its start later.
-            jobs.send(replace(job, attempt=job.attempt + 1), self.pool.retry_delay)
             return
         provider = provider_for(task, instance)
         ctx = WorkerContext(settings=settings(), instance=instance, repo=self.repo)
@@ -273,7 +276,7 @@ class Worker:
     def after_change(self, before: Task, after: Task) -> None:
         observability.task_changed(before, after, self.provider_of(after))
         if after.terminal:
-            self.pool.release(after)
+            queueing.task_ended(after, self.pool)
         if (before.status, before.progress) != (after.status, after.progress):
             notify.task_changed(after)
 

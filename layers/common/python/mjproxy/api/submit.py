@@ -7,12 +7,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import banned_words, images, jobs, translate
+from .. import banned_words, images, queueing, translate
 from ..config import Instance, settings
 from ..domain import codes
 from ..domain.prompts import change_description, imagine_description, parse_prompt
 from ..domain.task import GRID_ACTIONS, Task, TaskAction, TaskStatus, new_nonce, new_task_id, now_ms
-from ..observability import logger
 from ..store.instances import InstancePool, QueueFull
 from ..store.tasks import Conflict, TaskRepository
 from .choice import BOT_TYPES, candidates
@@ -133,8 +132,9 @@ def accept(
     svc: Services, task: Task, instance: Instance, inputs: list[images.DataUrl] | None = None
 ) -> dict[str, Any]:
     """Queue a validated task on `instance`: reserve a place (code 23 when full, and then no task
-    exists), store its input images, create it, enqueue its first job (code 9 if that fails,
-    and the task is failed rather than left waiting). Returns the envelope (code 1 or 22)."""
+    exists), store its input images, create it, start it if a slot is free (code 9 if its start
+    job cannot be sent, and the task is failed rather than left waiting). Returns the envelope
+    (code 1 or 22)."""
     props = {"discordInstanceId": instance.id}
     task.instanceId = instance.id
     task.properties["discordInstanceId"] = instance.id
@@ -162,24 +162,27 @@ def accept(
             raise
     else:
         raise ProtocolError(codes.FAILURE, codes.SUBMIT_FAILED, props)
-    try:
-        jobs.send(jobs.Job(task.id, jobs.START, task.seq))
-    except Exception:
-        logger.exception("enqueue failed", extra={"taskId": task.id})
+    # Start it now if a slot is free and nobody waits ahead (mjproxy.queueing); else it waits,
+    # with no job, until a running task ends.
+    _, unsent = queueing.start_waiting(instance.id, reservation.slots, pool=svc.pool)
+    if task.id in unsent:
         now = now_ms()
-        svc.repo.update(
-            task.id,
-            {
-                "status": TaskStatus.FAILURE,
-                "failReason": codes.SUBMIT_FAILED,
-                "progress": "100%",
-                "finishTime": now,
-                "startTime": now,
-            },
-            from_status=[TaskStatus.NOT_START],
-        )
-        svc.pool.release(task)
-        raise ProtocolError(codes.FAILURE, codes.SUBMIT_FAILED, props) from None
+        try:
+            ended = svc.repo.update(
+                task.id,
+                {
+                    "status": TaskStatus.FAILURE,
+                    "failReason": codes.SUBMIT_FAILED,
+                    "progress": "100%",
+                    "finishTime": now,
+                    "startTime": now,
+                },
+                from_status=[TaskStatus.NOT_START],
+            )
+        except Conflict:
+            ended = task
+        queueing.task_ended(ended, svc.pool)
+        raise ProtocolError(codes.FAILURE, codes.SUBMIT_FAILED, props)
     if reservation.ahead > 0:
         return envelope_queued(task.id, reservation.ahead, props)
     return {

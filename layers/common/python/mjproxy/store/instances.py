@@ -4,8 +4,11 @@ Each instance has one DynamoDB item holding two string sets of task ids:
 - `active`: accepted and not finished (waiting for a slot or running). A submit adds its task
   only while `size(active) < coreSize + queueSize`, so a full instance answers code 23 and no
   task is created.
-- `running`: holding one of the `coreSize` slots. The worker adds a task before it starts the
-  generator, so `coreSize` really limits concurrent generations.
+- `running`: holding one of the `coreSize` slots. A task is added (`claim_slot`) before its start
+  job is sent, so `coreSize` really limits concurrent generations. `active - running` is the
+  waiting queue, in id order (ids start with the submit time in ms): see `mjproxy.queueing`.
+- `slot_<taskId>`: when that task got its slot (the clock of a task that holds a slot but has
+  not reached the generator yet, and of a lost start job).
 Set ADD/DELETE are idempotent, so duplicated SQS deliveries cannot make the counters drift; a crash
 between a task finishing and its release is repaired by the sweeper (`repair`).
 """
@@ -17,7 +20,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -37,10 +40,40 @@ class QueueFull(Exception):
     pass
 
 
+SLOT_PREFIX = "slot_"
+
+
+@dataclass(frozen=True)
+class Slots:
+    """One consistent read of an instance's counters."""
+
+    active: frozenset[str] = frozenset()
+    running: frozenset[str] = frozenset()
+    since: dict[str, int] = field(default_factory=dict)  # task id -> when it got its slot (ms)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Slots:
+        since = {
+            name[len(SLOT_PREFIX) :]: int(value["N"])
+            for name, value in item.items()
+            if name.startswith(SLOT_PREFIX) and "N" in value
+        }
+        return cls(
+            active=frozenset(item.get("active", {}).get("SS", [])),
+            running=frozenset(item.get("running", {}).get("SS", [])),
+            since=since,
+        )
+
+    def waiting(self) -> list[str]:
+        """Accepted tasks without a slot, first come first served (ids begin with submit ms)."""
+        return sorted(self.active - self.running)
+
+
 @dataclass(frozen=True)
 class Reservation:
     instance: Instance
     ahead: int  # tasks waiting for a slot before this one (code 22's numberOfQueues)
+    slots: Slots = field(default_factory=Slots)  # the counters right after this reservation
 
 
 def _size(item: dict[str, Any], name: str) -> int:
@@ -48,8 +81,6 @@ def _size(item: dict[str, Any], name: str) -> int:
 
 
 class InstancePool:
-    retry_delay = 2  # seconds before a task that found no free slot tries again
-
     def __init__(self, table_name: str | None = None) -> None:
         self.table = table_name or os.environ.get("INSTANCES_TABLE_NAME", "mj-instances")
 
@@ -185,12 +216,15 @@ class InstancePool:
         return max(0.05, (last + gap - now) / 1000)
 
     # ---- counters -----------------------------------------------------------------------
-    def counters(self, instance_id: str) -> dict[str, list[str]]:
+    def slots(self, instance_id: str) -> Slots:
         out = self._db.get_item(
             TableName=self.table, Key={"id": {"S": instance_id}}, ConsistentRead=True
         )
-        item = out.get("Item", {})
-        return {name: sorted(item.get(name, {}).get("SS", [])) for name in ("active", "running")}
+        return Slots.from_item(out.get("Item", {}))
+
+    def counters(self, instance_id: str) -> dict[str, list[str]]:
+        slots = self.slots(instance_id)
+        return {"active": sorted(slots.active), "running": sorted(slots.running)}
 
     def status(self, instance_id: str) -> dict[str, Any]:
         """Counters plus the run-time marks shown by /mj/account/list (one read): why the
@@ -232,48 +266,61 @@ class InstancePool:
                 UpdateExpression="ADD active :t",
                 ConditionExpression="attribute_not_exists(active) OR size(active) < :cap",
                 ExpressionAttributeValues={":t": {"SS": [task_id]}, ":cap": {"N": str(cap)}},
-                ReturnValues="UPDATED_OLD",
+                ReturnValues="ALL_NEW",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
             raise QueueFull(instance.id) from exc
-        before = _size(out.get("Attributes", {}), "active")
-        return Reservation(instance=instance, ahead=max(0, before - instance.coreSize))
+        slots = Slots.from_item(out.get("Attributes", {}))
+        before = len(slots.active) - 1
+        return Reservation(
+            instance=instance, ahead=max(0, before - instance.coreSize), slots=slots
+        )
 
-    def try_acquire(self, task: Task, instance: Instance) -> bool:
-        """Take one of the instance's coreSize slots for the task (idempotent)."""
+    def claim_slot(self, instance: Instance, task_id: str, now_ms: int) -> bool:
+        """Give a waiting task one of the instance's coreSize slots. False when no slot is free,
+        the task already holds one (somebody else started it) or it is no longer queued (it
+        ended meanwhile): whoever gets True, and only they, sends its start job."""
         try:
             self._db.update_item(
                 TableName=self.table,
                 Key={"id": {"S": instance.id}},
-                UpdateExpression="ADD running :t, active :t",
+                UpdateExpression="ADD running :t SET #since = :now",
                 ConditionExpression=(
-                    "attribute_not_exists(running) OR size(running) < :core OR contains(running, :id)"
+                    "(attribute_not_exists(running) OR size(running) < :core) "
+                    "AND contains(active, :id) "
+                    "AND (attribute_not_exists(running) OR NOT contains(running, :id))"
                 ),
+                ExpressionAttributeNames={"#since": SLOT_PREFIX + task_id},
                 ExpressionAttributeValues={
-                    ":t": {"SS": [task.id]},
-                    ":id": {"S": task.id},
+                    ":t": {"SS": [task_id]},
+                    ":id": {"S": task_id},
                     ":core": {"N": str(instance.coreSize)},
+                    ":now": {"N": str(now_ms)},
                 },
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def release(self, task: Task) -> None:
-        """Free the task's slot and queue place (idempotent)."""
+    def release(self, task: Task) -> Slots | None:
+        """Free the task's slot and queue place (idempotent); the counters after it."""
         if not task.instanceId:
-            return
-        self._remove(task.instanceId, [task.id])
+            return None
+        return self._remove(task.instanceId, [task.id])
 
-    def _remove(self, instance_id: str, task_ids: list[str]) -> None:
+    def _remove(self, instance_id: str, task_ids: list[str]) -> Slots | None:
         if not task_ids:
-            return
-        self._db.update_item(
+            return None
+        names = {f"#s{i}": SLOT_PREFIX + t for i, t in enumerate(task_ids)}
+        out = self._db.update_item(
             TableName=self.table,
             Key={"id": {"S": instance_id}},
-            UpdateExpression="DELETE running :t, active :t",
+            UpdateExpression="DELETE running :t, active :t REMOVE " + ", ".join(names),
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues={":t": {"SS": task_ids}},
+            ReturnValues="ALL_NEW",
         )
+        return Slots.from_item(out.get("Attributes", {}))
 
     def repair(self, instance_id: str, is_finished: Any) -> list[str]:
         """Drop ids whose task is finished or gone (`is_finished(ids) -> set of such ids`)."""
