@@ -111,15 +111,16 @@ def test_list_answers_400_when_dynamodb_rejects_a_cursor(system, monkeypatch):
     ValidationException (moto does not check), which is the client's fault, not a 500."""
     from botocore.exceptions import ClientError
 
-    from mjproxy.store.tasks import TaskRepository
+    from mjproxy.store.tasks import LIST_INDEX, TaskRepository
 
-    def query(self, limit=None, cursor=None):
+    def query(self, cursor=None, chunk=100):
         error = {"Error": {"Code": "ValidationException", "Message": "invalid start key"}}
         raise ClientError(error, "Query")
 
-    monkeypatch.setattr(TaskRepository, "list_recent", query)
+    monkeypatch.setattr(TaskRepository, "iter_recent", query)
     forged = {"id": {"S": "1"}, "gsiList": {"S": "OTHER"}, "nope": {"S": "x"}}
-    token = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+    cursor = {mark: None for mark in LIST_INDEX.marks} | {"TASK#0": forged}
+    token = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
     assert system.get(f"/mj/task/list?cursor={token}").status == 400
     assert system.get("/mj/task/list").status == 500  # without a cursor it is our fault
 

@@ -46,12 +46,24 @@ def test_requested_ids():
 
 
 def test_cursor_round_trip_and_rejection():
-    key = {"id": {"S": "1700000000000000"}, "gsiList": {"S": "TASK"}, "submitTime": {"N": "17"}}
-    token = encode_cursor(key)
-    assert "=" not in token and decode_cursor(token) == key
-    for bad in ("%%%", "e30", encode_cursor({"id": 1}), encode_cursor({"id": {"B": "x"}})):
+    from mjproxy.store.tasks import ACTIVE_INDEX, LIST_INDEX
+
+    key = {"id": {"S": "1700000000000000"}, "gsiList": {"S": "TASK#3"}, "submitTime": {"N": "17"}}
+    cursor = {mark: None for mark in LIST_INDEX.marks} | {"TASK#3": key}
+    token = encode_cursor(cursor)
+    assert "=" not in token and decode_cursor(token, LIST_INDEX) == cursor
+    for bad in (
+        "%%%",
+        "e30",  # {}
+        encode_cursor(key),  # a bare DynamoDB key (the cursor before the indexes were sharded)
+        encode_cursor({"TASK#3": key}),  # not every shard
+        encode_cursor(cursor | {"TASK#3": {"id": {"B": "x"}}}),
+        encode_cursor(cursor | {"TASK#99": None}),
+    ):
         with pytest.raises(BadRequest):
-            decode_cursor(bad)
+            decode_cursor(bad, LIST_INDEX)
+    with pytest.raises(BadRequest):  # a list cursor is no queue cursor
+        decode_cursor(token, ACTIVE_INDEX)
 
 
 def test_account_view_whitelists_settings():

@@ -2,13 +2,21 @@
 (alias /mj/task/list-by-ids) and GET /mj/task/queue.
 
 Every answer is a bare JSON array of Task objects from the one serializer (the lobe plugin and
-new-api parse it as an array). Nothing here scans the table: `list` and `queue` query a GSI one
-page at a time, `list-by-condition` reads its ids with BatchGetItem in chunks of 100.
+new-api parse it as an array). Nothing here scans the table: `list` and `queue` query a sharded
+GSI one page at a time (store/shards.py merges the shards in order), `list-by-condition` reads its
+ids with BatchGetItem in chunks of 100.
 
 Paging (`list` and `queue`): optional query parameters `pageSize` and `cursor`. When more tasks
 follow, the response carries the opaque continuation token in the `X-Next-Cursor` header, so the
 body stays a bare array; pass it back as `?cursor=` for the next page. No header = last page (a
 page may hold fewer tasks than `pageSize`, even none, and still have a cursor).
+
+Bounded answers (Lambda answers at most 6 MB): a page also ends once its JSON would pass
+MAX_ANSWER_BYTES (the cursor then continues after the last task sent), and `list-by-condition`
+answers the first MAX_IDS distinct ids of a request and no more than MAX_ANSWER_BYTES of tasks,
+saying so in `X-Ids-Truncated` (ids left unanswered). new-api sends every unfinished id of a
+channel and keeps polling: it gets the oldest first and the rest once those finish, instead of an
+error that would stop all its updates.
 """
 
 from __future__ import annotations
@@ -16,14 +24,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .. import wire
 from ..domain.task import Task
-from ..store.tasks import TaskRepository
+from ..store.shards import ShardedIndex, valid_cursor
+from ..store.tasks import ACTIVE_INDEX, LIST_INDEX, TaskRepository, chunk_for
 from .errors import BadRequest
 from .http import Request, response
 from .tasks import list_view, visible
@@ -31,11 +40,14 @@ from .tasks import list_view, visible
 LIST_PAGE_SIZE = 100
 QUEUE_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 1000
-MAX_QUERIES_PER_PAGE = 10  # hidden (expired) tasks may need a few more reads to fill a page
 MAX_ID_LENGTH = 128  # DynamoDB rejects keys over 2048 bytes; our ids are 16 digits
+MAX_IDS = 1000  # per list-by-condition request
+MAX_ANSWER_BYTES = 2_000_000  # a third of Lambda's 6 MB response limit
+MAX_HIDDEN_PER_PAGE = 1000  # expired tasks skipped before a page ends early (with a cursor)
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
+IDS_TRUNCATED_HEADER = "X-Ids-Truncated"
 
-Query = Callable[..., tuple[list[Task], dict | None]]
+Iterate = Callable[[dict | None], Iterator[tuple[Task, dict | None]]]
 
 
 # ---- cursors --------------------------------------------------------------------------------
@@ -44,28 +56,19 @@ def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(token: str) -> dict[str, Any]:
-    """The DynamoDB key inside a cursor; BadRequest unless it is shaped like one."""
+def decode_cursor(token: str, index: ShardedIndex) -> dict[str, Any]:
+    """The per-shard positions inside a cursor; BadRequest unless it is shaped like one."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError) as exc:
         raise BadRequest("invalid cursor") from exc
-    if not isinstance(key, dict) or not 1 <= len(key) <= 4:
+    if not valid_cursor(key, index):
         raise BadRequest("invalid cursor")
-    for name, value in key.items():
-        if not (
-            isinstance(name, str)
-            and isinstance(value, dict)
-            and len(value) == 1
-            and next(iter(value)) in ("S", "N")
-            and isinstance(next(iter(value.values())), str)
-        ):
-            raise BadRequest("invalid cursor")
     return key
 
 
-def page_params(request: Request, default_size: int) -> tuple[int, dict[str, Any] | None]:
+def page_params(request: Request, default_size: int, index: ShardedIndex) -> tuple[int, Any]:
     """`pageSize` (1..1000, larger values are capped) and `cursor`; BadRequest when malformed."""
     raw_size = (request.query.get("pageSize") or "").strip()
     size = default_size
@@ -77,44 +80,57 @@ def page_params(request: Request, default_size: int) -> tuple[int, dict[str, Any
         if size < 1:
             raise BadRequest("pageSize must be at least 1")
     token = (request.query.get("cursor") or "").strip()
-    return min(size, MAX_PAGE_SIZE), (decode_cursor(token) if token else None)
+    return min(size, MAX_PAGE_SIZE), (decode_cursor(token, index) if token else None)
+
+
+def json_size(view: dict[str, Any]) -> int:
+    return len(wire.dumps(view).encode()) + 1  # + the comma between array items
 
 
 def read_page(
-    query: Query, size: int, cursor: dict[str, Any] | None
-) -> tuple[list[Task], dict[str, Any] | None]:
-    """Up to `size` visible tasks from an index query, and the key to continue after them.
-
-    Each query asks for no more items than still fit (DynamoDB's Limit counts evaluated items),
-    so the continuation key never skips a task."""
-    found: list[Task] = []
+    iterate: Iterate, size: int, cursor: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Up to `size` visible tasks (as list views, at most MAX_ANSWER_BYTES of JSON) from an index
+    and the cursor that continues right after the last task sent (None: nothing follows)."""
+    views: list[dict[str, Any]] = []
+    used = 2  # "[]"
+    hidden = 0
     key = cursor
-    for _ in range(MAX_QUERIES_PER_PAGE):
-        try:
-            tasks, key = query(limit=size - len(found), cursor=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ValidationException" and cursor:
-                raise BadRequest("invalid cursor") from exc  # a forged or foreign key
-            raise
-        found.extend(t for t in tasks if visible(t))
-        if key is None or len(found) >= size:
-            break
-    return found, key
+    try:
+        for task, after in iterate(cursor):
+            if visible(task):
+                view = list_view(task)
+                n = json_size(view)
+                if views and used + n > MAX_ANSWER_BYTES:
+                    return views, key  # continue with this task on the next page
+                views.append(view)
+                used += n
+            else:
+                hidden += 1
+            key = after
+            if len(views) >= size or hidden >= MAX_HIDDEN_PER_PAGE:
+                return views, key
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationException" and cursor:
+            raise BadRequest("invalid cursor") from exc  # a forged or foreign key
+        raise
+    return views, None
 
 
-def paged_response(tasks: list[Task], key: dict[str, Any] | None) -> dict[str, Any]:
+def paged_response(views: list[dict[str, Any]], key: dict[str, Any] | None) -> dict[str, Any]:
     headers = {"Access-Control-Expose-Headers": NEXT_CURSOR_HEADER}
     if key:
         headers[NEXT_CURSOR_HEADER] = encode_cursor(key)
-    return response(200, wire.dumps([list_view(t) for t in tasks]), headers)
+    return response(200, wire.dumps(views), headers)
 
 
 # ---- endpoints ------------------------------------------------------------------------------
 def task_list(request: Request, repo: TaskRepository | None = None) -> dict[str, Any]:
     """GET /mj/task/list: tasks newest first, `pageSize` (default 100) at a time."""
     repo = repo or TaskRepository()
-    size, cursor = page_params(request, LIST_PAGE_SIZE)
-    return paged_response(*read_page(repo.list_recent, size, cursor))
+    size, cursor = page_params(request, LIST_PAGE_SIZE, LIST_INDEX)
+    chunk = chunk_for(size)
+    return paged_response(*read_page(lambda c: repo.iter_recent(c, chunk), size, cursor))
 
 
 def task_queue(request: Request, repo: TaskRepository | None = None) -> dict[str, Any]:
@@ -122,8 +138,9 @@ def task_queue(request: Request, repo: TaskRepository | None = None) -> dict[str
     The index only holds unfinished tasks (at most coreSize + queueSize per instance), so the
     default page of 1000 is normally the whole queue."""
     repo = repo or TaskRepository()
-    size, cursor = page_params(request, QUEUE_PAGE_SIZE)
-    return paged_response(*read_page(repo.list_active, size, cursor))
+    size, cursor = page_params(request, QUEUE_PAGE_SIZE, ACTIVE_INDEX)
+    chunk = chunk_for(size)
+    return paged_response(*read_page(lambda c: repo.iter_active(c, chunk), size, cursor))
 
 
 def requested_ids(body: Any) -> list[str]:
@@ -149,22 +166,39 @@ def requested_ids(body: Any) -> list[str]:
     return list(out)
 
 
-def list_by_condition(body: Any, repo: TaskRepository | None = None) -> list[dict[str, Any]]:
-    """POST /mj/task/list-by-condition {"ids": [...]}: the known, unexpired tasks among `ids`.
+def list_by_condition(
+    body: Any, repo: TaskRepository | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """POST /mj/task/list-by-condition {"ids": [...]}: the known, unexpired tasks among `ids`,
+    and how many of the ids were left unanswered (beyond MAX_IDS or MAX_ANSWER_BYTES).
 
     Order: tasks still queued or running first, then finished ones (protocol.md §3.8, 2.5+),
     each group in request order."""
     ids = requested_ids(body)
     if not ids:
-        return []
-    tasks = {t.id: t for t in (repo or TaskRepository()).batch_get(ids) if visible(t)}
-    ordered = [tasks[i] for i in ids if i in tasks]
+        return [], 0
+    asked, skipped = ids[:MAX_IDS], max(0, len(ids) - MAX_IDS)
+    tasks = {t.id: t for t in (repo or TaskRepository()).batch_get(asked) if visible(t)}
+    ordered = [tasks[i] for i in asked if i in tasks]
     ordered.sort(key=lambda t: t.terminal)  # stable: request order within each group
-    return [list_view(t) for t in ordered]
+    views: list[dict[str, Any]] = []
+    used = 2
+    for n, task in enumerate(ordered):
+        view = list_view(task)
+        used += json_size(view)
+        if views and used > MAX_ANSWER_BYTES:
+            skipped += len(ordered) - n
+            break
+        views.append(view)
+    return views, skipped
 
 
-def list_by_condition_endpoint(request: Request) -> list[dict[str, Any]]:
+def list_by_condition_endpoint(request: Request) -> dict[str, Any]:
     body = request.json()  # malformed JSON or no body: HTTP 400
     if not isinstance(body, dict):
         raise BadRequest("JSON body must be an object")
-    return list_by_condition(body)
+    views, skipped = list_by_condition(body)
+    headers = {"Access-Control-Expose-Headers": IDS_TRUNCATED_HEADER}
+    if skipped:
+        headers[IDS_TRUNCATED_HEADER] = str(skipped)
+    return response(200, wire.dumps(views), headers)

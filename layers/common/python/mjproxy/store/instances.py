@@ -272,9 +272,7 @@ class InstancePool:
             raise QueueFull(instance.id) from exc
         slots = Slots.from_item(out.get("Attributes", {}))
         before = len(slots.active) - 1
-        return Reservation(
-            instance=instance, ahead=max(0, before - instance.coreSize), slots=slots
-        )
+        return Reservation(instance=instance, ahead=max(0, before - instance.coreSize), slots=slots)
 
     def claim_slot(self, instance: Instance, task_id: str, now_ms: int) -> bool:
         """Give a waiting task one of the instance's coreSize slots. False when no slot is free,

@@ -4,18 +4,19 @@ never move a task backwards or finish it twice (design.md §4)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..aws import client
 from ..config import settings
 from ..domain.task import ACTIVE, TERMINAL, Task, TaskStatus
 from .codec import TASK_ATTRS, from_item, to_av, to_item
+from .shards import SHARDS, Cursor, ShardedIndex, merged
 
-ACTIVE_INDEX = "active-by-submit"  # sparse: only tasks that are not finished
-LIST_INDEX = "all-by-submit"
-ACTIVE_MARK = "ACTIVE"
-LIST_MARK = "TASK"
+# Both indexes are sharded over several partition key values (store/shards.py). The active one is
+# sparse: only unfinished tasks carry its key.
+ACTIVE_INDEX = ShardedIndex("active-by-submit", "gsiActive", "ACTIVE")
+LIST_INDEX = ShardedIndex("all-by-submit", "gsiList", "TASK")
 BATCH_GET_MAX = 100
 
 
@@ -35,9 +36,9 @@ class TaskRepository:
     def create(self, task: Task) -> None:
         """Insert a new task; Conflict if the id is taken (ids are ms + 3 random digits)."""
         item = to_item(task)
-        item["gsiList"] = {"S": LIST_MARK}
+        item[LIST_INDEX.attr] = {"S": LIST_INDEX.mark(task.id)}
         if task.status in ACTIVE:
-            item["gsiActive"] = {"S": ACTIVE_MARK}
+            item[ACTIVE_INDEX.attr] = {"S": ACTIVE_INDEX.mark(task.id)}
         try:
             self._db.put_item(
                 TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(id)"
@@ -78,7 +79,7 @@ class TaskRepository:
                 sets.append(f"{placeholder} = :v{i}")
         new_status = changes.get("status")
         if new_status is not None and TaskStatus(new_status) in TERMINAL:
-            names["#active"] = "gsiActive"
+            names["#active"] = ACTIVE_INDEX.attr
             removes.append("#active")
         if bump_seq:
             names["#seq"] = "seq"
@@ -134,38 +135,49 @@ class TaskRepository:
                 request = out.get("UnprocessedKeys") or {}
         return found
 
-    def _query(
-        self,
-        index: str,
-        mark_attr: str,
-        mark: str,
-        newest_first: bool,
-        limit: int | None,
-        cursor: dict | None,
-    ) -> tuple[list[Task], dict | None]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": index,
-            "KeyConditionExpression": "#m = :m",
-            "ExpressionAttributeNames": {"#m": mark_attr},
-            "ExpressionAttributeValues": {":m": {"S": mark}},
-            "ScanIndexForward": not newest_first,
-        }
-        if limit:
-            kwargs["Limit"] = limit
-        if cursor:
-            kwargs["ExclusiveStartKey"] = cursor
-        out = self._db.query(**kwargs)
-        return [from_item(it) for it in out.get("Items", [])], out.get("LastEvaluatedKey")
+    def iterate(
+        self, index: ShardedIndex, newest_first: bool, cursor: Cursor | None, chunk: int = 100
+    ) -> Iterator[tuple[Task, Cursor | None]]:
+        """Tasks of a sharded index in submitTime order, each with the cursor after it."""
+        return merged(self._db.query, self.table, index, newest_first, cursor, max(1, chunk))
+
+    def _page(
+        self, index: ShardedIndex, newest_first: bool, limit: int | None, cursor: Cursor | None
+    ) -> tuple[list[Task], Cursor | None]:
+        size = limit or 1000
+        found: list[Task] = []
+        for task, after in self.iterate(index, newest_first, cursor, chunk=chunk_for(size)):
+            found.append(task)
+            if len(found) >= size:
+                return found, after
+        return found, None
+
+    def iter_active(
+        self, cursor: Cursor | None, chunk: int = 100
+    ) -> Iterator[tuple[Task, Cursor | None]]:
+        """Unfinished tasks, oldest first, from the sparse active index (never a scan)."""
+        return self.iterate(ACTIVE_INDEX, False, cursor, chunk)
+
+    def iter_recent(
+        self, cursor: Cursor | None, chunk: int = 100
+    ) -> Iterator[tuple[Task, Cursor | None]]:
+        """Tasks newest first."""
+        return self.iterate(LIST_INDEX, True, cursor, chunk)
 
     def list_active(
-        self, limit: int | None = None, cursor: dict | None = None
-    ) -> tuple[list[Task], dict | None]:
-        """Unfinished tasks, oldest first, from the sparse active index (never a scan)."""
-        return self._query(ACTIVE_INDEX, "gsiActive", ACTIVE_MARK, False, limit, cursor)
+        self, limit: int | None = None, cursor: Cursor | None = None
+    ) -> tuple[list[Task], Cursor | None]:
+        """Up to `limit` unfinished tasks, oldest first, and the cursor to continue (or None)."""
+        return self._page(ACTIVE_INDEX, False, limit, cursor)
 
     def list_recent(
-        self, limit: int | None = None, cursor: dict | None = None
-    ) -> tuple[list[Task], dict | None]:
-        """Tasks newest first, one page at a time."""
-        return self._query(LIST_INDEX, "gsiList", LIST_MARK, True, limit, cursor)
+        self, limit: int | None = None, cursor: Cursor | None = None
+    ) -> tuple[list[Task], Cursor | None]:
+        """Up to `limit` tasks, newest first, and the cursor to continue (or None)."""
+        return self._page(LIST_INDEX, True, limit, cursor)
+
+
+def chunk_for(size: int) -> int:
+    """Items asked of each shard per query for a page of `size`: shards fill evenly (ids hash
+    uniformly), so twice a fair share keeps refills rare without reading SHARDS pages."""
+    return max(4, min(size, -(-2 * size // SHARDS)))
