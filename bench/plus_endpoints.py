@@ -132,6 +132,12 @@ def main() -> None:
             "video (local MP4)": lambda: timed_task(
                 local, "/mj/submit/video", {"prompt": "pan", "image": image}
             ),
+            "edits": lambda: timed_task(
+                local, "/mj/submit/edits", {"prompt": "a red sunset", "image": image}
+            ),
+            "retexture": lambda: timed_task(
+                local, "/mj/submit/retexture", {"prompt": "blue ice", "image": image}
+            ),
             "upload-discord-images (answer)": lambda: timed_call(
                 lambda: local.post("/mj/submit/upload-discord-images", {"base64Array": [image]})
             ),

@@ -127,6 +127,19 @@ def test_video_over_http_is_an_mp4(plus, image_server):
         assert sum(1 for _ in container.decode(video=0)) == 48
 
 
+def test_edits_and_retexture_over_http(plus, image_server):
+    for path in ("/mj/submit/edits", "/mj-fast/mj/submit/retexture"):
+        body = {"prompt": "a red sunset", "image": f"{image_server}/a.png"}
+        task = wait(plus, submit(plus, path, body))
+        assert task["status"] == "SUCCESS" and len(task["imageUrls"]) == 4
+        assert requests.get(task["imageUrl"], timeout=30).content[:4] == b"\x89PNG"
+
+
+def test_face_swap_over_http(plus):
+    out = plus.post("/mj/insight-face/swap", {"sourceUrl": "x", "targetUrl": "y"}).json()
+    assert out["code"] == 4 and out["description"].startswith("服务不支持")
+
+
 def test_openapi_over_http(plus):
     doc = plus.get("/mj/openapi.json").json()
     assert "/mj/submit/video" in doc["paths"] and "/{mode}/mj/submit/shorten" in doc["paths"]

@@ -51,7 +51,7 @@ def test_bodiless_plus_functions_load_nothing_heavy(function):
 @pytest.mark.parametrize(
     "function",
     ["submit_imagine", "submit_describe", "submit_shorten", "submit_video", "face_swap",
-     "submit_upload_discord_images"],
+     "submit_upload_discord_images", "submit_edits", "submit_retexture"],
 )  # fmt: skip
 def test_submit_functions_load_pydantic_for_their_bodies_but_not_pillow(function):
     assert imported_after(function) == {"pydantic"}

@@ -163,6 +163,10 @@ def provider_for(task: Task, instance: Instance) -> Provider:
         from .shorten.provider import ShortenProvider
 
         return ShortenProvider()
+    if task.action in (TaskAction.EDIT, TaskAction.RETEXTURE):
+        from .edits.providers import LocalEditProvider
+
+        return LocalEditProvider()
     if task.action == TaskAction.VIDEO:
         from .video.providers import video_provider
 

@@ -96,3 +96,9 @@ class FaceSwapRequest(_PlusBody):
     sourceUrl: str | None = None
     targetBase64: str | None = None
     targetUrl: str | None = None
+
+
+class EditRequest(_PlusBody):
+    prompt: str | None = None
+    image: str | None = None  # an http(s) URL or a data URL (bare base64 is taken as PNG)
+    maskBase64: str | None = None  # EDIT only: white = the area to change

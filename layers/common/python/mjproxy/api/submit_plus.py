@@ -9,7 +9,7 @@ from .. import images
 from ..domain import codes
 from ..domain.task import TaskAction, TaskStatus
 from .errors import ProtocolError
-from .models import FaceSwapRequest, ImagineRequest, VideoRequest
+from .models import EditRequest, FaceSwapRequest, ImagineRequest, VideoRequest
 from .submit import (
     Services,
     accept,
@@ -125,3 +125,38 @@ def submit_face_swap(
     midjourney, bedrock, openai) has a face-swap model, so every request gets trueai's own
     refusal, code 4 服务不支持, with the reason (plus-api.md §2.1). No task is created."""
     raise ProtocolError(codes.VALIDATION_ERROR, codes.FACE_SWAP_UNSUPPORTED)
+
+
+def submit_edit(
+    body: EditRequest,
+    action: TaskAction = TaskAction.EDIT,
+    mode: str | None = None,
+    svc: Services | None = None,
+) -> dict[str, Any]:
+    """EDIT (`/edit <prompt>`, optional `maskBase64`) or RETEXTURE (`/retexture <prompt>`) of a
+    given image: a 2x2 grid of variants with U/V buttons (edits/ for each provider)."""
+    from ..edits.providers import SUPPORTED
+
+    svc = svc or Services()
+    if _blank(body.prompt) or _blank(body.image):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.IMAGE_OR_PROMPT_EMPTY)
+    inputs = [image_input(body.image or "")]
+    if action == TaskAction.EDIT and not _blank(body.maskBase64):
+        inputs.append(image_input(body.maskBase64 or ""))
+    prompt = (body.prompt or "").strip()
+    task = new_task(
+        action,
+        state=body.state,
+        notify_hook=body.notifyHook,
+        mode=mode,
+        bot_type=bot_type_of(body.botType),
+    )
+    task.prompt = prompt
+    task.promptEn = english_checked(prompt)
+    verb = "retexture" if action == TaskAction.RETEXTURE else "edit"
+    task.description = f"/{verb} {prompt}"
+    task.providerState = {"mask": len(inputs) > 1}
+    instance = choose_instance(svc.pool, task, body.accountFilter)
+    if instance.provider not in SUPPORTED:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.EDIT_UNSUPPORTED)
+    return accept(svc, task, instance, inputs)

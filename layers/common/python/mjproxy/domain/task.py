@@ -52,7 +52,10 @@ TRANSITIONS: dict[TaskStatus, tuple[TaskStatus, ...]] = {
 }
 
 # Actions whose result is a 2x2 grid and may therefore be the parent of U/V/R (protocol.md §5.1).
-GRID_ACTIONS = (TaskAction.IMAGINE, TaskAction.VARIATION, TaskAction.REROLL, TaskAction.BLEND)
+GRID_ACTIONS = (
+    TaskAction.IMAGINE, TaskAction.VARIATION, TaskAction.REROLL, TaskAction.BLEND,
+    TaskAction.EDIT, TaskAction.RETEXTURE,
+)  # fmt: skip
 
 DISCORD_EPOCH_MS = 1420070400000
 
