@@ -10,7 +10,7 @@ from typing import Any
 from .. import banned_words, images, queueing, translate
 from ..config import Instance, settings
 from ..domain import codes
-from ..domain.prompts import change_description, imagine_description, parse_prompt
+from ..domain.prompts import change_description, parse_prompt
 from ..domain.task import GRID_ACTIONS, Task, TaskAction, TaskStatus, new_nonce, new_task_id, now_ms
 from ..store.instances import InstancePool, QueueFull
 from ..store.tasks import Conflict, TaskRepository
@@ -214,6 +214,25 @@ def english_checked(prompt: str) -> str:
     return prompt_en
 
 
+def prompt_task(
+    action: TaskAction, body: Any, prompt: str, mode: str | None, bot_type: str | None = None
+) -> Task:
+    """A new task for a prompt-driven submit (imagine, shorten, video, edits): its prompt, the
+    checked English promptEn (code 24 on a banned word) and `description "/<verb> <prompt>"`.
+    `body` carries state, notifyHook and botType (`bot_type` overrides it, e.g. a parent's)."""
+    task = new_task(
+        action,
+        state=body.state,
+        notify_hook=body.notifyHook,
+        mode=mode,
+        bot_type=bot_type or bot_type_of(body.botType),
+    )
+    task.prompt = prompt
+    task.promptEn = english_checked(prompt)
+    task.description = f"/{action.value.lower()} {prompt}"
+    return task
+
+
 def submit_imagine(
     body: ImagineRequest, mode: str | None = None, svc: Services | None = None
 ) -> dict[str, Any]:
@@ -221,20 +240,11 @@ def submit_imagine(
     if _blank(body.prompt):
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PROMPT_EMPTY)
     prompt = body.prompt.strip()
-    task = new_task(
-        TaskAction.IMAGINE,
-        state=body.state,
-        notify_hook=body.notifyHook,
-        mode=mode,
-        bot_type=bot_type_of(body.botType),
-    )
-    task.prompt = prompt
-    task.promptEn = english_checked(prompt)
+    task = prompt_task(TaskAction.IMAGINE, body, prompt, mode)
     raw_images = list(body.base64Array or [])
     if not _blank(body.base64):
         raw_images.append(body.base64)
     inputs = parse_images(raw_images)
-    task.description = imagine_description(prompt)
     task.seed = parse_prompt(prompt).seed
     zh_prompt(task)
     instance = choose_instance(svc.pool, task, body.accountFilter)

@@ -10,16 +10,7 @@ from ..domain import codes
 from ..domain.task import TaskAction, TaskStatus
 from .errors import ProtocolError
 from .models import EditRequest, FaceSwapRequest, ImagineRequest, VideoRequest
-from .submit import (
-    Services,
-    accept,
-    bot_type_of,
-    choose_instance,
-    english_checked,
-    find_parent,
-    new_task,
-    parse_images,
-)
+from .submit import Services, accept, choose_instance, find_parent, parse_images, prompt_task
 from .submit_more import image_from_link
 
 
@@ -35,17 +26,7 @@ def submit_shorten(
     svc = svc or Services()
     if _blank(body.prompt):
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PROMPT_EMPTY)
-    prompt = (body.prompt or "").strip()
-    task = new_task(
-        TaskAction.SHORTEN,
-        state=body.state,
-        notify_hook=body.notifyHook,
-        mode=mode,
-        bot_type=bot_type_of(body.botType),
-    )
-    task.prompt = prompt
-    task.promptEn = english_checked(prompt)
-    task.description = f"/shorten {prompt}"
+    task = prompt_task(TaskAction.SHORTEN, body, (body.prompt or "").strip(), mode)
     instance = choose_instance(svc.pool, task, body.accountFilter)
     return accept(svc, task, instance)
 
@@ -92,17 +73,13 @@ def submit_video(
         inputs.append(image_input(body.image or ""))
         if not _blank(body.endImage):
             inputs.append(image_input(body.endImage or ""))
-    prompt = (body.prompt or "").strip()
-    task = new_task(
+    task = prompt_task(
         TaskAction.VIDEO,
-        state=body.state,
-        notify_hook=body.notifyHook,
-        mode=mode or (parent.mode if parent else None),
-        bot_type=parent.botType if parent else bot_type_of(body.botType),
+        body,
+        (body.prompt or "").strip(),
+        mode or (parent.mode if parent else None),
+        bot_type=parent.botType if parent else None,
     )
-    task.prompt = prompt
-    task.promptEn = english_checked(prompt)
-    task.description = f"/video {prompt}"
     task.providerState = {"motion": motion, "loop": bool(body.loop), "endImage": len(inputs) > 1}
     if parent is not None:
         task.parentId = parent.id
@@ -143,18 +120,7 @@ def submit_edit(
     inputs = [image_input(body.image or "")]
     if action == TaskAction.EDIT and not _blank(body.maskBase64):
         inputs.append(image_input(body.maskBase64 or ""))
-    prompt = (body.prompt or "").strip()
-    task = new_task(
-        action,
-        state=body.state,
-        notify_hook=body.notifyHook,
-        mode=mode,
-        bot_type=bot_type_of(body.botType),
-    )
-    task.prompt = prompt
-    task.promptEn = english_checked(prompt)
-    verb = "retexture" if action == TaskAction.RETEXTURE else "edit"
-    task.description = f"/{verb} {prompt}"
+    task = prompt_task(action, body, (body.prompt or "").strip(), mode)
     task.providerState = {"mask": len(inputs) > 1}
     instance = choose_instance(svc.pool, task, body.accountFilter)
     if instance.provider not in SUPPORTED:
