@@ -45,7 +45,8 @@ def run(source: str, tasks: int, poll: float, step: float, core: int) -> dict[st
     gateway = source == "gateway"
     sim_port = free_port()
     sim = Simulator(f"http://127.0.0.1:{sim_port}", start_delay=1.0, step_seconds=step,
-                    ephemeral_errors=True)  # fmt: skip
+                    ephemeral_errors=True,
+                    message_format=os.environ.get("MJSIM_FORMAT", "current"))  # fmt: skip
     account = sim.add_account()
     server = SimServer(sim, "127.0.0.1", sim_port).start()
     gw_server = GatewayServer(sim).start() if gateway else None
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=6)
     parser.add_argument("--poll", type=float, nargs="+", default=[3.0, 1.0])
     parser.add_argument("--step", type=float, default=1.0)
+    parser.add_argument("--format", choices=("current", "2024"), default="current",
+                        help="the simulator's Midjourney message forms")  # fmt: skip
     parser.add_argument("--core", type=int, default=3)
     parser.add_argument("--single", choices=["poller", "gateway"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -135,13 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     for source, poll in runs:
         cmd = [sys.executable, __file__, "--single", source, "--poll", str(poll), "--tasks",
                str(args.tasks), "--step", str(args.step), "--core", str(args.core)]  # fmt: skip
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+        env = {**os.environ, "MJSIM_FORMAT": args.format}
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT, env=env)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     lines = [
         "# Gateway listener vs REST poller (local mode, simulator, real time)",
         "",
         f"{args.tasks} imagines at once on one account (coreSize {args.core}), simulated job "
-        f"≈ {1 + 7 * args.step:g} s. Delay = the simulator's final message → task SUCCESS.",
+        f"≈ {1 + 7 * args.step:g} s, Midjourney's {args.format} message forms. Delay = the "
+        "simulator's final message → task SUCCESS.",
         "",
         "| source | ok | final→SUCCESS mean / median / max (s) | ephemeral error→FAILURE "
         "mean / max (s) | API calls per imagine | channel reads | wall s |",

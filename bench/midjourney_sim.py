@@ -57,7 +57,8 @@ def run(tasks: int, poll: float, interval: float, step: float, core: int) -> dic
     from mjsim import SimServer, Simulator, Ticker
 
     sim_port = free_port()
-    sim = Simulator(f"http://127.0.0.1:{sim_port}", start_delay=1.0, step_seconds=step)
+    sim = Simulator(f"http://127.0.0.1:{sim_port}", start_delay=1.0, step_seconds=step,
+                    message_format=os.environ.get("MJSIM_FORMAT", "current"))  # fmt: skip
     account = sim.add_account()
     server = SimServer(sim, "127.0.0.1", sim_port).start()
     ticker = Ticker(sim, every=0.05).start()
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--step", type=float, default=1.0, help="simulated seconds per progress step"
     )
+    parser.add_argument("--format", choices=("current", "2024"), default="current",
+                        help="the simulator's Midjourney message forms")  # fmt: skip
     parser.add_argument("--core", type=int, default=3, help="coreSize of the account")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -135,13 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, __file__, "--single", "--poll", str(poll), "--tasks",
                str(args.tasks), "--interval", str(args.interval), "--step", str(args.step),
                "--core", str(args.core)]  # fmt: skip
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+        env = {**os.environ, "MJSIM_FORMAT": args.format}
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT, env=env)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     lines = [
         "# Midjourney provider vs simulator (local mode, real time)",
         "",
         f"{args.tasks} imagines at once on one account (coreSize {args.core}), interactions at "
-        f"least {args.interval:g} s apart, simulated job ≈ {1 + 7 * args.step:g} s.",
+        f"least {args.interval:g} s apart, simulated job ≈ {1 + 7 * args.step:g} s, Midjourney's "
+        f"{args.format} message forms.",
         "",
         "| poll s | ok | final→SUCCESS mean / median / p95 / max (s) | API calls per imagine "
         "| of which channel reads | CDN downloads per imagine | wall s |",
