@@ -23,9 +23,11 @@ def _find(repo: TaskRepository, task_id: str) -> Task:
 
 
 def task_ended(task: Task, pool: InstancePool) -> None:
-    """A task left the active set outside the worker: free its slot and queue place so the next
-    waiting task can start (the worker's own `after_change` does the same for its endings)."""
-    pool.release(task)
+    """A task left the active set outside the worker: free its slot and queue place and start
+    the next waiting task (mjproxy.queueing; the worker's `after_change` does the same)."""
+    from ..queueing import task_ended as queue_task_ended
+
+    queue_task_ended(task, pool)
 
 
 def cancel(
