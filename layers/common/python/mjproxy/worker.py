@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import images, jobs, notify, observability, redact
+from .actions import ALL_CAPABILITIES, buttons_for
 from .config import Instance, Settings, settings
-from .domain.buttons import buttons_for
 from .domain.task import (
     ACTIVE,
     FAILURE_PROGRESS,
@@ -85,8 +85,11 @@ def job_hash(task: Task) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mjproxy:{task.id}"))
 
 
-def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
-    """Translate a provider outcome into task attribute changes (storing images on the way)."""
+def outcome_changes(
+    task: Task, outcome: Outcome, now: int, capabilities: frozenset[str] = ALL_CAPABILITIES
+) -> dict[str, Any]:
+    """Translate a provider outcome into task attribute changes (storing images on the way).
+    `capabilities` are the provider's: a result only offers the buttons it can honour."""
     changes: dict[str, Any] = {}
     if outcome.state:
         changes["providerState"] = {**task.providerState, **outcome.state}
@@ -137,7 +140,11 @@ def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
                 prompt=text, promptEn=text, imageKey=task.refKeys[0] if task.refKeys else None
             )
             properties["finalPrompt"] = text
-        changes["buttons"] = buttons_for(task.action, properties["messageHash"])
+        changes["buttons"] = (
+            list(outcome.buttons)
+            if outcome.buttons is not None
+            else buttons_for(task, properties["messageHash"], capabilities)
+        )
     elif outcome.kind == "failed":
         changes.update(
             status=TaskStatus.FAILURE,
@@ -213,10 +220,16 @@ class Worker:
                 min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2**job.attempt),
             )
             return
-        self.apply(task, job, outcome)
+        self.apply(task, job, outcome, provider.capabilities)
 
-    def apply(self, task: Task, job: jobs.Job, outcome: Outcome) -> Task | None:
-        changes = outcome_changes(task, outcome, now_ms())
+    def apply(
+        self,
+        task: Task,
+        job: jobs.Job,
+        outcome: Outcome,
+        capabilities: frozenset[str] = ALL_CAPABILITIES,
+    ) -> Task | None:
+        changes = outcome_changes(task, outcome, now_ms(), capabilities)
         status = changes.get("status", task.status)
         terminal = TaskStatus(status).terminal
         if not terminal and outcome.delay is not None:
@@ -240,7 +253,7 @@ class Worker:
             outcome = make_outcome(task)
             if outcome is None:
                 return None
-            changes = outcome_changes(task, outcome, now_ms())
+            changes = outcome_changes(task, outcome, now_ms(), self.capabilities(task))
             try:
                 updated = self.repo.update(
                     task.id, changes, from_status=ACTIVE, expected_seq=task.seq
@@ -250,6 +263,10 @@ class Worker:
             self.after_change(task, updated)
             return updated
         return None
+
+    def capabilities(self, task: Task) -> frozenset[str]:
+        instance = self.pool.instance(task.instanceId)
+        return get_provider(instance.provider).capabilities if instance else ALL_CAPABILITIES
 
     def fail(self, task: Task, reason: str, expected_seq: int | None = None) -> Task | None:
         now = now_ms()

@@ -458,8 +458,10 @@ def describe(system: LocalSystem) -> str:
         )
     else:
         kept = "  data: in memory only (MJ_DATA_DIR=off): nothing is kept after a stop"
-    aws = f"moto in-process; for other processes at {system.moto_url}" if system.moto_url else (
-        "moto in-process"
+    aws = (
+        f"moto in-process; for other processes at {system.moto_url}"
+        if system.moto_url
+        else ("moto in-process")
     )
     header = f" -H 'mj-api-secret: {secret}'" if secret else ""
     lines = [
@@ -475,7 +477,7 @@ def describe(system: LocalSystem) -> str:
         ),
         f"  console: {system.base_url}/console   "
         f"(CLI: .venv/bin/mjproxy --base-url {system.base_url} tasks)",
-        f"  try: curl{header} -d '{{\"prompt\":\"a red fox in snow"
+        f'  try: curl{header} -d \'{{"prompt":"a red fox in snow'
         f" --ar 3:2\"}}' {system.base_url}/mj/submit/imagine",
     ]
     return "\n".join(lines)

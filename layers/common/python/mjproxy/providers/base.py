@@ -15,6 +15,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ..actions.table import CLASSIC_CAPABILITIES
+
 if TYPE_CHECKING:
     from ..config import Instance, Settings
     from ..domain.task import Task
@@ -55,6 +57,9 @@ class Outcome:
     fail_reason: str | None = None
     seed: int | None = None  # the seed the generator really used (GET /mj/task/{id}/image-seed)
     video: bytes | None = None  # "video": the MP4; `image` is then its still (the imageUrl)
+    # The result's buttons when the provider knows them (midjourney: the components Midjourney
+    # attached); None derives them from the family table and the provider's capabilities.
+    buttons: list[dict[str, Any]] | None = None
 
     # ---- constructors ----
     @classmethod
@@ -115,9 +120,15 @@ class ProviderContext(Protocol):
 
 class Provider(ABC):
     """One image generator. Implementations must be safe to call again for the same step
-    (SQS delivers at least once): `start` may run twice for one task after a crash."""
+    (SQS delivers at least once): `start` may run twice for one task after a crash.
+
+    `capabilities` (mjproxy.actions.Capability values) says which customId families the provider
+    can do: only their buttons are shown, and /mj/submit/action refuses the others with code 4.
+    A task created by a button carries its `customId`; `mjproxy.actions.spec_of(task)` parses it.
+    """
 
     name: str = "base"
+    capabilities: frozenset[str] = CLASSIC_CAPABILITIES
 
     @abstractmethod
     def start(self, task: Task, ctx: ProviderContext) -> Outcome:
