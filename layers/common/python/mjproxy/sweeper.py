@@ -9,6 +9,8 @@ Each run reads the sparse active index only (never a table scan), oldest first, 
   those); a running task without `startTime` counts from `submitTime`;
 - fails a task still NOT_START `MJ_NOT_START_TIMEOUT_MINUTES` after its submit (its start job was
   lost, or it waited for a slot for too long);
+- fails a MODAL task (a button that needs /mj/submit/modal) not confirmed within
+  `MJ_MODAL_TIMEOUT_MINUTES` of its creation, so it never stays MODAL forever;
 - repairs every instance's `active`/`running` counters, dropping ids whose task is finished or
   gone (a crash between a task finishing and its release).
 Failing goes through Worker.fail: the same conditional write as any failure (a task that finished
@@ -73,6 +75,11 @@ class Sweeper:
 
     def overdue(self, task: Task, now: int) -> str | None:
         """The failReason if `task` must be failed now, else None."""
+        if task.status == TaskStatus.MODAL:
+            limit = settings().modal_timeout_minutes
+            if task.submitTime is not None and now - int(task.submitTime) > limit * 60_000:
+                return codes.MODAL_TIMEOUT_FMT.format(minutes=limit)
+            return None
         if task.status == TaskStatus.NOT_START:
             limit = settings().not_start_timeout_minutes
             if task.submitTime is not None and now - int(task.submitTime) > limit * 60_000:
@@ -98,7 +105,7 @@ class Sweeper:
                 if self.worker.fail(task, reason) is not None:
                     bucket = (
                         report.not_started
-                        if task.status == TaskStatus.NOT_START
+                        if task.status in (TaskStatus.NOT_START, TaskStatus.MODAL)
                         else report.timed_out
                     )
                     bucket.append(task.id)

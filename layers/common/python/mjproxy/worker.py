@@ -76,6 +76,9 @@ class WorkerContext:
             raise LookupError(f"parent image of {task.id} not available")
         return images.get(parent.imageKey)
 
+    def blob(self, key: str) -> bytes:
+        return images.get(key)
+
     def now_ms(self) -> int:
         return now_ms()
 

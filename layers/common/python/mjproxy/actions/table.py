@@ -250,3 +250,18 @@ def parse(custom_id: str | None) -> ActionSpec | None:
 def spec_of(task: Task) -> ActionSpec | None:
     """The parsed customId that created `task` (None for imagine/blend/describe and /change)."""
     return parse(task.customId) if task.customId else None
+
+
+# /mj/submit/change and simple-change press the same buttons (protocol.md §3.2).
+CHANGE_FAMILIES = {
+    TaskAction.UPSCALE: "upsample",
+    TaskAction.VARIATION: "variation",
+    TaskAction.REROLL: "reroll",
+}
+
+
+def change_custom_id(action: TaskAction, index: int | None, parent: Task) -> str:
+    """The customId of U<index> / V<index> / 🔄 on `parent`'s grid."""
+    job_hash = str(parent.properties.get("messageHash") or parent.id)
+    made = family(CHANGE_FAMILIES[action]).make(job_hash, parent)
+    return made[(index or 1) - 1 if len(made) > 1 else 0]["customId"]

@@ -96,3 +96,19 @@ class FaceSwapRequest(_PlusBody):
     sourceUrl: str | None = None
     targetBase64: str | None = None
     targetUrl: str | None = None
+
+
+class ActionRequest(_Body):
+    """POST /mj/submit/action (plus-api.md §2.1, trueai `SubmitActionDTO`)."""
+
+    taskId: str | None = None
+    customId: str | None = None
+    enableRemix: bool | None = None
+
+
+class ModalRequest(_Body):
+    """POST /mj/submit/modal (trueai `SubmitModalDTO`): confirms a MODAL task."""
+
+    taskId: str | None = None
+    prompt: str | None = None
+    maskBase64: str | None = None

@@ -9,7 +9,15 @@ from functools import cache
 from ..config import on_reset
 from .base import Outcome, Provider, ProviderContext, ProviderError
 
-__all__ = ["Outcome", "Provider", "ProviderContext", "ProviderError", "get_provider", "REGISTRY"]
+__all__ = [
+    "Outcome",
+    "Provider",
+    "ProviderContext",
+    "ProviderError",
+    "REGISTRY",
+    "capabilities_of",
+    "get_provider",
+]
 
 REGISTRY = {
     "local": "mjproxy.providers.local:LocalProvider",
@@ -19,14 +27,23 @@ REGISTRY = {
 }
 
 
-@cache
-def get_provider(name: str) -> Provider:
+def provider_class(name: str) -> type[Provider]:
     try:
         target = REGISTRY[name]
     except KeyError as exc:
         raise ValueError(f"unknown provider {name!r}; known: {', '.join(REGISTRY)}") from exc
     module_name, _, cls_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), cls_name)()
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+@cache
+def get_provider(name: str) -> Provider:
+    return provider_class(name)()
+
+
+def capabilities_of(name: str) -> frozenset[str]:
+    """What provider `name` declares it can do (the submit functions need no instance of it)."""
+    return provider_class(name).capabilities
 
 
 on_reset(get_provider.cache_clear)

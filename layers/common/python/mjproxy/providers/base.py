@@ -113,7 +113,10 @@ class ProviderContext(Protocol):
         """The parent's quadrant `task.index` (1..4) as PNG bytes (UPSCALE, VARIATION)."""
 
     def parent_grid(self, task: Task) -> bytes:
-        """The parent's whole grid as PNG bytes."""
+        """The parent's whole result image as PNG bytes (its grid, or its one upscaled image)."""
+
+    def blob(self, key: str) -> bytes:
+        """A stored image by its key (e.g. `task.maskKey`)."""
 
     def now_ms(self) -> int: ...
 
