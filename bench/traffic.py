@@ -205,7 +205,9 @@ def overhead(
         cold = gb_seconds(init["SubmitImagineFunction"].scaled, mem["SubmitImagineFunction"])
         cold += poll_calls * gb_seconds(init["TaskFetchFunction"].scaled, api_mem)
         worker_init = init["WorkerFunction"].measured
-        cold += len(steps) * gb_seconds(scale(worker_init, worker_init, worker_mb).scaled, worker_mb)
+        cold += len(steps) * gb_seconds(
+            scale(worker_init, worker_init, worker_mb).scaled, worker_mb
+        )
         gbs += a.cold_share * cold
     invocations = 1 + poll_calls + len(steps)
     lam = invocations * p["lambda_per_million"] / 1e6 + gbs * p["lambda_gb_s_arm64"]
@@ -283,7 +285,9 @@ def tables(
     for shape in SHAPES:
         for prov in PROVIDERS:
             worker_mb = common.memory_mb(template, "WorkerFunction", prov.name)
-            per_poller = poller_hour_total / poller.tasks_per_hour if prov.name == "midjourney" else 0.0
+            per_poller = (
+                poller_hour_total / poller.tasks_per_hour if prov.name == "midjourney" else 0.0
+            )
             costs = {api.label: overhead(shape, prov, api, inputs, d, mem, worker_mb, grid, a,
                                          per_poller) for api in APIS}  # fmt: skip
             old = overhead(shape, prov, APIS[0], inputs, d, mem, 2048, grid, a, per_poller)
@@ -298,9 +302,7 @@ def tables(
                          "per_1000": totals, "per_1000_worker_2048_rest": 1000 * total(old),
                          "components_rest": {k: 1000 * v for k, v in rest.items()}})  # fmt: skip
     met = [r for r in data if min(r["per_1000"].values()) <= TARGET]
-    lam_rest = {
-        (r["provider"], r["shape"]): r["components_rest"] for r in data
-    }
+    lam_rest = {(r["provider"], r["shape"]): r["components_rest"] for r in data}
     some = lam_rest[("local", SHAPES[2].label)]
     shapes.notes += [
         f"Target <= ${TARGET:.2f} per 1,000 met (best front door) in {len(met)} of {len(data)} "
@@ -325,8 +327,12 @@ def tables(
         f"{money((grid['grid_bytes'] + grid['quadrant_bytes']) / 1024**3 * PRICES['s3_storage_gb_month'] * a.retention_days / 30.4375 * 1000)} "
         f"per 1,000 tasks of S3 storage at {a.retention_days:g} days' retention (not in the "
         "table; TaskTtlDays scales it).",
-        "Providers: " + "; ".join(f"{x.name}: task {x.task_seconds:g} s, worker waits "
-                                  f"{x.wait_seconds:g} s ({x.note})" for x in PROVIDERS) + ".",
+        "Providers: "
+        + "; ".join(
+            f"{x.name}: task {x.task_seconds:g} s, worker waits {x.wait_seconds:g} s ({x.note})"
+            for x in PROVIDERS
+        )
+        + ".",
         "Worker MB: the template's WorkerMemorySize=0 (by provider: 512 for bedrock/openai, 2048 "
         "otherwise); the last two columns are the previous fixed 2048 MB with the REST API, "
         "and the part of it that is only waiting.",
@@ -426,7 +432,9 @@ def levers(
           f"{money(saved_cpu * 1769 / 1024 * p['lambda_gb_s_arm64'] * 1000)} (bedrock/openai), "
           f"{saved_cpu * 1000:.0f} ms CPU per grid measured here",
           "a few percent more bytes on some images (smaller on these)", "done")  # fmt: skip
-    quad_bytes = grid["quadrant_bytes"] / 1024**3 * p["s3_storage_gb_month"] * a.retention_days / 30.4375
+    quad_bytes = (
+        grid["quadrant_bytes"] / 1024**3 * p["s3_storage_gb_month"] * a.retention_days / 30.4375
+    )
     t.add("store quadrants only when read (crop from the grid on the first imageUrls/upscale "
           "read)", f"{money(4 * p['s3_put_per_thousand'])} of PUTs + {money(quad_bytes * 1000)} "
           "of storage (real-size images)",

@@ -230,8 +230,13 @@ def main() -> None:
         "2_warm_latency",
         "2. Warm latency in-process",
         [table],
-        {"operations": data, "baseline_label": base.label, "fetch_ratio": fetch_ratio,
-         "fetch_cpu_ratio": fetch_cpu_ratio, "list_cpu_ms_per_id": per_id},
+        {
+            "operations": data,
+            "baseline_label": base.label,
+            "fetch_ratio": fetch_ratio,
+            "fetch_cpu_ratio": fetch_cpu_ratio,
+            "list_cpu_ms_per_id": per_id,
+        },
         common.run_script("warm_latency.py"),
     )
 

@@ -279,12 +279,10 @@ def test_bad_input_answers_in_the_protocols_own_form(system, grid):
 def test_a_provider_without_the_capability_has_no_button_and_refuses_it(
     system, monkeypatch, upscale
 ):
-    from mjproxy.actions import Capability
-    from mjproxy.providers.local import LocalProvider
+    from mjproxy import providers
+    from mjproxy.actions import ALL_CAPABILITIES, Capability
 
-    monkeypatch.setattr(
-        LocalProvider, "capabilities", LocalProvider.capabilities - {Capability.OUTPAINT}
-    )
+    monkeypatch.setitem(providers.CAPABILITIES, "local", ALL_CAPABILITIES - {Capability.OUTPAINT})
     data = press(system, upscale["id"], button(upscale, "::pan_left::"))
     assert data["code"] == 4 and "pan" in data["description"] and data["result"] is None
     grid = run_to_end(system, submit_ok(system, "/mj/submit/imagine", {"prompt": "a fox"}))
@@ -308,3 +306,49 @@ def test_change_and_simple_change_press_the_same_buttons(system, grid):
     )
     assert data["code"] in (1, 22)
     assert fetch(system, data["result"])["properties"]["mode"] == "RELAX"
+
+
+# ---- what a strict Go decoder reads ---------------------------------------------------------------
+# new-api's `dto.MidjourneyDto` (controller/midjourney.go UpdateMidjourneyTaskBulk, plus-api.md
+# §2.3): a JSON type mismatch fails the whole `[]MidjourneyDto` (buttons is `any`).
+GO_FIELDS = {
+    "id": (str,),
+    "action": (str,),
+    "prompt": (str, type(None)),
+    "promptEn": (str, type(None)),
+    "description": (str, type(None)),
+    "state": (str, type(None)),
+    "submitTime": (int, type(None)),
+    "startTime": (int, type(None)),
+    "finishTime": (int, type(None)),
+    "imageUrl": (str, type(None)),
+    "status": (str,),
+    "progress": (str, type(None)),
+    "failReason": (str, type(None)),
+    "properties": (dict,),
+    "buttons": (list,),
+}
+
+
+def _go_decodes(task: dict) -> None:
+    for name, types in GO_FIELDS.items():
+        assert name in task, name
+        value = task[name]
+        assert isinstance(value, types) and not isinstance(value, bool), (name, value)
+    for b in task["buttons"]:
+        assert isinstance(b["customId"], str) and isinstance(b["type"], int), b
+    final = task["properties"].get("finalPrompt")
+    assert final is None or isinstance(final, str)
+
+
+def test_lists_fetch_and_queue_decode_strictly_with_buttons_and_modal(system, upscale):
+    modal = press(system, upscale["id"], button(upscale, "MJ::CustomZoom::"))["result"]
+    ids = [upscale["id"], upscale["parentId"] if "parentId" in upscale else upscale["id"], modal]
+    listed = system.post("/mj/task/list-by-condition", {"ids": ids}).json()
+    assert {t["status"] for t in listed} == {"SUCCESS", "MODAL"}
+    answers = [*listed, fetch(system, modal), *system.get("/mj/task/list").json()]
+    answers += system.get("/mj/task/queue").json()
+    assert any(t["status"] == "MODAL" for t in system.get("/mj/task/queue").json())
+    for task in answers:
+        _go_decodes(task)
+    assert any(t["buttons"] for t in answers)

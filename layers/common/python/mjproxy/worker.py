@@ -31,7 +31,7 @@ from .domain.task import (
     TaskStatus,
     now_ms,
 )
-from .providers import Outcome, Provider, get_provider
+from .providers import Outcome, Provider, capabilities_of, get_provider
 from .store.instances import InstancePool
 from .store.tasks import Conflict, TaskRepository
 
@@ -223,7 +223,7 @@ class Worker:
                 min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2**job.attempt),
             )
             return
-        self.apply(task, job, outcome, provider.capabilities)
+        self.apply(task, job, outcome, capabilities_of(instance.provider))
 
     def apply(
         self,
@@ -269,7 +269,7 @@ class Worker:
 
     def capabilities(self, task: Task) -> frozenset[str]:
         instance = self.pool.instance(task.instanceId)
-        return get_provider(instance.provider).capabilities if instance else ALL_CAPABILITIES
+        return capabilities_of(instance.provider) if instance else ALL_CAPABILITIES
 
     def fail(self, task: Task, reason: str, expected_seq: int | None = None) -> Task | None:
         now = now_ms()

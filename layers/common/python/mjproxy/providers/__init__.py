@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from ..actions.table import ALL_CAPABILITIES, CLASSIC_CAPABILITIES
 from ..config import on_reset
 from .base import Outcome, Provider, ProviderContext, ProviderError
 
@@ -14,6 +15,7 @@ __all__ = [
     "Provider",
     "ProviderContext",
     "ProviderError",
+    "CAPABILITIES",
     "REGISTRY",
     "capabilities_of",
     "get_provider",
@@ -41,9 +43,21 @@ def get_provider(name: str) -> Provider:
     return provider_class(name)()
 
 
+# What each provider can do (mjproxy.actions.Capability): the buttons its results show and the
+# customIds /mj/submit/action accepts. Declared here rather than on the classes so that a submit
+# function knows them without importing a provider (and its Pillow / boto3 dependencies).
+# midjourney presses whatever component Midjourney attached, so it does every family.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "local": ALL_CAPABILITIES,
+    "bedrock": ALL_CAPABILITIES,
+    "openai": ALL_CAPABILITIES,
+    "midjourney": ALL_CAPABILITIES,
+}
+
+
 def capabilities_of(name: str) -> frozenset[str]:
-    """What provider `name` declares it can do (the submit functions need no instance of it)."""
-    return provider_class(name).capabilities
+    """What provider `name` declares it can do (CLASSIC_CAPABILITIES if it declares nothing)."""
+    return CAPABILITIES.get(name, CLASSIC_CAPABILITIES)
 
 
 on_reset(get_provider.cache_clear)

@@ -15,8 +15,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ..actions.table import CLASSIC_CAPABILITIES
-
 if TYPE_CHECKING:
     from ..config import Instance, Settings
     from ..domain.task import Task
@@ -125,13 +123,14 @@ class Provider(ABC):
     """One image generator. Implementations must be safe to call again for the same step
     (SQS delivers at least once): `start` may run twice for one task after a crash.
 
-    `capabilities` (mjproxy.actions.Capability values) says which customId families the provider
-    can do: only their buttons are shown, and /mj/submit/action refuses the others with code 4.
-    A task created by a button carries its `customId`; `mjproxy.actions.spec_of(task)` parses it.
+    What a provider can do is declared in `mjproxy.providers.CAPABILITIES` (Capability values):
+    only those buttons are shown, and /mj/submit/action refuses the others with code 4. A task
+    created by a button carries its `customId`; `mjproxy.actions.spec_of(task)` parses it, and a
+    family whose capability is in providers.common.ACTION_METHODS is done by the provider method
+    of that name.
     """
 
     name: str = "base"
-    capabilities: frozenset[str] = CLASSIC_CAPABILITIES
 
     @abstractmethod
     def start(self, task: Task, ctx: ProviderContext) -> Outcome:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..actions import ALL_CAPABILITIES, spec_of
+from ..actions import spec_of
 from ..config import ConfigError, on_reset
 from ..domain.task import Task, TaskAction
 from .base import Outcome, ProviderContext
@@ -229,7 +229,6 @@ def _default_client_factory(region: str, cfg: BedrockConfig) -> Any:
 class BedrockProvider(BedrockActions, StepProvider):
     name = "bedrock"
     config_type = BedrockConfig
-    capabilities = ALL_CAPABILITIES
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from PIL import UnidentifiedImageError
 
-from ..actions import ALL_CAPABILITIES, ActionSpec, spec_of
+from ..actions import ActionSpec, spec_of
 from ..domain.prompts import parse_prompt
 from ..domain.task import TaskAction
 from . import local_actions, local_art
@@ -80,7 +80,6 @@ VARY_STRENGTH = {False: 0.45, True: 1.6}  # Vary (Subtle) / (Strong) vs 1.0 for 
 
 class LocalProvider(Provider):
     name = "local"
-    capabilities = ALL_CAPABILITIES
 
     def start(self, task: Task, ctx: ProviderContext) -> Outcome:
         return Outcome.submitted(delay=ctx.settings.local_step_seconds, state={"step": 0})

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..actions import ALL_CAPABILITIES, spec_of
+from ..actions import spec_of
 from ..config import ConfigError
 from ..domain.task import Task, TaskAction
 from .base import Outcome, ProviderContext
@@ -228,7 +228,6 @@ def _image_file(data: bytes, n: int) -> tuple[str, bytes, str]:
 class OpenAIProvider(OpenAIActions, StepProvider):
     name = "openai"
     config_type = OpenAIConfig
-    capabilities = ALL_CAPABILITIES
 
     def __init__(
         self,

@@ -19,7 +19,6 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from ...actions import ALL_CAPABILITIES
 from ...domain.prompts import BlendDimensions
 from ...domain.task import Task, TaskAction, TaskStatus, new_nonce, now_ms
 from ...store.instances import InstancePool
@@ -85,8 +84,6 @@ def imagine_prompt(
 
 class MidjourneyProvider(Provider):
     name = "midjourney"
-    # Midjourney itself does every family: the task presses whatever component it attached.
-    capabilities = ALL_CAPABILITIES
 
     def __init__(
         self,
