@@ -12,22 +12,16 @@ from __future__ import annotations
 import base64
 import io
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
 import requests
+from common import free_port
 from PIL import Image
 
 TIMEOUT = 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait(base: str, task_id: str) -> dict:
