@@ -129,3 +129,12 @@ def test_describe_buttons_and_no_buttons_without_hash():
 def test_hd_upscale_is_not_offered_again():
     ids = _ids(buttons_for(_task(TaskAction.UPSCALE_HD), H, ALL_CAPABILITIES))
     assert ids and not any("upsample_" in c for c in ids)
+
+
+@pytest.mark.parametrize("function", ["submit_action", "submit_modal"])
+def test_the_button_functions_load_no_provider_or_pillow(function):
+    """Capabilities are declared in mjproxy.providers, so pressing a button never imports a
+    provider (Pillow, boto3 clients) into the API function."""
+    from tests.unit.test_lazy_imports import imported_after
+
+    assert imported_after(function) == {"pydantic"}
