@@ -213,8 +213,12 @@ def test_describe_runs_to_four_numbered_prompts_on_the_described_image(system):
     described = image_of(task["imageUrl"])
     assert described.size == (96, 64)
     assert described.convert("RGB").getpixel((10, 10)) == (240, 200, 40)
-    # A describe result has no grid: it cannot be the parent of U/V/R.
-    assert task["buttons"] == []
+    # A describe result has no grid: it cannot be the parent of U/V/R; it offers "imagine this
+    # prompt" 1️⃣-4️⃣ and 🔄 (plus-api.md §2.1.3).
+    assert [b["customId"] for b in task["buttons"]] == [
+        "MJ::Job::PicReader::1", "MJ::Job::PicReader::2", "MJ::Job::PicReader::3",
+        "MJ::Job::PicReader::4", "MJ::Picread::Retry",
+    ]  # fmt: skip
     r = system.post("/mj/submit/change", {"taskId": task_id, "action": "UPSCALE", "index": 1})
     assert code_and_description(r) == (4, "关联任务不允许执行变化")
 

@@ -52,7 +52,10 @@ def test_upscale_is_the_chosen_quadrant_as_a_larger_image(system):
         assert child["action"] == "UPSCALE"
         assert child["description"] == f"/up {parent_id} U{index}"
         assert child["prompt"] == parent["prompt"]
-        assert child["buttons"] == [] and child["imageUrls"] is None
+        assert child["imageUrls"] is None
+        # an upscale's own follow-ups (plus-api.md §2.1.3), never the grid's U/V
+        assert "MJ::JOB::reroll::0::" in child["buttons"][-1]["customId"]
+        assert not any("::upsample::" in b["customId"] for b in child["buttons"])
         up = image_of(child["imageUrl"])
         q = quadrants[index - 1]
         assert up.width > q.width and up.height > q.height

@@ -552,7 +552,9 @@ def test_upscale_u1_to_u4_is_the_chosen_quadrant(backend, system):
         child = change(system, parent["id"], "UPSCALE", index)
         assert child["status"] == "SUCCESS", child
         assert child["description"] == f"/up {parent['id']} U{index}"
-        assert child["imageUrls"] is None and child["buttons"] == []
+        assert child["imageUrls"] is None
+        assert "MJ::JOB::reroll::0::" in child["buttons"][-1]["customId"]
+        assert not any("::upsample::" in b["customId"] for b in child["buttons"])
         up = image_at(child["imageUrl"])
         assert up.format == "PNG" and up.size == size
         calls = backend.take_calls()
@@ -653,7 +655,8 @@ def test_describe_writes_four_prompts_about_the_image(backend, system):
     assert task["prompt"] == task["promptEn"] == EXPECTED_DESCRIPTION
     assert task["properties"]["finalPrompt"] == EXPECTED_DESCRIPTION
     described = image_at(task["imageUrl"])
-    assert described.size == (96, 64) and task["buttons"] == [] and task["imageUrls"] is None
+    assert described.size == (96, 64) and task["imageUrls"] is None
+    assert task["buttons"][-1]["customId"] == "MJ::Picread::Retry"
     [call] = backend.take_calls()
     if backend.name == "bedrock":
         assert call.endpoint == NOVA

@@ -42,8 +42,8 @@ def test_duplicated_deliveries_do_not_generate_twice_or_regress(system, monkeypa
     done = []
     real_apply = worker_mod.Worker.apply
 
-    def counting_apply(self, task, job, outcome):
-        updated = real_apply(self, task, job, outcome)
+    def counting_apply(self, task, job, outcome, *rest):
+        updated = real_apply(self, task, job, outcome, *rest)
         if updated is not None and outcome.kind == "done":
             done.append(task.id)
         return updated

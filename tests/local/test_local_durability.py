@@ -52,7 +52,7 @@ def test_sigkill_keeps_what_was_answered_and_a_torn_journal_still_loads(tmp_path
     first.kill()
     # A crash in the middle of a write leaves a partial last line.
     with open(data / "journal.log", "ab") as fh:
-        fh.write(b"0badc0de {\"d\":")
+        fh.write(b'0badc0de {"d":')
     second = Running(env, port=first.port)
     try:
         assert second.get(f"/mj/task/{task['id']}/fetch").json()["status"] == "SUCCESS"

@@ -1,6 +1,5 @@
 import pytest
 
-from mjproxy.domain.buttons import buttons_for
 from mjproxy.domain.prompts import change_description, parse_prompt
 from mjproxy.domain.task import Task, TaskAction, TaskStatus, new_nonce, new_task_id
 
@@ -52,12 +51,3 @@ def test_terminal_states_are_final():
     running = Task(id="1", action=TaskAction.IMAGINE, status=TaskStatus.IN_PROGRESS)
     assert not running.can_move_to(TaskStatus.SUBMITTED)
     assert running.can_move_to(TaskStatus.SUCCESS)
-
-
-def test_buttons_are_discord_shaped_for_grids_only():
-    buttons = buttons_for(TaskAction.IMAGINE, "0f1e2d3c-aaaa-bbbb-cccc-1234567890ab")
-    ids = [b["customId"] for b in buttons]
-    assert "MJ::JOB::upsample::1::0f1e2d3c-aaaa-bbbb-cccc-1234567890ab" in ids
-    assert "MJ::JOB::variation::4::0f1e2d3c-aaaa-bbbb-cccc-1234567890ab" in ids
-    assert "MJ::JOB::reroll::0::0f1e2d3c-aaaa-bbbb-cccc-1234567890ab::SOLO" in ids
-    assert buttons_for(TaskAction.UPSCALE, "x") == []

@@ -89,7 +89,9 @@ def test_upscale_u1_to_u4_each_presses_the_right_button(mj):
         assert job.kind == "upscale" and job.index == index
         assert job.parent_message_id == parent["properties"]["messageId"]
         assert stored(child_id) == job.image
-        assert child["imageUrls"] is None and child["buttons"] == []
+        assert child["imageUrls"] is None
+        # an upscale offers the follow-ups of plus-api.md §2.1.3 (Vary, Zoom, Pan, 🔄)
+        assert any("::low_variation::" in b["customId"] for b in child["buttons"])
 
 
 def test_variations_v1_to_v4_at_once_each_get_their_own_grid(mj):

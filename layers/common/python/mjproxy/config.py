@@ -95,6 +95,8 @@ class Settings:
     notify_retry_seconds: int = 10
     # Sweeper (sweeper.py)
     not_start_timeout_minutes: int = 30
+    # A MODAL task (/mj/submit/action waiting for /mj/submit/modal) never confirmed is failed.
+    modal_timeout_minutes: int = 15
     # Prompt checks at submit (translate.py, banned_words.py, api/duplicates.py)
     translate: str = ""
     translate_openai_base_url: str = "https://api.openai.com/v1"
@@ -192,6 +194,7 @@ def settings() -> Settings:
         notify_max_attempts=_int("MJ_NOTIFY_MAX_ATTEMPTS", 4, 1),
         notify_retry_seconds=_int("MJ_NOTIFY_RETRY_SECONDS", 10, 0),
         not_start_timeout_minutes=_int("MJ_NOT_START_TIMEOUT_MINUTES", 30, 1),
+        modal_timeout_minutes=_int("MJ_MODAL_TIMEOUT_MINUTES", 15, 1),
         translate=_choice("MJ_TRANSLATE", "", ("", "aws", "openai")),
         translate_openai_base_url=_str(
             "MJ_TRANSLATE_OPENAI_BASE_URL", "https://api.openai.com/v1"

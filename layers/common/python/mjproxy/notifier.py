@@ -58,6 +58,7 @@ LEASE_MARGIN_MS = 20_000
 # ---- order (protocol.md §4.2) -----------------------------------------------------------
 
 _BASE_ORDER = {
+    TaskStatus.MODAL: Decimal(0),
     TaskStatus.NOT_START: Decimal(0),
     TaskStatus.SUBMITTED: Decimal(1),
     TaskStatus.IN_PROGRESS: Decimal(3),

@@ -11,6 +11,8 @@ Each run reads the sparse active index only (never a table scan), oldest first, 
   than a run's timeout) after its submit, with a reason that says it waited; a task that holds a
   slot but is still NOT_START counts its `timeoutMinutes` from when it got the slot (a timeout
   counts from the start of running, never from the queueing);
+- fails a MODAL task (a button that needs /mj/submit/modal) not confirmed within
+  `MJ_MODAL_TIMEOUT_MINUTES` of its creation, so it never stays MODAL forever;
 - repairs every instance's `active`/`running` counters, dropping ids whose task is finished or
   gone (a crash between a task finishing and its release);
 - repairs the waiting queue (mjproxy.queueing): re-sends a start job lost between a slot claim
@@ -80,6 +82,11 @@ class Sweeper:
     def overdue(self, task: Task, now: int, slot_since: dict[str, int | None]) -> str | None:
         """The failReason if `task` must be failed now, else None. `slot_since`: task id -> when
         it got its slot, for the tasks holding one."""
+        if task.status == TaskStatus.MODAL:
+            limit = settings().modal_timeout_minutes
+            if task.submitTime is not None and now - int(task.submitTime) > limit * 60_000:
+                return codes.MODAL_TIMEOUT_FMT.format(minutes=limit)
+            return None
         if task.status == TaskStatus.NOT_START and task.id not in slot_since:
             limit = settings().not_start_timeout_minutes
             if task.submitTime is not None and now - int(task.submitTime) > limit * 60_000:
@@ -110,7 +117,9 @@ class Sweeper:
                     unfinished[task.id] = task
                     continue
                 if self.worker.fail(task, reason) is not None:
-                    waited = task.status == TaskStatus.NOT_START and task.id not in slot_since
+                    waited = task.status == TaskStatus.MODAL or (
+                        task.status == TaskStatus.NOT_START and task.id not in slot_since
+                    )
                     (report.not_started if waited else report.timed_out).append(task.id)
                     log.warning("task swept", extra={"taskId": task.id, "reason": reason})
                     # Alarmed on (template TasksTimedOutAlarm): a provider that hangs.

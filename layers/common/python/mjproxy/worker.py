@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import images, jobs, notify, observability, queueing, redact
+from .actions import ALL_CAPABILITIES, buttons_for
 from .config import Instance, Settings, settings
-from .domain.buttons import buttons_for
 from .domain.task import (
     ACTIVE,
     FAILURE_PROGRESS,
@@ -33,7 +33,7 @@ from .domain.task import (
     TaskStatus,
     now_ms,
 )
-from .providers import Outcome, Provider, get_provider
+from .providers import Outcome, Provider, capabilities_of, get_provider
 from .store.instances import InstancePool
 from .store.tasks import Conflict, TaskRepository
 
@@ -78,6 +78,9 @@ class WorkerContext:
             raise LookupError(f"parent image of {task.id} not available")
         return images.get(parent.imageKey)
 
+    def blob(self, key: str) -> bytes:
+        return images.get(key)
+
     def now_ms(self) -> int:
         return now_ms()
 
@@ -87,8 +90,11 @@ def job_hash(task: Task) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mjproxy:{task.id}"))
 
 
-def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
-    """Translate a provider outcome into task attribute changes (storing images on the way)."""
+def outcome_changes(
+    task: Task, outcome: Outcome, now: int, capabilities: frozenset[str] = ALL_CAPABILITIES
+) -> dict[str, Any]:
+    """Translate a provider outcome into task attribute changes (storing images on the way).
+    `capabilities` are the provider's: a result only offers the buttons it can honour."""
     changes: dict[str, Any] = {}
     if outcome.state:
         changes["providerState"] = {**task.providerState, **outcome.state}
@@ -139,7 +145,11 @@ def outcome_changes(task: Task, outcome: Outcome, now: int) -> dict[str, Any]:
                 prompt=text, promptEn=text, imageKey=task.refKeys[0] if task.refKeys else None
             )
             properties["finalPrompt"] = text
-        changes["buttons"] = buttons_for(task.action, properties["messageHash"])
+        changes["buttons"] = (
+            list(outcome.buttons)
+            if outcome.buttons is not None
+            else buttons_for(task, properties["messageHash"], capabilities)
+        )
     elif outcome.kind == "failed":
         changes.update(
             status=TaskStatus.FAILURE,
@@ -220,10 +230,16 @@ class Worker:
                 min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2**job.attempt),
             )
             return
-        self.apply(task, job, outcome)
+        self.apply(task, job, outcome, capabilities_of(instance.provider))
 
-    def apply(self, task: Task, job: jobs.Job, outcome: Outcome) -> Task | None:
-        changes = outcome_changes(task, outcome, now_ms())
+    def apply(
+        self,
+        task: Task,
+        job: jobs.Job,
+        outcome: Outcome,
+        capabilities: frozenset[str] = ALL_CAPABILITIES,
+    ) -> Task | None:
+        changes = outcome_changes(task, outcome, now_ms(), capabilities)
         status = changes.get("status", task.status)
         terminal = TaskStatus(status).terminal
         if not terminal and outcome.delay is not None:
@@ -247,7 +263,7 @@ class Worker:
             outcome = make_outcome(task)
             if outcome is None:
                 return None
-            changes = outcome_changes(task, outcome, now_ms())
+            changes = outcome_changes(task, outcome, now_ms(), self.capabilities(task))
             try:
                 updated = self.repo.update(
                     task.id, changes, from_status=ACTIVE, expected_seq=task.seq
@@ -257,6 +273,10 @@ class Worker:
             self.after_change(task, updated)
             return updated
         return None
+
+    def capabilities(self, task: Task) -> frozenset[str]:
+        instance = self.pool.instance(task.instanceId)
+        return capabilities_of(instance.provider) if instance else ALL_CAPABILITIES
 
     def fail(self, task: Task, reason: str, expected_seq: int | None = None) -> Task | None:
         now = now_ms()

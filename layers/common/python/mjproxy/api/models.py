@@ -102,3 +102,19 @@ class EditRequest(_PlusBody):
     prompt: str | None = None
     image: str | None = None  # an http(s) URL or a data URL (bare base64 is taken as PNG)
     maskBase64: str | None = None  # EDIT only: white = the area to change
+
+
+class ActionRequest(_Body):
+    """POST /mj/submit/action (plus-api.md §2.1, trueai `SubmitActionDTO`)."""
+
+    taskId: str | None = None
+    customId: str | None = None
+    enableRemix: bool | None = None
+
+
+class ModalRequest(_Body):
+    """POST /mj/submit/modal (trueai `SubmitModalDTO`): confirms a MODAL task."""
+
+    taskId: str | None = None
+    prompt: str | None = None
+    maskBase64: str | None = None

@@ -4,15 +4,21 @@ task creation, reference images to S3, instance choice and queueing, the envelop
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import banned_words, images, queueing, translate
+from ..actions.table import CHANGE_FAMILIES, ActionSpec, Capability, Modal, change_custom_id, parse
 from ..config import Instance, settings
 from ..domain import codes
-from ..domain.prompts import change_description, parse_prompt
-from ..domain.task import GRID_ACTIONS, Task, TaskAction, TaskStatus, new_nonce, new_task_id, now_ms
-from ..store.instances import InstancePool, QueueFull
+from ..domain.prompts import (
+    change_description,
+    describe_description,
+    parse_prompt,
+)
+from ..domain.task import GRID_RESULTS, Task, TaskAction, TaskStatus, new_nonce, new_task_id, now_ms
+from ..store.instances import InstancePool, QueueFull, Reservation
 from ..store.tasks import Conflict, TaskRepository
 from .choice import BOT_TYPES, candidates
 from .duplicates import submit_upscale_once
@@ -20,6 +26,7 @@ from .errors import ProtocolError
 from .models import AccountFilter, ChangeRequest, ImagineRequest
 
 ID_ATTEMPTS = 5
+_KEYCAP = re.compile(r"^(?:\d\ufe0f?\u20e3|\d+[.)])\s*")  # "1️⃣ " or "1. " before a prompt
 CHANGE_ACTIONS = (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL)
 
 
@@ -138,13 +145,14 @@ def accept(
     props = {"discordInstanceId": instance.id}
     task.instanceId = instance.id
     task.properties["discordInstanceId"] = instance.id
+    inherited = list(task.refKeys)  # e.g. 🔄 on a describe result describes the same image
     for _ in range(ID_ATTEMPTS):
         try:
             reservation = svc.pool.reserve(instance, task.id)
         except QueueFull as exc:
             raise ProtocolError(codes.QUEUE_REJECTED, codes.QUEUE_FULL, props) from exc
         try:
-            task.refKeys = []
+            task.refKeys = list(inherited)
             for n, image in enumerate(inputs or [], start=1):
                 key = images.ref_key(task.id, n, image.ext)
                 images.put(key, image.data, image.content_type)
@@ -162,9 +170,16 @@ def accept(
             raise
     else:
         raise ProtocolError(codes.FAILURE, codes.SUBMIT_FAILED, props)
-    # Start it now if a slot is free and nobody waits ahead (mjproxy.queueing); else it waits,
-    # with no job, until a running task ends.
-    _, unsent = queueing.start_waiting(instance.id, reservation.slots, pool=svc.pool)
+    return start(svc, task, reservation, props)
+
+
+def start(
+    svc: Services, task: Task, reservation: Reservation, props: dict[str, Any]
+) -> dict[str, Any]:
+    """Start the task whose place is reserved if a slot is free and nobody waits ahead
+    (mjproxy.queueing); else it waits, with no job, until a running task ends. If its start job
+    cannot be sent the task is failed rather than left waiting (code 9); else code 1 or 22."""
+    _, unsent = queueing.start_waiting(task.instanceId, reservation.slots, pool=svc.pool)
     if task.id in unsent:
         now = now_ms()
         try:
@@ -191,6 +206,33 @@ def accept(
         "result": task.id,
         "properties": props,
     }
+
+
+def confirm(
+    svc: Services, task: Task, instance: Instance, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Queue a MODAL task confirmed by /mj/submit/modal: reserve its place now (a task waiting
+    for its window holds none), apply `changes`, move it to NOT_START, start it when a slot is
+    free."""
+    props = {"discordInstanceId": instance.id}
+    try:
+        reservation = svc.pool.reserve(instance, task.id)
+    except QueueFull as exc:
+        raise ProtocolError(codes.QUEUE_REJECTED, codes.QUEUE_FULL, props) from exc
+    try:
+        updated = svc.repo.update(
+            task.id,
+            {**changes, "status": TaskStatus.NOT_START},
+            from_status=[TaskStatus.MODAL],
+            bump_seq=False,  # its start job (queueing.start_waiting) runs at seq 0
+        )
+    except Conflict:
+        svc.pool.release(task)
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID) from None
+    except Exception:
+        svc.pool.release(task)
+        raise
+    return start(svc, updated, reservation, props)
 
 
 def envelope_queued(task_id: str, ahead: int, props: dict[str, Any]) -> dict[str, Any]:
@@ -295,40 +337,106 @@ def change(
     notify_hook: str | None,
     mode: str | None,
 ) -> dict[str, Any]:
-    """UPSCALE / VARIATION / REROLL of a finished grid task (protocol.md §3.2, §5.1)."""
+    """UPSCALE / VARIATION / REROLL of a finished grid task (protocol.md §3.2, §5.1): the
+    button's own customId from the family table, pressed through `press`."""
     if action != TaskAction.REROLL and (index is None or not 1 <= index <= 4):
         raise ProtocolError(codes.VALIDATION_ERROR, codes.INDEX_INVALID)
     parent = find_parent(svc, parent_id)
     if parent.status != TaskStatus.SUCCESS:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
-    if parent.action not in GRID_ACTIONS:
+    if parent.action not in GRID_RESULTS:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_ACTION_INVALID)
+    spec = parse(change_custom_id(action, index, parent))
+    assert spec is not None  # the table builds it
+    return press(svc, parent, spec, state=state, notify_hook=notify_hook, mode=mode)
+
+
+def parent_instance(svc: Services, parent: Task) -> Instance:
     instance = svc.pool.instance(parent.instanceId)
     if instance is None or not instance.enable:
         raise ProtocolError(
             codes.NOT_FOUND, codes.INSTANCE_UNAVAILABLE_FMT.format(id=parent.instanceId)
         )
+    return instance
+
+
+def press(
+    svc: Services,
+    parent: Task,
+    spec: ActionSpec,
+    *,
+    state: str | None,
+    notify_hook: str | None,
+    mode: str | None,
+    remix: bool = False,
+) -> dict[str, Any]:
+    """Create the child task of a button press on `parent` (already validated): queued at once,
+    or saved as MODAL waiting for /mj/submit/modal (answer code 21, plus-api.md §2.1.2)."""
+    instance = parent_instance(svc, parent)
+    fam = spec.family
     task = new_task(
-        action,
+        fam.action,
         state=state,
         notify_hook=notify_hook,
         mode=mode or parent.mode,
         bot_type=parent.botType,
     )
-    task.prompt = parent.prompt
-    task.promptEn = parent.promptEn
     task.parentId = parent.id
-    task.index = index if action != TaskAction.REROLL else None
-    task.description = change_description(parent.id, action, task.index)
-    # A reroll keeps the prompt but must not keep the parent's seed (new images).
-    task.seed = None
-    for key in ("finalPrompt",):
-        if parent.properties.get(key) is not None:
-            task.properties[key] = parent.properties[key]
+    task.customId = spec.custom_id
+    task.index = spec.index if fam.action in (TaskAction.UPSCALE, TaskAction.VARIATION) else None
+    task.prompt, task.promptEn = parent.prompt, parent.promptEn
+    if fam.capability == Capability.IMAGINE:  # "imagine this prompt" on a describe result
+        task.prompt = task.promptEn = described_prompt(parent, spec.index or 1)
+        task.seed = parse_prompt(task.prompt).seed
+    elif fam.action == TaskAction.DESCRIBE:  # 🔄 on a describe result: the same image again
+        task.prompt = task.promptEn = None
+        task.refKeys = list(parent.refKeys)
+    if fam.action == TaskAction.DESCRIBE:
+        ext = parent.refKeys[0].rpartition(".")[2] if parent.refKeys else "png"
+        task.description = describe_description(task.id, ext)
+    elif fam.name in CHANGE_FAMILIES.values():
+        task.description = change_description(parent.id, fam.action, task.index)
+    else:
+        task.description = f"/up {parent.id} {fam.name}" + (f" {spec.arg}" if spec.arg else "")
+    if fam.capability != Capability.IMAGINE and parent.properties.get("finalPrompt") is not None:
+        task.properties["finalPrompt"] = parent.properties["finalPrompt"]
     message_id = parent.properties.get("messageId")
     if message_id:
         task.properties["progressMessageId"] = message_id
         task.properties["referencedMessageId"] = message_id
-    if action == TaskAction.UPSCALE and settings().duplicate_upscale:
+    if fam.modal == Modal.ALWAYS or (fam.modal == Modal.REMIX and remix):
+        return save_modal(svc, task, instance)
+    if fam.action == TaskAction.UPSCALE and settings().duplicate_upscale:
         return submit_upscale_once(svc.repo, parent, task, lambda: accept(svc, task, instance))
     return accept(svc, task, instance)
+
+
+def described_prompt(parent: Task, n: int) -> str:
+    """The n-th of a describe result's prompts, without its 1️⃣ keycap."""
+    lines = [ln.strip() for ln in (parent.promptEn or parent.prompt or "").splitlines()]
+    prompts = [ln for ln in lines if ln]
+    if not prompts:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
+    return _KEYCAP.sub("", prompts[min(n, len(prompts)) - 1]).strip()
+
+
+def save_modal(svc: Services, task: Task, instance: Instance) -> dict[str, Any]:
+    """Store `task` as MODAL (no queue place yet, no job: /mj/submit/modal queues it; the sweeper
+    fails it after MJ_MODAL_TIMEOUT_MINUTES) and answer code 21 "Waiting for window confirm"."""
+    task.status = TaskStatus.MODAL
+    task.instanceId = instance.id
+    task.properties["discordInstanceId"] = instance.id
+    for _ in range(ID_ATTEMPTS):
+        try:
+            svc.repo.create(task)
+            break
+        except Conflict:
+            task.id = new_task_id(task.submitTime)
+    else:
+        raise ProtocolError(codes.FAILURE, codes.SUBMIT_FAILED)
+    return {
+        "code": codes.EXISTED,
+        "description": codes.WAITING_FOR_CONFIRM,
+        "result": task.id,
+        "properties": {"finalPrompt": task.promptEn or task.prompt or "", "remix": True},
+    }

@@ -10,7 +10,7 @@ SUCCESS = 1
 NOT_FOUND = 3
 VALIDATION_ERROR = 4
 FAILURE = 9
-EXISTED = 21
+EXISTED = 21  # also "Waiting for window confirm" (the modal step, plus-api.md §2.1.2)
 IN_QUEUE = 22
 QUEUE_REJECTED = 23
 BANNED_PROMPT = 24
@@ -22,6 +22,8 @@ QUEUE_FULL = "队列已满，请稍后尝试"
 SUBMIT_FAILED = "提交失败，系统异常"
 BANNED = "可能包含敏感词"
 TASK_EXISTED = "任务已存在"
+# code 21 of /mj/submit/action: web UIs look for "confirm" in it (plus-api.md §2.1.2)
+WAITING_FOR_CONFIRM = "Waiting for window confirm"
 
 # plus API (plus-api.md §2.1): answers of the task routes and the newer submit routes
 OK = "成功"
@@ -66,6 +68,13 @@ ACTION_INVALID = "action参数错误"
 INDEX_INVALID = "index参数错误，应为1-4"
 PARENT_STATUS_INVALID = "关联任务状态错误"
 PARENT_ACTION_INVALID = "关联任务不允许执行变化"
+# /mj/submit/action and /mj/submit/modal (plus-api.md §2.1.1)
+PARAMS_INVALID = "参数错误"
+ACTION_UNKNOWN = "未知的 Action 类型"
+CUSTOM_ID_MISMATCH = "参数错误: customId不属于该任务"
+ACTION_UNSUPPORTED_FMT = "当前账号不支持该操作: {label}"
+MASK_EMPTY = "maskBase64不能为空"
+MASK_INVALID = "maskBase64格式错误"
 
 # failReason strings set by the system itself
 TIMEOUT_REASON = "任务超时"
@@ -73,3 +82,5 @@ TIMEOUT_REASON = "任务超时"
 # starts with TIMEOUT_REASON so clients that look for "任务超时" treat it the same.
 NOT_START_TIMEOUT_FMT = "任务超时: 排队超过{minutes}分钟仍未开始"
 INSTANCE_NOT_AVAILABLE = "实例不存在或不可用"
+# A MODAL task never confirmed with /mj/submit/modal within MJ_MODAL_TIMEOUT_MINUTES.
+MODAL_TIMEOUT_FMT = "任务超时: 超过{minutes}分钟未确认弹窗"

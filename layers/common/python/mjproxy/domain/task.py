@@ -21,6 +21,12 @@ class TaskAction(StrEnum):
     EDIT = "EDIT"
     RETEXTURE = "RETEXTURE"
     SWAP_FACE = "SWAP_FACE"
+    # plus API (plus-api.md §2.1.1, §2.1.4): the follow-ups of /mj/submit/action
+    PAN = "PAN"
+    ZOOM = "ZOOM"
+    UPSCALE_HD = "UPSCALE_HD"
+    INPAINT = "INPAINT"
+    OUTPAINT = "OUTPAINT"
 
 
 class TaskStatus(StrEnum):
@@ -31,6 +37,8 @@ class TaskStatus(StrEnum):
     SUCCESS = "SUCCESS"
     # Cancelled by the client (POST /mj/task/{id}/cancel): terminal, like FAILURE for relays.
     CANCEL = "CANCEL"
+    # Created by /mj/submit/action, waiting for /mj/submit/modal (plus-api.md §2.1.2).
+    MODAL = "MODAL"
 
     @property
     def terminal(self) -> bool:
@@ -38,11 +46,14 @@ class TaskStatus(StrEnum):
 
 
 TERMINAL = (TaskStatus.SUCCESS, TaskStatus.FAILURE, TaskStatus.CANCEL)
-ACTIVE = (TaskStatus.NOT_START, TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS)
+# Unfinished statuses: in the sparse active index, so the sweeper ends a MODAL task never
+# confirmed (MJ_MODAL_TIMEOUT_MINUTES) like any other stuck task.
+ACTIVE = (TaskStatus.NOT_START, TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS, TaskStatus.MODAL)
 
 # Which statuses may move to which. IN_PROGRESS -> IN_PROGRESS is a progress update. A task may
 # jump from NOT_START or SUBMITTED straight to a terminal status (protocol.md §4.2).
 TRANSITIONS: dict[TaskStatus, tuple[TaskStatus, ...]] = {
+    TaskStatus.MODAL: (TaskStatus.NOT_START, TaskStatus.FAILURE, TaskStatus.CANCEL),
     TaskStatus.NOT_START: (TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS) + TERMINAL,
     TaskStatus.SUBMITTED: (TaskStatus.SUBMITTED, TaskStatus.IN_PROGRESS) + TERMINAL,
     TaskStatus.IN_PROGRESS: (TaskStatus.IN_PROGRESS,) + TERMINAL,
@@ -56,6 +67,15 @@ GRID_ACTIONS = (
     TaskAction.IMAGINE, TaskAction.VARIATION, TaskAction.REROLL, TaskAction.BLEND,
     TaskAction.EDIT, TaskAction.RETEXTURE,
 )  # fmt: skip
+# Every action whose result is a 2x2 grid (pans, zooms and the Vary buttons give four candidates,
+# as on Midjourney), one image, or text (actions/buttons.py derives the buttons from this).
+GRID_RESULTS = GRID_ACTIONS + (
+    TaskAction.PAN,
+    TaskAction.ZOOM,
+    TaskAction.INPAINT,
+    TaskAction.OUTPAINT,
+)
+SINGLE_RESULTS = (TaskAction.UPSCALE, TaskAction.UPSCALE_HD)
 
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -114,6 +134,10 @@ class Task:
     dimensions: str | None = None  # blend
     seq: int = 0  # worker step counter: a job runs only when its seq matches (worker.py)
     providerState: dict[str, Any] = field(default_factory=dict)
+    # The customId (/mj/submit/action) that created this task; `mjproxy.actions.parse` reads the
+    # family and its arguments (pan direction, zoom factor, ...) back from it.
+    customId: str | None = None
+    maskKey: str | None = None  # S3 key of the Vary (Region) mask (/mj/submit/modal maskBase64)
     expiresAt: int | None = None  # epoch seconds, DynamoDB TTL
 
     @property

@@ -166,9 +166,7 @@ class DataDir:
                 batch = [{"PutRequest": {"Item": i}} for i in rows[n : n + 25]]
                 pending: dict[str, Any] = {table: batch}
                 while pending:
-                    pending = ddb.batch_write_item(RequestItems=pending).get(
-                        "UnprocessedItems", {}
-                    )
+                    pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems", {})
                 self.restored["items"] += len(batch)
         live_objects = []
         for (bucket, key), r in objects.items():
@@ -402,8 +400,11 @@ def sqs_messages() -> dict[str, list[dict[str, Any]]]:
                 until = until / 1000 if until > 1e11 else until  # moto keeps milliseconds
                 delay = max(0.0, until - now)
                 msgs.append(
-                    {"body": m.body, "attrs": _encode(m.message_attributes or {}),
-                     "delay": round(delay, 3)}  # fmt: skip
+                    {
+                        "body": m.body,
+                        "attrs": _encode(m.message_attributes or {}),
+                        "delay": round(delay, 3),
+                    }  # fmt: skip
                 )
             if msgs:
                 out[name] = msgs

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import json
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..api.http import CORS_HEADERS
 from . import server
 from .emulator import Emulator
 from .persist import DataDir
@@ -338,12 +340,10 @@ class LocalSystem:
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         path = urlsplit(raw_path).path
-        matched_path = False
         for route, fn, handler in self.routes:
             m = route.regex.match(path)
             if not m:
                 continue
-            matched_path = True
             if route.method != method:
                 continue
             event = api_event(route, method, raw_path, headers, body, m.groupdict())
@@ -367,22 +367,17 @@ class LocalSystem:
             return server.serve_object(
                 method, raw_path, headers, os.environ["AWS_SECRET_ACCESS_KEY"]
             )
-        if matched_path and method == "OPTIONS":
-            return (
-                200,
-                {
-                    "Access-Control-Allow-Origin": "*",
-                    "Access-Control-Allow-Headers": "Content-Type,mj-api-secret,Authorization",
-                    "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
-                    "Access-Control-Max-Age": "600",
-                },
-                b"",
-            )
-        return (
-            403,
-            {"Content-Type": "application/json"},
-            b'{"message":"Missing Authentication Token"}',
+        # Like the deployed API (GatewayResponses in template.yaml): a preflight of any path
+        # succeeds, and an unknown route is a 404 JSON body browsers can read (CORS headers),
+        # not API Gateway's default 403 "Missing Authentication Token".
+        if method == "OPTIONS":
+            return 200, dict(CORS_HEADERS), b""
+        # A known path with another method is the same gateway response on AWS.
+        # The same body as template.yaml's MISSING_AUTHENTICATION_TOKEN gateway response.
+        body = json.dumps(
+            {"status": 404, "error": "Not Found", "path": path}, separators=(",", ":")
         )
+        return 404, {**CORS_HEADERS, "Content-Type": "application/json"}, body.encode()
 
     # ---- SQS and schedules --------------------------------------------------------------
     def _poll_queue(
@@ -458,8 +453,10 @@ def describe(system: LocalSystem) -> str:
         )
     else:
         kept = "  data: in memory only (MJ_DATA_DIR=off): nothing is kept after a stop"
-    aws = f"moto in-process; for other processes at {system.moto_url}" if system.moto_url else (
-        "moto in-process"
+    aws = (
+        f"moto in-process; for other processes at {system.moto_url}"
+        if system.moto_url
+        else ("moto in-process")
     )
     header = f" -H 'mj-api-secret: {secret}'" if secret else ""
     lines = [
@@ -475,7 +472,7 @@ def describe(system: LocalSystem) -> str:
         ),
         f"  console: {system.base_url}/console   "
         f"(CLI: .venv/bin/mjproxy --base-url {system.base_url} tasks)",
-        f"  try: curl{header} -d '{{\"prompt\":\"a red fox in snow"
+        f'  try: curl{header} -d \'{{"prompt":"a red fox in snow'
         f" --ar 3:2\"}}' {system.base_url}/mj/submit/imagine",
     ]
     return "\n".join(lines)

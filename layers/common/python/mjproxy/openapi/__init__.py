@@ -32,6 +32,13 @@ OPERATIONS: tuple[tuple[str, str, str, dict | None, dict | None], ...] = (
            action={"type": "string", "enum": ["UPSCALE", "VARIATION", "REROLL"]}), ENVELOPE),
     ("post", "/mj/submit/simple-change", "U/V/R as text: \"<taskId> U1\"",
      _body(content={"type": "string"}), ENVELOPE),
+    ("post", "/mj/submit/action", "Press a button of a finished task by its customId (code 21 "
+     "Waiting for window confirm + a MODAL task when a window must be confirmed)",
+     _body(taskId={"type": "string"}, customId={"type": "string"},
+           enableRemix={"type": "boolean"}), ENVELOPE),
+    ("post", "/mj/submit/modal", "Confirm a MODAL task (Custom Zoom, Vary (Region), remix)",
+     _body(taskId={"type": "string"}, prompt={"type": "string"},
+           maskBase64={"type": "string"}), ENVELOPE),
     ("post", "/mj/submit/describe", "Four prompts for an image (base64 or link)",
      _body(base64=IMAGE, link={"type": "string", "format": "uri"}, botType=BOT_TYPE,
            accountFilter=ACCOUNT_FILTER), ENVELOPE),

@@ -6,10 +6,20 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from ..actions.table import ALL_CAPABILITIES, CLASSIC_CAPABILITIES
 from ..config import on_reset
 from .base import Outcome, Provider, ProviderContext, ProviderError
 
-__all__ = ["Outcome", "Provider", "ProviderContext", "ProviderError", "get_provider", "REGISTRY"]
+__all__ = [
+    "Outcome",
+    "Provider",
+    "ProviderContext",
+    "ProviderError",
+    "CAPABILITIES",
+    "REGISTRY",
+    "capabilities_of",
+    "get_provider",
+]
 
 REGISTRY = {
     "local": "mjproxy.providers.local:LocalProvider",
@@ -19,14 +29,35 @@ REGISTRY = {
 }
 
 
-@cache
-def get_provider(name: str) -> Provider:
+def provider_class(name: str) -> type[Provider]:
     try:
         target = REGISTRY[name]
     except KeyError as exc:
         raise ValueError(f"unknown provider {name!r}; known: {', '.join(REGISTRY)}") from exc
     module_name, _, cls_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), cls_name)()
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+@cache
+def get_provider(name: str) -> Provider:
+    return provider_class(name)()
+
+
+# What each provider can do (mjproxy.actions.Capability): the buttons its results show and the
+# customIds /mj/submit/action accepts. Declared here rather than on the classes so that a submit
+# function knows them without importing a provider (and its Pillow / boto3 dependencies).
+# midjourney presses whatever component Midjourney attached, so it does every family.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "local": ALL_CAPABILITIES,
+    "bedrock": ALL_CAPABILITIES,
+    "openai": ALL_CAPABILITIES,
+    "midjourney": ALL_CAPABILITIES,
+}
+
+
+def capabilities_of(name: str) -> frozenset[str]:
+    """What provider `name` declares it can do (CLASSIC_CAPABILITIES if it declares nothing)."""
+    return CAPABILITIES.get(name, CLASSIC_CAPABILITIES)
 
 
 on_reset(get_provider.cache_clear)

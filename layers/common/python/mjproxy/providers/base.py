@@ -55,6 +55,9 @@ class Outcome:
     fail_reason: str | None = None
     seed: int | None = None  # the seed the generator really used (GET /mj/task/{id}/image-seed)
     video: bytes | None = None  # "video": the MP4; `image` is then its still (the imageUrl)
+    # The result's buttons when the provider knows them (midjourney: the components Midjourney
+    # attached); None derives them from the family table and the provider's capabilities.
+    buttons: list[dict[str, Any]] | None = None
 
     # ---- constructors ----
     @classmethod
@@ -108,14 +111,24 @@ class ProviderContext(Protocol):
         """The parent's quadrant `task.index` (1..4) as PNG bytes (UPSCALE, VARIATION)."""
 
     def parent_grid(self, task: Task) -> bytes:
-        """The parent's whole grid as PNG bytes."""
+        """The parent's whole result image as PNG bytes (its grid, or its one upscaled image)."""
+
+    def blob(self, key: str) -> bytes:
+        """A stored image by its key (e.g. `task.maskKey`)."""
 
     def now_ms(self) -> int: ...
 
 
 class Provider(ABC):
     """One image generator. Implementations must be safe to call again for the same step
-    (SQS delivers at least once): `start` may run twice for one task after a crash."""
+    (SQS delivers at least once): `start` may run twice for one task after a crash.
+
+    What a provider can do is declared in `mjproxy.providers.CAPABILITIES` (Capability values):
+    only those buttons are shown, and /mj/submit/action refuses the others with code 4. A task
+    created by a button carries its `customId`; `mjproxy.actions.spec_of(task)` parses it, and a
+    family whose capability is in providers.common.ACTION_METHODS is done by the provider method
+    of that name.
+    """
 
     name: str = "base"
 

@@ -33,10 +33,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..actions import spec_of
 from ..config import ConfigError, on_reset
 from ..domain.task import Task, TaskAction
 from .base import Outcome, ProviderContext
+from .bedrock_actions import BedrockActions
 from .common import (
+    ACTION_METHODS,
     BLEND_ASPECTS,
     DESCRIBE_INSTRUCTION,
     DESCRIBE_SYSTEM,
@@ -171,6 +174,22 @@ class BedrockConfig(StepConfig):
         0.0,
         "creativity for conservative/creative upscales (0 = model default)",
     )
+    outpaint_model_id: str = setting(
+        "MJ_BEDROCK_OUTPAINT_MODEL_ID",
+        "stability.stable-outpaint-v1:0",
+        "outpaint model (pans, Zoom Out, Custom Zoom)",
+    )
+    inpaint_model_id: str = setting(
+        "MJ_BEDROCK_INPAINT_MODEL_ID",
+        "stability.stable-image-inpaint-v1:0",
+        "inpaint model (Vary (Region))",
+    )
+    vary_subtle_strength: float = setting(
+        "MJ_BEDROCK_VARY_SUBTLE_STRENGTH", 0.35, "image-to-image strength of Vary (Subtle)"
+    )
+    vary_strong_strength: float = setting(
+        "MJ_BEDROCK_VARY_STRONG_STRENGTH", 0.8, "image-to-image strength of Vary (Strong)"
+    )
     describe_model_id: str = setting(
         "MJ_BEDROCK_DESCRIBE_MODEL_ID",
         "us.amazon.nova-2-lite-v1:0",
@@ -207,7 +226,7 @@ def _default_client_factory(region: str, cfg: BedrockConfig) -> Any:
     return _boto_client(region, cfg.timeout_seconds)
 
 
-class BedrockProvider(StepProvider):
+class BedrockProvider(BedrockActions, StepProvider):
     name = "bedrock"
     config_type = BedrockConfig
 
@@ -225,7 +244,13 @@ class BedrockProvider(StepProvider):
     def validate(self, cfg: BedrockConfig) -> None:
         if cfg.upscale_mode not in UPSCALE_MODES:
             raise ConfigError(f"MJ_BEDROCK_UPSCALE_MODE must be one of {', '.join(UPSCALE_MODES)}")
-        for name in ("variation_strength", "blend_strength", "reference_strength"):
+        for name in (
+            "variation_strength",
+            "blend_strength",
+            "reference_strength",
+            "vary_subtle_strength",
+            "vary_strong_strength",
+        ):
             if not 0.0 <= getattr(cfg, name) <= 1.0:
                 raise ConfigError(f"{name} must be between 0 and 1")
         if not 1 <= cfg.parallel_calls <= 4:
@@ -266,6 +291,10 @@ class BedrockProvider(StepProvider):
         origin = reroll_origin(task, ctx) if task.action == TaskAction.REROLL else task
         prompt = task.promptEn or task.prompt or source_prompt(origin, ctx)
         seeds = self._seeds(task)
+        spec = spec_of(origin)
+        if spec is not None and spec.family.capability in ACTION_METHODS:
+            act = getattr(self, spec.family.capability.value)
+            return act(origin, ctx, cfg, call, spec, prompt, seeds)
         if origin.action == TaskAction.IMAGINE:
             return self._imagine(prompt, ctx.inputs(origin), seeds, cfg, call)
         if origin.action == TaskAction.BLEND:
@@ -372,12 +401,21 @@ class BedrockProvider(StepProvider):
         self, task: Task, ctx: ProviderContext, cfg: BedrockConfig, call: _Caller
     ) -> Outcome:
         quadrant = ctx.parent_quadrant(task)
-        mode = cfg.upscale_mode
+        prompt = source_prompt(task, ctx)
+        image, props = self._upscale_image(
+            quadrant, cfg.upscale_mode, prompt, self._seeds(task)[0], cfg, call
+        )
+        return Outcome.single(ensure_png(image), properties=props)
+
+    def _upscale_image(
+        self, image: bytes, mode: str, prompt: str, seed: int, cfg: BedrockConfig, call: _Caller
+    ) -> tuple[bytes, dict[str, Any]]:
+        """`image` through the Stability upscaler `mode` (or as is with "none")."""
         if mode == "none":
-            return Outcome.single(ensure_png(quadrant), properties={"upscaler": "none"})
+            return ensure_png(image), {"upscaler": "none"}
         max_pixels, max_side = UPSCALE_INPUT_LIMITS[mode]
-        encoded = base64.b64encode(fit_pixels(quadrant, max_pixels, max_side)).decode("ascii")
-        plan = plan_prompt(source_prompt(task, ctx), ("no",))
+        encoded = base64.b64encode(fit_pixels(image, max_pixels, max_side)).decode("ascii")
+        plan = plan_prompt(prompt, ("no",))
         if mode == "fast":
             body: dict[str, Any] = {"image": encoded, "output_format": "png"}
         else:
@@ -386,12 +424,17 @@ class BedrockProvider(StepProvider):
                 body["negative_prompt"] = plan.negative
             if cfg.upscale_creativity > 0:
                 body["creativity"] = cfg.upscale_creativity
-            body.update({"seed": self._seeds(task)[0], "output_format": "png"})
-        image = call.bind(cfg.upscale_model_id(), body)()
+            body.update({"seed": seed, "output_format": "png"})
+        model = {
+            "fast": cfg.upscale_fast_model_id,
+            "conservative": cfg.upscale_conservative_model_id,
+            "creative": cfg.upscale_creative_model_id,
+        }[mode]
+        result = call.bind(model, body)()
         props: dict[str, Any] = {"upscaler": mode}
         if mode != "fast":
             props["finalPrompt"] = body["prompt"]
-        return Outcome.single(ensure_png(image), properties=props)
+        return result, props
 
     def _describe(
         self, task: Task, ctx: ProviderContext, cfg: BedrockConfig, call: _Caller

@@ -22,9 +22,10 @@ from fractions import Fraction
 from functools import cache
 from typing import Any
 
+from ..actions import Capability
 from ..config import ConfigError, on_reset
 from ..domain.prompts import parse_prompt
-from ..domain.task import Task, TaskAction
+from ..domain.task import SINGLE_RESULTS, Task, TaskAction
 from .base import Outcome, Provider, ProviderContext
 
 SEED_LIMIT = 4294967295  # Stability seeds are 0..4294967294
@@ -266,13 +267,14 @@ def source_prompt(task: Task, ctx: ProviderContext) -> str:
 
 
 def reroll_origin(task: Task, ctx: ProviderContext) -> Task:
-    """The task whose action a REROLL repeats: the nearest ancestor that is not itself a REROLL."""
+    """The task whose action a REROLL repeats: the nearest ancestor that made a grid and is not
+    itself a REROLL (🔄 on an upscale regenerates the grid the upscale came from)."""
     current = task
     for _ in range(16):
         parent = ctx.parent(current)
         if parent is None:
             raise Permanent("cannot reroll: the parent task no longer exists")
-        if parent.action != TaskAction.REROLL:
+        if parent.action not in (TaskAction.REROLL, *SINGLE_RESULTS):
             return parent
         current = parent
     raise Permanent("cannot reroll: too many nested rerolls")
@@ -324,6 +326,16 @@ def ar_string(size: tuple[int, int]) -> str:
         return f"{w // g}:{h // g}"
     frac = Fraction(w, h).limit_denominator(16)
     return f"{frac.numerator}:{frac.denominator}"
+
+
+# Families done by a provider method of their own, named after the capability (the others are
+# the classic actions: IMAGINE for "imagine this prompt", DESCRIBE for its 🔄, U/V/🔄 of a grid).
+ACTION_METHODS = (
+    Capability.UPSCALE_HD,
+    Capability.VARY,
+    Capability.VARY_REGION,
+    Capability.OUTPAINT,
+)
 
 
 # ---- images ---------------------------------------------------------------------------------

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING
 
 from PIL import UnidentifiedImageError
 
+from ..actions import ActionSpec, spec_of
 from ..domain.prompts import parse_prompt
 from ..domain.task import TaskAction
-from . import local_art
+from . import local_actions, local_art
 from .base import Outcome, Provider
+from .common import ACTION_METHODS
 
 if TYPE_CHECKING:
     from ..domain.task import Task
@@ -73,6 +75,9 @@ def blend_aspect(dimensions: str | None) -> tuple[int, int]:
     return BLEND_DIMENSIONS.get((dimensions or "SQUARE").upper(), (1, 1))
 
 
+VARY_STRENGTH = {False: 0.45, True: 1.6}  # Vary (Subtle) / (Strong) vs 1.0 for V1..V4
+
+
 class LocalProvider(Provider):
     name = "local"
 
@@ -100,6 +105,9 @@ class LocalProvider(Provider):
 
     # ---- the final result ------------------------------------------------------------------
     def _finish(self, task: Task, ctx: ProviderContext) -> Outcome:
+        spec = spec_of(task)
+        if spec is not None and spec.family.capability in ACTION_METHODS:
+            return getattr(self, spec.family.capability.value)(task, ctx, spec)
         action = TaskAction(task.action)
         if action == TaskAction.DESCRIBE:
             text = _decode(local_art.describe, self._describe_input(task, ctx))
@@ -119,9 +127,54 @@ class LocalProvider(Provider):
         seed = task_seed(task, prompt)
         return Outcome.grid(png, seed=seed, properties={"finalPrompt": with_seed(prompt, seed)})
 
+    # ---- the buttons of an upscaled image (plus-api.md §2.1.3) -----------------------------
+    def outpaint(self, task: Task, ctx: ProviderContext, spec: ActionSpec) -> Outcome:
+        """Pans, Zoom Out 2x/1.5x and Custom Zoom (`--zoom` in the modal's prompt)."""
+        source, prompt, seed = self._source(task, ctx)
+        if spec.pan_direction:
+            png = _decode(local_actions.pan, source, spec.pan_direction, prompt, seed)
+        else:
+            png = _decode(local_actions.zoom_out, source, spec.zoom_factor(prompt), prompt, seed)
+        return Outcome.grid(png, properties={"finalPrompt": with_seed(prompt, seed)})
+
+    def vary(self, task: Task, ctx: ProviderContext, spec: ActionSpec) -> Outcome:
+        source, prompt, seed = self._source(task, ctx)
+        strength = VARY_STRENGTH[spec.strong]
+        png = _decode(local_art.variations, source, seed, local_art.QUADRANT_LONG_SIDE, strength)
+        return Outcome.grid(png, properties={"finalPrompt": with_seed(prompt, seed)})
+
+    def vary_region(self, task: Task, ctx: ProviderContext, spec: ActionSpec) -> Outcome:
+        source, prompt, seed = self._source(task, ctx)
+        if not task.maskKey:
+            raise InputError("Vary (Region) needs a mask (maskBase64 of /mj/submit/modal)")
+        mask = ctx.blob(task.maskKey)
+        try:
+            png = _decode(local_actions.vary_region, source, mask, prompt, seed)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        return Outcome.grid(png, properties={"finalPrompt": with_seed(prompt, seed)})
+
+    def upscale_hd(self, task: Task, ctx: ProviderContext, spec: ActionSpec) -> Outcome:
+        source, prompt, seed = self._source(task, ctx)
+        png = _decode(local_actions.upscale_hd, source, spec.hd_factor, spec.creative, seed)
+        return Outcome.single(png, properties={"finalPrompt": with_seed(prompt, seed)})
+
+    def _source(self, task: Task, ctx: ProviderContext) -> tuple[bytes, str, int]:
+        """The parent's image, the prompt to draw from, the seed."""
+        try:
+            source = ctx.parent_grid(task)
+        except LookupError as exc:
+            raise InputError(f"parent image not available: {exc}") from exc
+        prompt = self._prompt(task, ctx)
+        return source, prompt, task_seed(task, prompt)
+
     def _draw(self, task: Task, ctx: ProviderContext, size: int) -> bytes:
         """The task's picture with quadrants `size` px on the long side (previews draw small).
-        For UPSCALE at preview size, the chosen quadrant itself."""
+        For UPSCALE at preview size, the chosen quadrant itself; for the buttons of an upscaled
+        image, that image (the preview blurs it)."""
+        spec = spec_of(task)
+        if spec is not None and spec.family.capability in ACTION_METHODS:
+            return self._source(task, ctx)[0]
         action = TaskAction(task.action)
         if action == TaskAction.UPSCALE:
             quadrant = self._parent_quadrant(task, ctx)

@@ -1166,22 +1166,29 @@ def _mesh_warp(
 
 
 def _variant(
-    src: Image.Image, cols: Sequence[RGB], seed: int, index: int, shift: float
+    src: Image.Image,
+    cols: Sequence[RGB],
+    seed: int,
+    index: int,
+    shift: float,
+    strength: float = 1.0,
 ) -> Image.Image:
+    """One variant; `strength` scales every change (Vary (Subtle) < 1 < Vary (Strong))."""
     rng = random.Random(sub_seed(seed, "variation", index))
     w, h = src.size
     # small warps plus a slight zoom and pan
-    z = rng.uniform(1.02, 1.1)
+    z = 1 + rng.uniform(0.02, 0.1) * strength
     cw, ch = w / z, h / z
     x0, y0 = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
-    img = _mesh_warp(
-        src, rng, rng.choice((3, 4, 5)), rng.uniform(0.025, 0.05), (x0, y0, x0 + cw, y0 + ch)
-    )
-    img = _recolour(img, shift, rng.uniform(0.85, 1.2), rng.uniform(0.92, 1.08))
+    warp = rng.uniform(0.025, 0.05) * strength
+    img = _mesh_warp(src, rng, rng.choice((3, 4, 5)), warp, (x0, y0, x0 + cw, y0 + ch))
+    sat = 1 + (rng.uniform(0.85, 1.2) - 1) * strength
+    img = _recolour(img, shift * strength, sat, 1 + (rng.uniform(0.92, 1.08) - 1) * strength)
     img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.9, 1.12))
     # recolour patches with one of the source's own colours
     glaze = _fractal(rng, (w, h), (rng.randint(2, 4), rng.randint(2, 4)))
-    glaze = glaze.point([round(255 * 0.3 * _clamp((v - 110) / 145)) for v in range(256)])
+    alpha = min(0.6, 0.3 * strength)
+    glaze = glaze.point([round(255 * alpha * _clamp((v - 110) / 145)) for v in range(256)])
     img = Image.composite(Image.new("RGB", (w, h), rng.choice(cols)), img, glaze)
     # repaint detail: blend in a softened copy
     soft = img.filter(ImageFilter.BoxBlur(rng.uniform(0.8, 2.0)))
@@ -1189,7 +1196,9 @@ def _variant(
     return img
 
 
-def variations_image(png: bytes, seed: int, size: int = QUADRANT_LONG_SIDE) -> Image.Image:
+def variations_image(
+    png: bytes, seed: int, size: int = QUADRANT_LONG_SIDE, strength: float = 1.0
+) -> Image.Image:
     src = _open(png)
     w, h = src.size
     f = size / max(w, h)
@@ -1198,13 +1207,24 @@ def variations_image(png: bytes, seed: int, size: int = QUADRANT_LONG_SIDE) -> I
     shifts = [-16.0, -6.0, 6.0, 16.0]
     rng.shuffle(shifts)
     cols = [c for c, _ in dominant_colours(src, 5)]
-    return _grid([_variant(src, cols, seed, i, shifts[i] + rng.uniform(-3, 3)) for i in range(4)])
+    return _grid(
+        [_variant(src, cols, seed, i, shifts[i] + rng.uniform(-3, 3), strength) for i in range(4)]
+    )
 
 
-def variations(png: bytes, seed: int, size: int = QUADRANT_LONG_SIDE) -> bytes:
+def variations(
+    png: bytes, seed: int, size: int = QUADRANT_LONG_SIDE, strength: float = 1.0
+) -> bytes:
     """VARIATION: a 2x2 grid of four variants of one image (warped, recoloured, re-textured),
-    each with its own sub-seed; the quadrant size is the source's aspect at `size` long side."""
-    return _png(variations_image(png, seed, size), f"variations --seed {seed}")
+    each with its own sub-seed; the quadrant size is the source's aspect at `size` long side.
+    `strength` scales the changes (Vary (Subtle) / (Strong) of an upscale)."""
+    return _png(variations_image(png, seed, size, strength), f"variations --seed {seed}")
+
+
+def render_scene(prompt: str, seed: int, index: int, size: tuple[int, int]) -> Image.Image:
+    """One procedural picture of `prompt` at `size` (quadrant `index`'s sub-seed): the generated
+    surroundings of a pan or zoom and the repainted area of Vary (Region) (local_actions.py)."""
+    return _render_quadrant(read_prompt(prompt), seed, index, size, [])
 
 
 def _colour_ramp(img: Image.Image) -> tuple[RGB, RGB, RGB]:

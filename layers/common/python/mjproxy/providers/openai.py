@@ -39,10 +39,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..actions import spec_of
 from ..config import ConfigError
 from ..domain.task import Task, TaskAction
 from .base import Outcome, ProviderContext
 from .common import (
+    ACTION_METHODS,
     BLEND_ASPECTS,
     DESCRIBE_INSTRUCTION,
     DESCRIBE_SYSTEM,
@@ -64,6 +66,7 @@ from .common import (
     source_prompt,
 )
 from .common import nearest as nearest_size
+from .openai_actions import OpenAIActions
 
 PORTABLE_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 UPSCALE_MODES = ("lanczos", "edit", "none")
@@ -113,6 +116,29 @@ class OpenAIConfig(StepConfig):
         "Reproduce this image faithfully at a higher resolution with sharper fine detail; do not "
         "change the content, composition or colours. {prompt}",
         "prompt of an `edit` upscale",
+    )
+    outpaint_prompt: str = setting(
+        "MJ_OPENAI_OUTPAINT_PROMPT",
+        "Extend this picture into the transparent area: continue its scene, style, light and "
+        "colours seamlessly. {prompt}",
+        "prompt of pans and zooms (the transparent area is painted)",
+    )
+    region_prompt: str = setting(
+        "MJ_OPENAI_REGION_PROMPT",
+        "Repaint only the transparent area so that it fits the rest of the picture: {prompt}",
+        "prompt of Vary (Region); {prompt} is the modal's prompt",
+    )
+    vary_subtle_prompt: str = setting(
+        "MJ_OPENAI_VARY_SUBTLE_PROMPT",
+        "Create a subtle variation of this image: keep its subject, composition, colours and "
+        "style, change only small details. {prompt}",
+        "prompt of Vary (Subtle)",
+    )
+    vary_strong_prompt: str = setting(
+        "MJ_OPENAI_VARY_STRONG_PROMPT",
+        "Create a strong variation of this image: keep its subject and style, freely change the "
+        "composition, pose, lighting and details. {prompt}",
+        "prompt of Vary (Strong)",
     )
     describe_model: str = setting(
         "MJ_OPENAI_DESCRIBE_MODEL", "gpt-5-mini", "vision-capable chat model for DESCRIBE"
@@ -199,7 +225,7 @@ def _image_file(data: bytes, n: int) -> tuple[str, bytes, str]:
     return f"image-{n}.png", ensure_png(data), "image/png"
 
 
-class OpenAIProvider(StepProvider):
+class OpenAIProvider(OpenAIActions, StepProvider):
     name = "openai"
     config_type = OpenAIConfig
 
@@ -266,6 +292,9 @@ class OpenAIProvider(StepProvider):
             return self._describe(task, ctx, cfg, api)
         origin = reroll_origin(task, ctx) if task.action == TaskAction.REROLL else task
         prompt = task.promptEn or task.prompt or source_prompt(origin, ctx)
+        spec = spec_of(origin)
+        if spec is not None and spec.family.capability in ACTION_METHODS:
+            return getattr(self, spec.family.capability.value)(origin, ctx, cfg, api, spec, prompt)
         if origin.action == TaskAction.IMAGINE:
             return self._imagine(prompt, ctx.inputs(origin), cfg, api)
         if origin.action == TaskAction.BLEND:
@@ -381,7 +410,10 @@ class _Api:
             body["moderation"] = self.cfg.moderation
         return self._images(self.post_json("/images/generations", body), n)
 
-    def edit(self, prompt: str, images: list[bytes], size: str, n: int) -> list[bytes]:
+    def edit(
+        self, prompt: str, images: list[bytes], size: str, n: int, mask: bytes | None = None
+    ) -> list[bytes]:
+        """`/images/edits`; with `mask`, only its transparent area is painted."""
         fields = [
             ("model", self.cfg.image_model),
             ("prompt", prompt),
@@ -394,6 +426,8 @@ class _Api:
             fields.append(("input_fidelity", self.cfg.input_fidelity))
         field_name = "image" if len(images) == 1 else "image[]"
         files = [(field_name, *_image_file(data, i)) for i, data in enumerate(images, start=1)]
+        if mask is not None:
+            files.append(("mask", "mask.png", mask, "image/png"))
         body, ctype = encode_multipart(fields, files)
         return self._images(self._post("/images/edits", body, ctype), n)
 
