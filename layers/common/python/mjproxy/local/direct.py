@@ -39,7 +39,7 @@ ITEM_OPERATIONS = frozenset(
 )
 # A binary AttributeValue in the answer: botocore decodes its base64, json.loads would not.
 _BINARY_MARKERS = ('"B":', '"BS":', '"B" :', '"BS" :')
-EVENT = "before-call.dynamodb"
+EVENT = "before-call.dynamodb"  # registered last: other before-call handlers run first
 
 
 class _Parser(JSONParser):
@@ -55,6 +55,17 @@ class _Parser(JSONParser):
 @cache
 def _parser() -> _Parser:
     return _Parser()
+
+
+def _error(response: dict[str, Any], model: Any) -> dict[str, Any]:
+    """An error answer as botocore's endpoint parses it: the error, then its modeled fields
+    (e.g. a cancelled transaction's CancellationReasons)."""
+    parser = JSONParser()
+    parsed = parser.parse(response, model.output_shape)
+    shape = model.service_model.shape_for_error_code(parsed.get("Error", {}).get("Code"))
+    if shape is not None:
+        parsed.update(parser.parse(response, shape))
+    return parsed
 
 
 class _Raw:
@@ -93,9 +104,11 @@ def make_hook(process_request: Any) -> Any:
             out_body = out_body.encode("utf-8")
         http = AWSResponse(params["url"], status, out_headers, _Raw(out_body))
         response = convert_to_response_dict(http, model)
-        parsed = _parser().parse(response, model.output_shape)
-        if isinstance(parsed, dict):
-            parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
+        if status < 300:
+            parsed = _parser().parse(response, model.output_shape)
+        else:
+            parsed = _error(response, model)
+        parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
         return http, parsed
 
     return before_call

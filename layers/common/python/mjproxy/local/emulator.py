@@ -85,7 +85,7 @@ class Emulator:
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
         self._original: Callable[..., Any] | None = None
-        self._direct: tuple[str, Callable[..., Any]] | None = None
+        self._direct: tuple[str, Callable[..., Any], object] | None = None
 
     # ---- in-process ---------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -114,14 +114,14 @@ class Emulator:
         """DynamoDB item calls skip the HTTP stand-in (mjproxy.local.direct): for clients of
         sessions made from now on, and of boto3's default session if it exists already."""
         import boto3
-        from botocore.handlers import BUILTIN_HANDLERS
+        from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
 
         from . import direct
 
-        self._direct = (direct.EVENT, direct.make_hook(process_request))
+        self._direct = (direct.EVENT, direct.make_hook(process_request), REGISTER_LAST)
         BUILTIN_HANDLERS.append(self._direct)
         if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.register(*self._direct)
+            boto3.DEFAULT_SESSION.events.register_last(*self._direct[:2])
 
     def _remove_direct(self) -> None:
         import boto3
@@ -132,7 +132,7 @@ class Emulator:
         if self._direct in BUILTIN_HANDLERS:
             BUILTIN_HANDLERS.remove(self._direct)
         if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.unregister(*self._direct)
+            boto3.DEFAULT_SESSION.events.unregister(*self._direct[:2])
         self._direct = None
 
     def stop(self) -> None:
