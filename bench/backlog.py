@@ -13,6 +13,8 @@ Run: .venv/bin/python bench/backlog.py [N ...]      (default: 200 1000)
 
 from __future__ import annotations
 
+import http.client
+import json
 import math
 import os
 import sys
@@ -24,7 +26,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import common
-import requests
 
 CORE = 10
 CLIENTS = 16
@@ -34,6 +35,10 @@ PARTITION_WCU = 1000  # DynamoDB: write units per second one partition (key valu
 # Concurrent worker invocations the runner allows per queue (Lambda scales far beyond): enough
 # for coreSize tasks to each have their step running when it is due.
 POLLERS = CORE
+ENDED = ("SUCCESS", "FAILURE")
+# new-api polls list-by-condition every 15 s with the unfinished ids of a channel (clients.md).
+# The drain time comes from the tasks' own submitTime/finishTime, not from when a poll saw them.
+POLL_SECONDS = 15
 DEADLINE_FACTOR = 4  # give up waiting at 4x the ideal drain time (then count what is left)
 
 
@@ -102,12 +107,32 @@ def cheap_drawing() -> None:
     LocalProvider._preview = lambda self, task, ctx, pct: png
 
 
-def submit(base: str, n: int) -> list[str]:
-    session = requests.Session()
+_local = threading.local()
 
+
+def post(base: str, path: str, body: Any, retry: bool = True) -> Any:
+    """POST JSON over http.client, one keep-alive connection per thread. Not `requests`: moto,
+    running in this process, answers `requests` calls to the API's address itself (the local
+    mode serves S3 on that address)."""
+    conn = getattr(_local, "conn", None)
+    if conn is None:
+        host, port = base.removeprefix("http://").split(":")
+        conn = _local.conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    data = json.dumps(body).encode()
+    try:
+        conn.request("POST", path, data, {"Content-Type": "application/json"})
+        return json.loads(conn.getresponse().read())
+    except (OSError, http.client.HTTPException):
+        _local.conn = None
+        conn.close()
+        if not retry:
+            raise
+        return post(base, path, body, retry=False)  # a dropped keep-alive connection: once more
+
+
+def submit(base: str, n: int) -> list[str]:
     def one(i: int) -> str:
-        r = session.post(f"{base}/mj/submit/imagine", json={"prompt": f"cat {i}"}, timeout=60)
-        body = r.json()
+        body = post(base, "/mj/submit/imagine", {"prompt": f"cat {i}"})
         assert body["code"] in (1, 22), body
         return body["result"]
 
@@ -116,40 +141,67 @@ def submit(base: str, n: int) -> list[str]:
 
 
 def wait_all(base: str, ids: list[str], deadline: float) -> list[dict[str, Any]]:
-    """Poll list-by-condition (as new-api does) until every task ended or the deadline."""
-    tasks: list[dict[str, Any]] = []
+    """Poll as new-api does (clients.md): list-by-condition with the ids not yet finished, every
+    POLL_SECONDS, in requests of at most 1000 ids, until every task ended or the deadline."""
+    tasks: dict[str, dict[str, Any]] = {}
     while True:
-        tasks = []
-        for start in range(0, len(ids), 1000):
-            body = {"ids": ids[start : start + 1000]}
-            r = requests.post(f"{base}/mj/task/list-by-condition", json=body, timeout=60)
-            tasks += r.json()
-        if all(t["status"] in ("SUCCESS", "FAILURE") for t in tasks) and len(tasks) == len(ids):
-            return tasks
-        if time.time() > deadline:
-            return tasks
-        time.sleep(0.5)
+        pending = [i for i in ids if tasks.get(i, {}).get("status") not in ENDED]
+        for start in range(0, len(pending), 1000):
+            for t in post(
+                base, "/mj/task/list-by-condition", {"ids": pending[start : start + 1000]}
+            ):
+                tasks[t["id"]] = t
+        if all(tasks.get(i, {}).get("status") in ENDED for i in ids) or time.time() > deadline:
+            return [tasks[i] for i in ids if i in tasks]
+        time.sleep(POLL_SECONDS)
+
+
+def start_lag(tasks: list[dict[str, Any]]) -> float | None:
+    """Median seconds from a finish to the start of the task that took its slot: with one
+    instance served first come first served, the k-th start after the first coreSize follows the
+    k-th finish. (startTime is the first step's write, so this includes the start job's trip.)"""
+    starts = sorted(t["startTime"] for t in tasks if t.get("startTime"))
+    finishes = sorted(t["finishTime"] for t in tasks if t.get("finishTime"))
+    lags = [(s - f) / 1000 for s, f in zip(starts[CORE:], finishes, strict=False)]
+    return round(common.median(lags), 3) if lags else None
+
+
+def slot_use(tasks: list[dict[str, Any]], first: int, last: int) -> float | None:
+    """Share of the coreSize slots busy with a started task between first submit and last finish."""
+    busy = sum(
+        t["finishTime"] - t["startTime"]
+        for t in tasks
+        if t.get("startTime") and t.get("finishTime")
+    )
+    return round(busy / (CORE * (last - first)), 3) if last > first else None
 
 
 def run(base: str, counters: Counters, n: int, single: float | None) -> dict[str, Any]:
     before = counters.snapshot()
     started = time.time()
+    cpu = time.process_time()  # the whole local system runs in this process
     ids = submit(base, n)
     submitted = time.time()
     ideal = (n * single / CORE) if single else None
     limit = started + max(120.0, DEADLINE_FACTOR * (ideal or 60.0))
     tasks = wait_all(base, ids, limit)
     after = counters.snapshot()
+    cpu_cores = (time.process_time() - cpu) / (time.time() - started)
     finished = [t for t in tasks if t["status"] in ("SUCCESS", "FAILURE")]
     last = max((t["finishTime"] for t in finished), default=int(time.time() * 1000))
     first = min(t["submitTime"] for t in tasks)
     durations = [(t["finishTime"] - t["startTime"]) / 1000 for t in finished if t["startTime"]]
+    load = os.getloadavg()[0]
     out = {
         "n": n,
         "submit_seconds": round(submitted - started, 2),
         "drain_seconds": round((last - first) / 1000, 2),
         "ideal_seconds": round(ideal, 2) if ideal else None,
         "single_task_seconds": round(common.median(durations), 2) if durations else None,
+        "start_lag_seconds": start_lag(finished),
+        "slot_use": slot_use(finished, first, last),
+        "load_average": round(load, 2),
+        "process_cpu_cores": round(cpu_cores, 2),
         "failed": sum(1 for t in tasks if t["status"] == "FAILURE"),
         "stuck": n - len(finished),
         "ids": ids,
@@ -224,8 +276,9 @@ def main() -> None:
     drain = common.Table(
         f"Backlog drain, one instance coreSize {CORE}, {CLIENTS} clients, local generator "
         f"{PROGRESS_STEPS} steps of {STEP_SECONDS} s",
-        ["N", "drain", "ideal", "drain/ideal", "msgs/task", "worker inv./task",
-         "records/task", "failed", "stuck", "submit all"],
+        ["N", "drain", "ideal", "drain/ideal", "median task", "start lag", "slot use",
+         "msgs/task", "worker inv./task", "records/task", "failed", "stuck", "submit all",
+         "CPU (cores)", "load avg"],
     )  # fmt: skip
     for r in [idle, *results]:
         n = r["n"]
@@ -234,16 +287,28 @@ def main() -> None:
             f"{r['drain_seconds']:.1f} s",
             f"{r['ideal_seconds']:.1f} s" if r["ideal_seconds"] else "-",
             f"{r['drain_seconds'] / r['ideal_seconds']:.2f}x" if r["ideal_seconds"] else "-",
+            f"{r['single_task_seconds']:.2f} s",
+            f"{r['start_lag_seconds']:.2f} s" if r["start_lag_seconds"] is not None else "-",
+            f"{r['slot_use']:.0%}" if n > 1 and r["slot_use"] is not None else "-",
             f"{r['messages'] / n:.2f}",
             f"{r['invocations'] / n:.2f}",
             f"{r['records'] / n:.2f}",
             r["failed"],
             r["stuck"],
             f"{r['submit_seconds']:.1f} s",
+            f"{r['process_cpu_cores']:.2f}",
+            f"{r['load_average']:.2f}",
         )
     drain.notes += [
         f"ideal = N x single-task time ({single:.2f} s, start to finish, measured on the idle "
         f"pool) / coreSize {CORE}; drain = first submitTime to last finishTime",
+        "median task: start to finish of one task in this run; start lag: median time from a "
+        "finish to the start (first step written) of the waiting task that took its slot; slot "
+        "use: share of the coreSize slots holding a started task over the drain",
+        f"the clients poll as new-api does: list-by-condition with the unfinished ids every "
+        f"{POLL_SECONDS} s; CPU: this process's CPU seconds per second of the run (the whole "
+        "system and the clients run in it, under one GIL: near 1.0 it is CPU-bound); load avg: "
+        "1-minute load average of the machine when the run ended",
         "msgs/task: jobs-queue messages sent (start + poll steps + retries); worker inv./task: "
         "worker Lambda invocations (a batch of up to 10 records is one); a waiting task sends none",
     ]

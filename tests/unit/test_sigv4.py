@@ -87,3 +87,35 @@ def test_unknown_shapes_are_left_to_botocore(bucket, region, endpoint):
 def test_endpoint_settings_are_left_to_botocore(monkeypatch):
     monkeypatch.setenv("AWS_USE_FIPS_ENDPOINT", "true")
     assert not sigv4.Presigner("my-bucket", "us-east-1").supported
+
+
+def test_the_s3_endpoint_setting_is_signed_for_as_botocore_does(monkeypatch):
+    """The local mode serves S3 on its API port (AWS_ENDPOINT_URL_S3, path-style as mjproxy.aws
+    configures it): the URL is the one botocore's client gives with that setting."""
+    for name in sigv4._ENDPOINT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:8080")
+    assert sigv4.endpoint_url() == "http://127.0.0.1:8080"
+    signer = sigv4.Presigner("mjproxy-images", "us-east-1", sigv4.endpoint_url())
+    assert signer.supported
+    creds = CREDS[1]
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret_key,
+        aws_session_token=creds.token,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    for key in KEYS:
+        with mock.patch(
+            "botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)
+        ):
+            theirs = s3.generate_presigned_url(
+                "get_object", Params={"Bucket": "mjproxy-images", "Key": key}, ExpiresIn=3600
+            )
+        assert theirs.startswith("http://127.0.0.1:8080/mjproxy-images/")
+        assert signer.url(key, 3600, creds, now=NOW) == theirs
+    # Another S3 endpoint than the one set is botocore's to sign.
+    assert not sigv4.Presigner("mjproxy-images", "us-east-1", "http://127.0.0.1:5000").supported

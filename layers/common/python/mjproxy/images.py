@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import io
 import logging
-import os
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -235,7 +234,7 @@ def presign(key: str) -> str:
     """A fresh SigV4 URL for a plain GET; computed locally, no AWS call. mjproxy.sigv4 for the
     usual bucket shapes (no S3 client, cached signing key), botocore for the rest."""
     s = settings()
-    signer = _presigner(s.bucket_name, s.region, os.environ.get("AWS_ENDPOINT_URL") or None)
+    signer = _presigner(s.bucket_name, s.region, sigv4.endpoint_url())
     credentials = _credentials() if signer.supported else None
     if credentials is not None:
         return signer.url(key, s.presign_expires, credentials)

@@ -55,8 +55,13 @@ class _Target(NamedTuple):
 def _target(bucket: str, region: str, endpoint_url: str | None) -> _Target | None:
     """Where botocore (signature s3v4; addressing virtual on AWS, path on a local endpoint, as
     mjproxy.aws configures it) sends a GET for `bucket`, or None if this module does not know."""
-    if any(os.environ.get(name) for name in _ENDPOINT_ENV):
-        return None
+    s3_endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
+    for name in _ENDPOINT_ENV:
+        # AWS_ENDPOINT_URL_S3 is fine when it is the endpoint asked for (the local mode serves
+        # S3 on its API port): botocore then signs for exactly that endpoint, path-style.
+        asked_for = name == "AWS_ENDPOINT_URL_S3" and s3_endpoint == endpoint_url
+        if os.environ.get(name) and not asked_for:
+            return None
     if endpoint_url:
         parts = urlsplit(endpoint_url)
         if parts.scheme not in _DEFAULT_PORTS or parts.path not in ("", "/") or parts.query:
@@ -81,6 +86,11 @@ def _signing_key(secret_key: str, datestamp: str, region: str) -> bytes:
     for part in (region, "s3", "aws4_request"):
         key = hmac.digest(key, part.encode(), "sha256")
     return key
+
+
+def endpoint_url() -> str | None:
+    """The S3 endpoint botocore's clients use: AWS_ENDPOINT_URL_S3 before AWS_ENDPOINT_URL."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 class Presigner:

@@ -85,6 +85,7 @@ class Emulator:
         self._server: Any = None
         self._server_thread: threading.Thread | None = None
         self._original: Callable[..., Any] | None = None
+        self._direct: tuple[str, Callable[..., Any], object] | None = None
 
     # ---- in-process ---------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -106,12 +107,39 @@ class Emulator:
 
         # An instance attribute: BotocoreStubber.__call__ looks it up on the instance.
         botocore_stubber.process_request = process_request  # type: ignore[method-assign]
+        self._install_direct(lambda request: botocore_stubber.process_request(request))
         return self
+
+    def _install_direct(self, process_request: Callable[[Any], Any]) -> None:
+        """DynamoDB item calls skip the HTTP stand-in (mjproxy.local.direct): for clients of
+        sessions made from now on, and of boto3's default session if it exists already."""
+        import boto3
+        from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
+
+        from . import direct
+
+        self._direct = (direct.EVENT, direct.make_hook(process_request), REGISTER_LAST)
+        BUILTIN_HANDLERS.append(self._direct)
+        if boto3.DEFAULT_SESSION is not None:
+            boto3.DEFAULT_SESSION.events.register_last(*self._direct[:2])
+
+    def _remove_direct(self) -> None:
+        import boto3
+        from botocore.handlers import BUILTIN_HANDLERS
+
+        if self._direct is None:
+            return
+        if self._direct in BUILTIN_HANDLERS:
+            BUILTIN_HANDLERS.remove(self._direct)
+        if boto3.DEFAULT_SESSION is not None:
+            boto3.DEFAULT_SESSION.events.unregister(*self._direct[:2])
+        self._direct = None
 
     def stop(self) -> None:
         from moto.core.models import botocore_stubber
 
         self.stop_server()
+        self._remove_direct()
         if self._original is not None:
             del botocore_stubber.process_request
             self._original = None
