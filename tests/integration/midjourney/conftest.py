@@ -4,6 +4,7 @@ transport injected: no sockets)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ def make_system(monkeypatch: Any, sim: Simulator, instances: list[dict[str, Any]
     monkeypatch.setattr(worker, "EARLY_RETRY_DELAY", 0)
     commands.clear_cache()
     http.set_transport(transport_for(sim))
+    on_sim_clock(monkeypatch, sim)
     return Harness.create(monkeypatch, mj_env(sim, instances, **extra))
 
 
@@ -61,6 +63,17 @@ def sim() -> Simulator:
     # Every channel read moves the simulated time on by one second: draining the queues is
     # enough to see Midjourney's jobs start, progress and finish.
     return Simulator(SIM_BASE, ManualClock(), advance_per_read=1.0)
+
+
+def on_sim_clock(monkeypatch: Any, sim: Simulator) -> None:
+    """The system reads the simulator's clock, the one Midjourney's messages are stamped with:
+    sentAt, submitTime, the poller's lease and the answer deadline then move only when the
+    channel is read, so how fast this machine runs changes nothing. (On its own the system
+    reads the wall clock: on a loaded machine wall time outran the simulated time, the
+    poller's read floor passed Midjourney's answers and the tasks never finished.) moto's SQS
+    keeps its own clock (datetime), so queue delays are not affected."""
+    if isinstance(sim.clock, ManualClock):  # a RealClock is time.time itself
+        monkeypatch.setattr(time, "time", sim.clock.now)
 
 
 @contextmanager
