@@ -79,7 +79,14 @@ def test_completions_become_success_with_the_message_and_job(fixture):
     assert out.kind == "done" and out.result == ("single" if event.upscale else "grid")
     assert out.properties["messageId"] == fixture["d"]["id"]
     msg = Message(fixture["d"])
-    expected = job_hash(msg.attachment_url) or msg.linked_job or "parent-hash"
+    # the hash on Midjourney's own buttons first: it is what a press is checked against
+    on_buttons = next((b["customId"] for b in out.buttons if "::" in b["customId"]), "")
+    expected = (
+        next((p for p in on_buttons.split("::") if len(p) == 36), None)
+        or job_hash(msg.attachment_url)
+        or msg.linked_job
+        or "parent-hash"
+    )
     assert out.properties["messageHash"] == expected  # a UUID, never "0" or "7"
     assert out.properties["messageHash"] in (fixture["expect"].get("hash", expected), "parent-hash")
 

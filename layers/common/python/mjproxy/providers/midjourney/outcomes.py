@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...domain.task import Task, TaskAction, TaskStatus
+from ...domain.task import SINGLE_RESULTS, Task, TaskAction, TaskStatus
+from .. import capabilities_of
 from ..base import Outcome
+from .buttons import buttons_hash, result_buttons
 from .matcher import Candidate, Event
 from .messages import job_hash
 
@@ -51,13 +53,17 @@ def progress_outcome(
 
 
 def done_outcome(event: Event, task: Task, cand: Candidate, image: bytes) -> Outcome:
-    """The finished image: grid (with its quadrants) or, for an upscale, one image."""
+    """The finished image: grid (with its quadrants) or, for an upscale, one image; its buttons
+    are the message's own components (buttons.py)."""
     msg = event.message
+    buttons = result_buttons(msg, capabilities_of("midjourney"))
     props: dict[str, Any] = {
         "messageId": msg.id,
         "flags": msg.flags,
-        # The UUID its own buttons carry: from the file name, else the buttons / job link.
-        "messageHash": job_hash(event.image_url)
+        # The UUID its own buttons carry (what /submit/action checks a press against), else
+        # the file name's, the job link's.
+        "messageHash": buttons_hash(buttons)
+        or job_hash(event.image_url)
         or msg.linked_job
         or task.properties.get("messageHash"),
     }
@@ -66,9 +72,9 @@ def done_outcome(event: Event, task: Task, cand: Candidate, image: bytes) -> Out
     props = {k: v for k, v in props.items() if v is not None}
     state = {**cand.binding_state(), "resultUrl": event.image_url}
     prompt = event.prompt if task.action == TaskAction.BLEND and event.prompt else None
-    if task.action == TaskAction.UPSCALE:
-        return Outcome.single(image, state=state, properties=props, prompt=prompt)
-    return Outcome.grid(image, state=state, properties=props, prompt=prompt)
+    if task.action in SINGLE_RESULTS:  # U, and Upscale (Subtle)/(Creative)/(2x)/(4x)
+        return Outcome.single(image, state=state, properties=props, prompt=prompt, buttons=buttons)
+    return Outcome.grid(image, state=state, properties=props, prompt=prompt, buttons=buttons)
 
 
 def describe_outcome(event: Event, task: Task, cand: Candidate) -> Outcome:
@@ -76,7 +82,8 @@ def describe_outcome(event: Event, task: Task, cand: Candidate) -> Outcome:
     text = event.text or ""
     props = {"finalPrompt": text, "messageId": event.message.id,
              "progressMessageId": event.message.id}  # fmt: skip
-    return Outcome.described(text, state=cand.binding_state(), properties=props)
+    buttons = result_buttons(event.message, capabilities_of("midjourney"))
+    return Outcome.described(text, state=cand.binding_state(), properties=props, buttons=buttons)
 
 
 def failure_outcome(event: Event, task: Task) -> Outcome:
