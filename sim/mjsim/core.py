@@ -93,7 +93,7 @@ class Job:
     """One Midjourney job (one interaction)."""
 
     id: str  # the job UUID (file names, button ids)
-    kind: str  # imagine | reroll | variation | upscale | blend | describe
+    kind: str  # imagine | reroll | variation | upscale | upscale_hd | pan | zoom | blend | describe
     account: Account
     interaction_id: str
     interaction_type: int
@@ -104,6 +104,7 @@ class Job:
     parent_message_id: str | None = None
     index: int | None = None
     variation_label: str | None = None
+    action: str | None = None  # "Pan Left", "Zoom Out", "Upscaled (Subtle)": the text before "by"
     message_id: str | None = None  # progress message, then the final one
     final_message_id: str | None = None
     created_at: float = 0.0
@@ -113,6 +114,12 @@ class Job:
     echoed: bool = False  # the nonce went out on the gateway with the job's first message
     session: str | None = None  # the interaction's session_id (session-scoped events)
     queued_notice: bool = False  # "Job queued" sent
+
+    @property
+    def by(self) -> str | None:
+        if self.action:
+            return self.action
+        return f"Variations ({self.variation_label})" if self.variation_label else None
 
 
 class Simulator:
@@ -503,13 +510,23 @@ class Simulator:
         if parent is None:
             return Response(204)
         parts = custom.split("::")
-        action, index = parts[2], int(parts[3])
+        action = parts[2] if parts[1] == "JOB" else parts[1]
         if action == "upsample":
-            self._upscale(acct, ix, nonce, parent, index)
+            self._upscale(acct, ix, nonce, parent, int(parts[3]))
         elif action == "variation":
-            self._variation(acct, ix, nonce, parent, index)
+            self._variation(acct, ix, nonce, parent, int(parts[3]))
         elif action == "reroll":
             self._reroll(acct, ix, nonce, parent)
+        elif action.startswith("upsample_"):
+            self._upscale_hd(acct, ix, nonce, parent, action[len("upsample_") :])
+        elif action in ("low_variation", "high_variation"):
+            label = "Subtle" if action == "low_variation" else "Strong"
+            self._follow_up(acct, ix, nonce, parent, "variation", f"Variations ({label})")
+        elif action.startswith("pan_"):
+            direction = action[len("pan_") :].capitalize()
+            self._follow_up(acct, ix, nonce, parent, "pan", f"Pan {direction}")
+        elif action == "Outpaint":
+            self._follow_up(acct, ix, nonce, parent, "zoom", "Zoom Out")
         return Response(204)  # other buttons: accepted, nothing simulated
 
     # ================================================================== Discord: uploads
@@ -771,6 +788,39 @@ class Simulator:
         job.image = art.variation(parent.image, index, job.id)
         self._schedule_grid_job(job)
 
+    def _follow_up(
+        self, acct: Account, ix: str, nonce: str, parent: Job, kind: str, action: str
+    ) -> None:
+        """Vary (Subtle)/(Strong), a pan or a zoom of an upscale: a new grid that starts from
+        the upscaled image ("- Pan Left by", "- Zoom Out by", MjMessageParser.cs:33-70)."""
+        job = self._new_job(acct, ix, nonce, kind, parent.prompt, None,
+                            parent_message_id=parent.final_message_id, action=action)  # fmt: skip
+        job.image = art.grid(job.id, self._aspect(job.prompt), [parent.image])
+        self._schedule_grid_job(job)
+
+    def _upscale_hd(self, acct: Account, ix: str, nonce: str, parent: Job, kind: str) -> None:
+        """Upscale (Subtle)/(Creative)/(2x)/(4x) of an upscale: "- Upscaled (Subtle) by"
+        (MjMessageParser.cs:81-85), one image twice (4x: four times) the source's size, the
+        follow-ups of an upscale without the upscalers."""
+        label = "Subtle" if "subtle" in kind else "Creative" if "creative" in kind else kind[-2:]
+        job = self._new_job(acct, ix, nonce, "upscale_hd", parent.prompt, None,
+                            parent_message_id=parent.final_message_id,
+                            action=f"Upscaled ({label})")  # fmt: skip
+        job.image = art.resample(parent.image, 4 if kind.endswith("4x") else 2)
+
+        def finish() -> None:
+            name = f"{acct.username}_{formats.file_words(job.prompt)}_{job.id}.png"
+            msg = self._bot_post(
+                job,
+                content=formats.grid_done(job.prompt, acct.user_id, self.mode, job.by,
+                                          job.id if self.current else None),
+                attachments=[self._attachment(acct.channel_id, job.image, name, "image/png")],
+                components=formats.upscale_components(job.id, web=self.current, hd=True),
+            )  # fmt: skip
+            self._finished(job, msg)
+
+        self._at(self.upscale_seconds, finish)
+
     def _blend(self, acct: Account, ix: str, nonce: str, images: list[bytes], dims: str) -> None:
         links = " ".join(formats.short_link(f"blend:{ix}:{i}") for i in range(len(images)))
         job = self._new_job(acct, ix, nonce, "blend", formats.echo(f"{links} {dims}"), "blend")
@@ -829,7 +879,7 @@ class Simulator:
     def _schedule_grid_job(self, job: Job) -> None:
         def post_start() -> None:
             content = formats.running(job.prompt, job.account.user_id, "Waiting to start",
-                                      self.mode, job.variation_label)  # fmt: skip
+                                      self.mode, job.by)  # fmt: skip
             msg = self._bot_post(job, content=content)
             job.message_id = msg["id"]
             self.log.append({"t": self.now(), "event": "start", "job": job.id,
@@ -862,7 +912,7 @@ class Simulator:
             acct.channel_id, art.preview(job.image, pct), f"{job.id}_grid_0.webp", "image/webp"
         )
         content = formats.running(job.prompt, acct.user_id, f"{pct}%", self.mode,
-                                  job.variation_label)  # fmt: skip
+                                  job.by)  # fmt: skip
         self._edit(acct.channel_id, job.message_id or "", content=content, attachments=[preview])
 
     def _finish_grid(self, job: Job) -> None:
@@ -874,8 +924,9 @@ class Simulator:
         name = f"{acct.username}_{formats.file_words(job.prompt)}_{job.id}.png"
         msg = self._bot_post(
             job,
-            content=formats.grid_done(job.prompt, acct.user_id, self.mode, job.variation_label,
-                                      job.id if self.current else None),
+            content=formats.grid_done(
+                job.prompt, acct.user_id, self.mode, job.by, job.id if self.current else None
+            ),
             attachments=[self._attachment(acct.channel_id, job.image, name, "image/png")],
             components=formats.grid_components(job.id, web=self.current),
         )

@@ -57,13 +57,15 @@ def mention(user_id: str) -> str:
     return f"<@{user_id}>"
 
 
-def running(prompt: str, user_id: str, status: str, mode: str, variation: str | None) -> str:
+def _by(user_id: str, action: str | None) -> str:
+    """ " - <@id>" (imagine, reroll, blend) or " - <action> by <@id>": "Variations (Strong)",
+    "Pan Left", "Zoom Out", "Upscaled (Subtle)" (MjMessageParser.cs:33-85)."""
+    return f" - {action} by {mention(user_id)}" if action else f" - {mention(user_id)}"
+
+
+def running(prompt: str, user_id: str, status: str, mode: str, action: str | None) -> str:
     """Start message "(Waiting to start)" and its progress edits "(31%) (fast)"."""
-    by = (
-        f" - Variations ({variation}) by {mention(user_id)}"
-        if variation
-        else f" - {mention(user_id)}"
-    )
+    by = _by(user_id, action)
     suffix = f" ({status})" if status == "Waiting to start" else f" ({status}) ({mode})"
     return f"**{prompt}**{by}{suffix}"
 
@@ -76,14 +78,11 @@ def website_link(job: str | None) -> str:
 
 
 def grid_done(
-    prompt: str, user_id: str, mode: str, variation: str | None, job: str | None = None
+    prompt: str, user_id: str, mode: str, action: str | None, job: str | None = None
 ) -> str:
-    """`job` given: the current form with the Open-on-website link; None: the 2024 form."""
-    if variation:
-        by = f" - Variations ({variation}) by {mention(user_id)}"
-    else:
-        by = f" - {mention(user_id)}"
-    return f"**{prompt}**{by}{website_link(job)} ({mode}){FOOTER_LINE}"
+    """`job` given: the current form with the Open-on-website link; None: the 2024 form. An
+    HD upscale's "Upscaled (Subtle) by" has the same shape (MjMessageParser.cs:81-85)."""
+    return f"**{prompt}**{_by(user_id, action)}{website_link(job)} ({mode}){FOOTER_LINE}"
 
 
 def upscale_done(prompt: str, user_id: str, index: int) -> str:
@@ -121,8 +120,10 @@ def grid_components(job: str, web: bool = False) -> list[dict]:
     return [*rows, web_row(job)] if web else rows
 
 
-def upscale_components(job: str, web: bool = False) -> list[dict]:
-    rows = upscale_rows(job)
+def upscale_components(job: str, web: bool = False, hd: bool = False) -> list[dict]:
+    """An upscale's follow-ups; `hd`: an HD upscale's, without the upscalers (plus-api.md
+    §2.1.3: Midjourney's upscalers take the first upscale only)."""
+    rows = upscale_rows(job)[1:] if hd else upscale_rows(job)
     return [*rows, web_row(job)] if web else rows
 
 

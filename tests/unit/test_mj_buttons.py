@@ -38,10 +38,12 @@ def test_an_upscale_shows_its_follow_ups_without_the_web_link():
     msg = message("upscale Image #4")
     assert any(b.get("style") == 5 for b in msg.buttons)  # the fixture has the "Web" link
     buttons = result_buttons(msg)
-    assert len(buttons) == len(msg.buttons) - 1 and all(b["style"] != 5 for b in buttons)
+    # "Web" left out, and the two modal buttons (Vary (Region), Custom Zoom: NO_MODAL_FAMILIES)
+    assert len(buttons) == len(msg.buttons) - 3 and all(b["style"] != 5 for b in buttons)
     labels = [b["label"] for b in buttons]
     assert labels[:5] == ["Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)",
-                          "Vary (Strong)", "Vary (Region)"]  # fmt: skip
+                          "Vary (Strong)", "Zoom Out 2x"]  # fmt: skip
+    assert "Vary (Region)" not in labels and "Custom Zoom" not in labels
     # custom emoji by name, unicode ones as they are
     assert buttons[0]["emoji"] == "upscale_1" and buttons[2]["emoji"] == "🪄"
     assert all(parse(b["customId"]) is not None for b in buttons)
@@ -52,10 +54,11 @@ def test_unknown_ids_and_families_the_provider_cannot_press_are_left_out():
     raw = {"components": [{"type": 1, "components": [
         {"type": 2, "style": 2, "label": "U1", "custom_id": f"MJ::JOB::upsample::1::{UUID}"},
         {"type": 2, "style": 2, "emoji": {"name": "❤️"}, "custom_id": f"MJ::BOOKMARK::{UUID}"},
-        {"type": 2, "style": 2, "label": "Vary (Region)", "custom_id": f"MJ::Inpaint::1::{UUID}::SOLO"},
+        {"type": 2, "style": 2, "label": "Vary (Strong)",
+         "custom_id": f"MJ::JOB::high_variation::1::{UUID}::SOLO"},
         {"type": 2, "style": 5, "label": "Web", "url": f"https://www.midjourney.com/jobs/{UUID}"},
     ]}]}  # fmt: skip
-    assert [b["label"] for b in result_buttons(Message(raw))] == ["U1", "Vary (Region)"]
+    assert [b["label"] for b in result_buttons(Message(raw))] == ["U1", "Vary (Strong)"]
     assert [b["label"] for b in result_buttons(Message(raw), CLASSIC_CAPABILITIES)] == ["U1"]
     assert result_buttons(Message({"components": []}), ALL_CAPABILITIES) == []
 

@@ -253,3 +253,31 @@ def test_by_nonce_when_the_message_carries_ours():
     e = m.classify(msg("**cat** - <@42> (Waiting to start)", nonce="1248060123456789504"))
     assert m.by_nonce(e, cands(task("2"), t)).task is t
     assert m.by_nonce(m.classify(msg("**cat** - <@42> (Waiting to start)")), cands(t)) is None
+
+
+def test_by_parent_message_tells_the_upscales_follow_ups_apart():
+    """On one upscale message: Upscale (Subtle), Vary (Strong), Zoom Out, Pan Left and Right
+    pressed at once; each result text (trueai MjMessageParser.cs:33-85) binds its own task."""
+    meta = {"interaction_metadata": {"id": "77", "type": 3, "interacted_message_id": "500"}}
+
+    def child(tid, action, custom, sent):
+        t = task(tid, action, parent_msg="500", sent=sent)
+        t.customId = custom
+        return t
+
+    hd = child("hd", TaskAction.UPSCALE_HD, f"MJ::JOB::upsample_v7_2x_subtle::1::{UUID}::SOLO", 5)
+    vary = child("vary", TaskAction.VARIATION, f"MJ::JOB::high_variation::1::{UUID}::SOLO", 4)
+    zoom = child("zoom", TaskAction.ZOOM, f"MJ::Outpaint::50::1::{UUID}::SOLO", 3)
+    left = child("left", TaskAction.PAN, f"MJ::JOB::pan_left::1::{UUID}::SOLO", 2)
+    right = child("right", TaskAction.PAN, f"MJ::JOB::pan_right::1::{UUID}::SOLO", 1)
+    every = cands(hd, vary, zoom, left, right)
+    texts = {
+        "**cat --v 7.0** - Upscaled (Subtle) by <@1> (fast)": hd,
+        "**cat --v 7.0** - Variations (Strong) by <@1> (fast)": vary,
+        "**cat --v 7.0** - Zoom Out by <@1> (fast)": zoom,
+        "**cat --v 7.0** - Pan Left by <@1> (fast)": left,
+        "**cat --v 7.0** - Pan Right by <@1> (31%) (fast)": right,
+    }
+    for content, owner in texts.items():
+        e = m.classify(msg(content, attachments=grid(), **meta))
+        assert m.by_parent_message(e, every).task is owner, content

@@ -16,6 +16,11 @@ from ...actions import parse
 from .messages import Message
 
 LINK_STYLE = 5  # Discord ButtonStyle.Link: opens `url`, sends no interaction
+# Families whose press Midjourney answers with a Discord modal (INTERACTION_MODAL_CREATE, Vary
+# (Region)'s iframe editor) that this provider does not fill in yet: not offered, and a
+# hand-made press fails at once with NO_MODAL (provider.py) instead of waiting for a timeout.
+NO_MODAL_FAMILIES = frozenset({"custom_zoom", "inpaint"})
+NO_MODAL = "{label} opens a Discord modal, which the midjourney provider does not support yet"
 
 
 def _emoji(component: dict[str, Any]) -> str:
@@ -35,7 +40,9 @@ def result_buttons(msg: Message, capabilities: Iterable[str] | None = None) -> l
         if not custom or comp.get("url") or comp.get("style") == LINK_STYLE:
             continue
         spec = parse(str(custom))
-        if spec is None or (can is not None and spec.family.capability not in can):
+        if spec is None or spec.family.name in NO_MODAL_FAMILIES:
+            continue
+        if can is not None and spec.family.capability not in can:
             continue
         out.append({
             "customId": str(custom),

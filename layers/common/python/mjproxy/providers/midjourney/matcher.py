@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ...actions import spec_of
 from ...domain.task import Task, TaskAction
 from .messages import (
     GENERIC,
@@ -374,23 +375,54 @@ def by_binding(event: Event, cands: list[Candidate]) -> Candidate | None:
     return None
 
 
+# Which child tasks a button result's text can belong to (messages.HEADS kinds): "Image #n" is
+# a U, "Upscaled (Subtle) by" an HD upscale, "Variations (Strong|Subtle|Region) by" / "Remix" a
+# V, Vary (Subtle)/(Strong)/(Region) or a reroll of a variation grid, "Pan Left by" a pan,
+# "Zoom Out by" Zoom Out 2x/1.5x or Custom Zoom, imagine-format text a reroll.
+KIND_ACTIONS: dict[str, tuple[TaskAction, ...]] = {
+    "upscale": (TaskAction.UPSCALE,),
+    "upscale_hd": (TaskAction.UPSCALE_HD,),
+    "variation": (TaskAction.VARIATION, TaskAction.REROLL),
+    "pan": (TaskAction.PAN,),
+    "zoom": (TaskAction.ZOOM,),
+    "imagine": (TaskAction.REROLL,),
+}
+_GRIDS = (TaskAction.VARIATION, TaskAction.REROLL, TaskAction.PAN, TaskAction.ZOOM)
+
+
+def _child_actions(event: Event) -> tuple[TaskAction, ...] | None:
+    """None: any child (a failure names no kind)."""
+    if event.kind == "failure":
+        return None
+    parsed = event.message.parsed
+    if parsed is not None:
+        return KIND_ACTIONS.get(parsed.kind, ())
+    if event.upscale:  # a result read by its buttons / an old start text
+        return (TaskAction.UPSCALE, TaskAction.UPSCALE_HD)
+    return _GRIDS if event.variation else (TaskAction.REROLL, *_GRIDS)
+
+
 def by_parent_message(event: Event, cands: list[Candidate]) -> Candidate | None:
-    """U/V/R results name the grid whose button was pressed; U also says which image."""
+    """Button results name the message whose button was pressed; U also says which image, a
+    pan its direction."""
     parent = event.message.parent_message_id
     if not parent:
         return None
     children = [c for c in cands if c.parent_message_id == parent]
-    if event.upscale:
-        children = [c for c in children if c.task.action == TaskAction.UPSCALE]
-    elif event.variation:
-        children = [c for c in children if c.task.action in (TaskAction.VARIATION,
-                                                            TaskAction.REROLL)]  # fmt: skip
-    elif event.kind != "failure":
-        # Imagine-format text on a button result: a reroll of an imagine/blend grid.
-        children = [c for c in children if c.task.action == TaskAction.REROLL]
+    actions = _child_actions(event)
+    if actions is not None:
+        children = [c for c in children if c.task.action in actions]
     if event.index is not None:
         children = [c for c in children if c.task.index in (None, event.index)]
+    parsed = event.message.parsed
+    if parsed is not None and parsed.kind == "pan" and parsed.label:
+        children = [c for c in children if _pan_direction(c.task) in (None, parsed.label.lower())]
     return _earliest_sent(children, event.message)
+
+
+def _pan_direction(task: Task) -> str | None:
+    spec = spec_of(task)
+    return spec.pan_direction if spec is not None else None
 
 
 def by_described_image(event: Event, cands: list[Candidate]) -> Candidate | None:

@@ -19,6 +19,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from ...actions import Capability, spec_of
 from ...domain.prompts import BlendDimensions
 from ...domain.task import Task, TaskAction, TaskStatus, new_nonce, now_ms
 from ...store.instances import InstancePool
@@ -26,9 +27,10 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome, Provider, ProviderContext
 from . import payloads
 from .account import Account, DiscordSettings
+from .buttons import NO_MODAL, NO_MODAL_FAMILIES
 from .commands import Commands
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
-from .matcher import Candidate
+from .matcher import KIND_ACTIONS, Candidate
 from .messages import marker_seed, primary_prompt, seed_of
 from .poller import Poller, disable_account
 from .state import DiscordState
@@ -46,6 +48,22 @@ TRANSIENT_ATTEMPTS = 4
 # otherwise block the sibling for good.
 AMBIGUITY_HOLD_MS = 60_000
 SPEED_MODES = ("fast", "relax", "turbo")
+# Families done by pressing their button on the parent's message. "Imagine this prompt" and
+# describe's 🔄 are not: their task carries the prompt / the image and runs as an /imagine and a
+# /describe of its own.
+PRESSED = frozenset(
+    {Capability.UPSCALE, Capability.VARIATION, Capability.REROLL, Capability.UPSCALE_HD,
+     Capability.VARY, Capability.VARY_REGION, Capability.OUTPAINT}
+)  # fmt: skip
+
+
+# A button child -> the children of the same message whose result text looks the same
+# (matcher.KIND_ACTIONS). U results say their image number, so UPSCALE is not here.
+LOOK_ALIKE: dict[TaskAction, frozenset[TaskAction]] = {
+    action: frozenset(a for group in KIND_ACTIONS.values() if action in group for a in group)
+    for action in (TaskAction.VARIATION, TaskAction.REROLL, TaskAction.PAN, TaskAction.ZOOM,
+                   TaskAction.UPSCALE_HD)
+}  # fmt: skip
 
 
 class UploadFailed(Exception):
@@ -182,16 +200,14 @@ class MidjourneyProvider(Provider):
         fast_exhausted: bool = False,
     ) -> str:
         """Send the interaction; returns the prompt sent (imagine) or a description of it."""
+        spec = spec_of(task)
+        if spec is not None and spec.family.name in NO_MODAL_FAMILIES:
+            label = "Custom Zoom" if spec.family.name == "custom_zoom" else "Vary (Region)"
+            raise DiscordError(0, NO_MODAL.format(label=label))
+        if spec is not None and spec.family.capability in PRESSED:
+            return self._press(task, ctx, client, account, nonce, spec.custom_id)
         if task.action in (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL):
-            parent = ctx.parent(task)
-            props = parent.properties if parent else {}
-            message_id, message_hash = props.get("messageId"), props.get("messageHash")
-            if not message_id or not message_hash:
-                raise DiscordError(0, "关联任务没有Discord消息 (parent has no Midjourney message)")
-            custom = payloads.custom_id(task.action, task.index, str(message_hash))
-            flags = int(props.get("flags") or 0)
-            client.interact(payloads.button(account, nonce, str(message_id), flags, custom))
-            return custom
+            return self._press(task, ctx, client, account, nonce, None)
         commands = Commands(client, DiscordState(self.pool), client.discord.command_ttl_seconds)
         files = [tuple(f) for f in uploads.get("files", [])]
         if task.action == TaskAction.IMAGINE:
@@ -217,6 +233,28 @@ class MidjourneyProvider(Provider):
             )  # fmt: skip
             return f"/blend {len(files)} {dims}"
         raise DiscordError(0, f"unsupported action {task.action}")
+
+    @staticmethod
+    def _press(
+        task: Task,
+        ctx: ProviderContext,
+        client: DiscordClient,
+        account: Account,
+        nonce: str,
+        custom: str | None,
+    ) -> str:
+        """A type-3 component interaction on the parent's result message: the button's
+        custom_id exactly as Midjourney attached it (task.customId), or, for a task made before
+        customIds were stored, U/V/🔄 rebuilt from the parent's job hash (§6.3.2)."""
+        parent = ctx.parent(task)
+        props = parent.properties if parent else {}
+        message_id, message_hash = props.get("messageId"), props.get("messageHash")
+        if not message_id or not (custom or message_hash):
+            raise DiscordError(0, "关联任务没有Discord消息 (parent has no Midjourney message)")
+        custom = custom or payloads.custom_id(task.action, task.index, str(message_hash))
+        flags = int(props.get("flags") or 0)
+        client.interact(payloads.button(account, nonce, str(message_id), flags, custom))
+        return custom
 
     @staticmethod
     def _command(client: DiscordClient, commands: Commands, name: str, build: Any) -> None:
@@ -290,7 +328,7 @@ class MidjourneyProvider(Provider):
 
     @staticmethod
     def _ambiguous(task: Task, account: Account) -> bool:
-        if task.action in (TaskAction.VARIATION, TaskAction.REROLL, TaskAction.BLEND):
+        if task.action in LOOK_ALIKE or task.action == TaskAction.BLEND:
             return True
         if task.action == TaskAction.IMAGINE:
             return not account.seed_marker or seed_of(task.promptEn or task.prompt) is not None
@@ -298,13 +336,12 @@ class MidjourneyProvider(Provider):
 
     @staticmethod
     def _same_looking(task: Task, other: Task, account: Account) -> bool:
-        if task.action in (TaskAction.VARIATION, TaskAction.REROLL):
-            return other.action in (
-                TaskAction.VARIATION,
-                TaskAction.REROLL,
-            ) and other.properties.get("referencedMessageId") == task.properties.get(
+        if task.action in LOOK_ALIKE:
+            # Children of one message whose results read alike ("Variations … by", "Zoom Out
+            # by"): the matcher tells them apart by send order only.
+            return other.action in LOOK_ALIKE[task.action] and other.properties.get(
                 "referencedMessageId"
-            )
+            ) == task.properties.get("referencedMessageId")
         if task.action == TaskAction.BLEND:
             return other.action == TaskAction.BLEND
         # Reference-image links differ per upload; the text is what Midjourney echoes alike.
