@@ -64,7 +64,8 @@ def test_grid_buttons_press_to_upscale_variation_and_reroll(system, grid):
 def test_upscale_buttons_are_the_plus_api_set(upscale):
     assert [b["label"] or b["emoji"] for b in upscale["buttons"]] == [
         "Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)",
-        "Vary (Region)", "Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "⬅️", "➡️", "⬆️", "⬇️", "🔄",
+        "Vary (Region)", "Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "⬅️", "➡️", "⬆️", "⬇️",
+        "Animate (High motion)", "Animate (Low motion)", "🔄",
     ]  # fmt: skip
     assert all(b["type"] == 2 and b["style"] == 2 for b in upscale["buttons"])
 
@@ -244,6 +245,47 @@ def test_describe_buttons_imagine_a_prompt_and_retry(system):
     retry = done(system, press(system, described["id"], "MJ::Picread::Retry"))
     assert retry["action"] == "DESCRIBE" and retry["prompt"]
     assert image_of(retry["imageUrl"]).size == (96, 64)
+
+
+def test_animate_makes_a_video_of_the_upscale_and_extend_continues_it(system, upscale):
+    from tests.integration.test_plus_video import frames, mp4_of
+
+    high = done(system, press(system, upscale["id"], button(upscale, "::animate_high::")))
+    assert high["action"] == "VIDEO" and high["parentId"] == upscale["id"]
+    clip = frames(mp4_of(high["videoUrl"]))
+    assert len(clip) > 10 and high["videoUrls"] == [{"url": high["videoUrl"]}]
+    assert [b["label"] for b in high["buttons"]] == ["Extend (High motion)", "Extend (Low motion)"]
+    assert all(b["emoji"] == "🎞️" for b in high["buttons"])
+    longer = done(system, press(system, high["id"], button(high, "animate_low_extend")))
+    assert longer["action"] == "VIDEO" and longer["videoUrl"] != high["videoUrl"]
+    assert frames(mp4_of(longer["videoUrl"]))  # a real clip, from the first one's last frame
+    # Extend belongs to a video, Animate to an image
+    wrong = press(system, high["id"], button(upscale, "::animate_high::").replace(
+        upscale["properties"]["messageHash"], high["properties"]["messageHash"]))
+    assert wrong["code"] == 4 and wrong["result"] is None
+
+
+def test_shorten_buttons_imagine_the_shortened_prompt(system):
+    filled = "a very beautiful highly detailed red fox sitting in deep snow, masterpiece"
+    short = run_to_end(system, submit_ok(system, "/mj/submit/shorten", {"prompt": filled}))
+    assert short["status"] == "SUCCESS"
+    picked = done(system, press(system, short["id"], "MJ::Job::PromptAnalyzer::1"))
+    assert picked["action"] == "IMAGINE" and len(picked["imageUrls"]) == 4
+    assert "fox" in picked["prompt"] and "beautiful" not in picked["prompt"]
+    assert not picked["prompt"].startswith(("1️⃣", "#"))
+
+
+def test_animate_is_not_offered_where_there_is_no_video_model(system, monkeypatch, upscale):
+    from mjproxy import providers
+    from mjproxy.actions import ALL_CAPABILITIES, Capability
+
+    monkeypatch.setitem(providers.CAPABILITIES, "local", ALL_CAPABILITIES - {Capability.ANIMATE})
+    data = press(system, upscale["id"], button(upscale, "::animate_low::"))
+    assert data["code"] == 4 and "animate" in data["description"] and data["result"] is None
+    grid = run_to_end(system, submit_ok(system, "/mj/submit/imagine", {"prompt": "a fox"}))
+    up = done(system, press(system, grid["id"], button(grid, "::upsample::1::")))
+    assert up["buttons"] and not any("animate" in b["customId"] for b in up["buttons"])
+    assert Capability.ANIMATE not in providers.capabilities_of("openai")
 
 
 # ---- bad input ------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def test_every_family_parses(custom_id, family, action, modal):
 
 @pytest.mark.parametrize(
     "custom_id",
-    ["", "MJ::JOB::upsample::5::x", "MJ::JOB::animate_high::1::x::SOLO", "MJ::Outpaint::60::1::x::SOLO",
+    ["", "MJ::JOB::upsample::5::x", "MJ::JOB::animate_mid::1::x::SOLO", "MJ::Outpaint::60::1::x::SOLO",
      "MJ::JOB::pan_sideways::1::x::SOLO", "hello"],
 )  # fmt: skip
 def test_unknown_custom_ids_do_not_parse(custom_id):
@@ -89,7 +89,8 @@ def test_upscale_buttons_follow_plus_api_and_model_version():
     ]
     assert labels == [
         "Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)", "Vary (Region)",
-        "Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "⬅️", "➡️", "⬆️", "⬇️", "🔄",
+        "Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "⬅️", "➡️", "⬆️", "⬇️",
+        "Animate (High motion)", "Animate (Low motion)", "🔄",
     ]  # fmt: skip
     v5 = _ids(buttons_for(_task(TaskAction.UPSCALE, "a fox --v 5.2"), H, ALL_CAPABILITIES))
     assert f"MJ::JOB::upsample_v5_4x::1::{H}::SOLO" in v5
@@ -100,14 +101,16 @@ def test_upscale_buttons_follow_plus_api_and_model_version():
 
 
 def test_every_offered_button_parses_back_to_its_family():
-    for action in (TaskAction.IMAGINE, TaskAction.UPSCALE, TaskAction.DESCRIBE, TaskAction.PAN):
+    for action in (TaskAction.IMAGINE, TaskAction.UPSCALE, TaskAction.DESCRIBE, TaskAction.PAN,
+                   TaskAction.VIDEO):
         for b in buttons_for(_task(action), H, ALL_CAPABILITIES):
             spec = parse(b["customId"])
             assert spec is not None, b
             assert spec.hash in (H, None)
     offered = {
         parse(b["customId"]).family.name
-        for a in (TaskAction.IMAGINE, TaskAction.UPSCALE, TaskAction.DESCRIBE, TaskAction.SHORTEN)
+        for a in (TaskAction.IMAGINE, TaskAction.UPSCALE, TaskAction.DESCRIBE, TaskAction.SHORTEN,
+                  TaskAction.VIDEO)
         for b in buttons_for(_task(a), H, ALL_CAPABILITIES)
     }
     assert offered == {f.name for f in FAMILIES}
@@ -138,3 +141,13 @@ def test_the_button_functions_load_no_provider_or_pillow(function):
     from tests.unit.test_lazy_imports import imported_after
 
     assert imported_after(function) == {"pydantic"}
+
+
+def test_animate_and_extend_parse_with_their_motion():
+    high = parse(f"MJ::JOB::animate_high::1::{H}::SOLO")
+    assert high.family.name == "animate" and high.family.action == TaskAction.VIDEO
+    assert high.motion == "high" and high.family.modal == Modal.REMIX
+    for cid in (f"MJ::JOB::animate_low_extend::1::{H}", f"MJ::JOB::animate_low_extend::1::{H}::SOLO"):
+        spec = parse(cid)
+        assert spec.family.name == "animate_extend" and spec.motion == "low" and spec.hash == H
+    assert parse(f"MJ::JOB::upsample::1::{H}").motion is None

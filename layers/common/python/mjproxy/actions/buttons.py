@@ -1,6 +1,6 @@
 """The buttons on a finished task, derived from the family table and the provider's capabilities
 (plus-api.md §2.1.1, §2.1.3): a grid gets U1–U4, 🔄, V1–V4; an upscale gets the HD upscalers, Vary
-(Subtle)/(Strong)/(Region), the zooms and pans and 🔄; a describe result 1️⃣–4️⃣ and 🔄. Clients
+(Subtle)/(Strong)/(Region), the zooms, pans, Animate and 🔄; a video Extend; a describe result 1️⃣–4️⃣ and 🔄. Clients
 substring-match the custom ids, so every provider returns them, Discord or not."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Literal
 from ..domain.task import GRID_RESULTS, SINGLE_RESULTS, Task, TaskAction
 from .table import FAMILIES, Button
 
-ResultKind = Literal["grid", "single", "text", "shorten"]
+ResultKind = Literal["grid", "single", "text", "shorten", "video"]
 
 
 def result_kind(task: Task) -> ResultKind | None:
@@ -24,6 +24,8 @@ def result_kind(task: Task) -> ResultKind | None:
         return "text"
     if action == TaskAction.SHORTEN:
         return "shorten"
+    if action == TaskAction.VIDEO:
+        return "video"
     return None
 
 

@@ -37,6 +37,7 @@ class Capability(StrEnum):
     VARY = "vary"  # Vary (Subtle)/(Strong) of an upscaled image
     VARY_REGION = "vary_region"  # repaint the masked area
     OUTPAINT = "outpaint"  # pans, Zoom Out 2x/1.5x, Custom Zoom
+    ANIMATE = "animate"  # Animate (High/Low motion) of an image, Extend of a video
 
 
 ALL_CAPABILITIES = frozenset(Capability)
@@ -65,6 +66,7 @@ PAN_DIRECTIONS = {"left": "⬅️", "right": "➡️", "up": "⬆️", "down": "
 ZOOM_LEVELS = {"50": ("Zoom Out 2x", 2.0), "75": ("Zoom Out 1.5x", 1.5)}
 DEFAULT_CUSTOM_ZOOM = 2.0
 _ZOOM_RE = re.compile(r"(?:^|\s)--zoom\s+(\d+(?:\.\d+)?)")
+MOTIONS = ("high", "low")  # Animate's motion levels, in Midjourney's button order
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣")
 
 
@@ -166,6 +168,24 @@ FAMILIES: tuple[Family, ...] = (
             button(f"MJ::JOB::pan_{d}::1::{h}::SOLO", emoji=e) for d, e in PAN_DIRECTIONS.items()
         ],
     ),
+    # Video (plus-api.md §2.1.1; labels and 🎞️ as trueai's CustomComponentModel.cs and
+    # TaskInfo.cs show them; the extend id has no ::SOLO there, accepted with or without).
+    _family(
+        "animate", rf"MJ::JOB::animate_(?P<arg>high|low)::1::{_HASH}::SOLO", TaskAction.VIDEO,
+        Modal.REMIX, Capability.ANIMATE, {"single": 50},
+        lambda h, t: [
+            button(f"MJ::JOB::animate_{m}::1::{h}::SOLO", f"Animate ({m.title()} motion)", "🎞️")
+            for m in MOTIONS
+        ],
+    ),
+    _family(
+        "animate_extend", rf"MJ::JOB::animate_(?P<arg>high|low)_extend::1::{_HASH}(?:::SOLO)?",
+        TaskAction.VIDEO, Modal.REMIX, Capability.ANIMATE, {"video": 10},
+        lambda h, t: [
+            button(f"MJ::JOB::animate_{m}_extend::1::{h}", f"Extend ({m.title()} motion)", "🎞️")
+            for m in MOTIONS
+        ],
+    ),
     # Describe results: "imagine this prompt" 1..4 and 🔄 (no hash: the taskId says which).
     _family(
         "picreader", r"MJ::Job::PicReader::(?P<arg>[1-4])", TaskAction.IMAGINE,
@@ -226,6 +246,11 @@ class ActionSpec:
     def strong(self) -> bool:
         """Vary (Strong) rather than (Subtle)."""
         return self.family.name == "high_variation"
+
+    @property
+    def motion(self) -> str | None:
+        """Animate / Extend: "high" or "low" motion."""
+        return self.arg if self.family.action == TaskAction.VIDEO else None
 
     @property
     def hd_factor(self) -> int:

@@ -391,6 +391,8 @@ def press(
     elif fam.action == TaskAction.DESCRIBE:  # 🔄 on a describe result: the same image again
         task.prompt = task.promptEn = None
         task.refKeys = list(parent.refKeys)
+    if spec.motion is not None:  # Animate / Extend: the video renders the parent's image
+        task.providerState = {"motion": spec.motion, "loop": False, "endImage": False}
     if fam.action == TaskAction.DESCRIBE:
         ext = parent.refKeys[0].rpartition(".")[2] if parent.refKeys else "png"
         task.description = describe_description(task.id, ext)
@@ -412,9 +414,12 @@ def press(
 
 
 def described_prompt(parent: Task, n: int) -> str:
-    """The n-th of a describe result's prompts, without its 1️⃣ keycap."""
+    """The n-th prompt of a describe or /shorten result, without its 1️⃣ keycap. A /shorten
+    answer has headed sections ("## Important tokens", "## Shortened prompts"): only its
+    keycapped lines are prompts."""
     lines = [ln.strip() for ln in (parent.promptEn or parent.prompt or "").splitlines()]
-    prompts = [ln for ln in lines if ln]
+    keyed = [ln for ln in lines if _KEYCAP.match(ln)]
+    prompts = keyed or [ln for ln in lines if ln]
     if not prompts:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
     return _KEYCAP.sub("", prompts[min(n, len(prompts)) - 1]).strip()
