@@ -76,11 +76,7 @@ def test_custom_zoom_goes_through_the_modal_dialog(browser, local_system):
     with Client(local_system.url) as client:
         grid = client.wait(client.imagine("a lighthouse at dusk").task_id, timeout=90)
         upscale = client.wait(client.press(grid, "U1").task_id, timeout=90)
-    if upscale.button("Custom Zoom") is None:
-        pytest.skip(
-            "the upscale offers no Custom Zoom button: POST /mj/submit/action and the upscale "
-            "buttons (helper `buttons`) are not on main yet"
-        )
+    assert upscale.button("Custom Zoom") is not None, [b.label for b in upscale.buttons]
     browser.viewport(1280, 1000)
     browser.navigate(f"{local_system.url}/console#/task/{upscale.id}")
     browser.wait_for(shown("UPSCALE"), 60, "the upscale")
