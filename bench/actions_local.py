@@ -13,12 +13,10 @@ import base64
 import io
 import os
 import statistics
-import subprocess
-import sys
 import time
 
 import requests
-from common import free_port
+from common import local_mode
 from PIL import Image
 
 TIMEOUT = 120
@@ -65,18 +63,9 @@ def label(button: dict) -> str:
 
 
 def main() -> None:
-    port = free_port()
     env = {**os.environ}
     env.pop("AWS_ENDPOINT_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mjproxy.local", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )  # fmt: skip
-    try:
-        for line in proc.stdout:
-            if line.strip() == "ready":
-                break
-        base = f"http://127.0.0.1:{port}"
+    with local_mode(env) as base:
         load = os.getloadavg()[0]
         step = os.environ.get("MJ_LOCAL_STEP_SECONDS", "template default")
         print(f"local mode, provider local, MJ_LOCAL_STEP_SECONDS={step}, load {load:.1f}")
@@ -120,9 +109,6 @@ def main() -> None:
             f"\n{len(rows)} presses: median {statistics.median(times):.2f} s, "
             f"max {max(times):.2f} s, all SUCCESS: {all(r[3] == 'SUCCESS' for r in rows)}"
         )
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,10 @@ Run: .venv/bin/python bench/console_client.py
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import time
 
 import requests
-from local_e2e import free_port
+from common import local_mode
 
 from mjclient import Client
 
@@ -30,16 +28,7 @@ def median_ms(fn, n: int = CALLS) -> float:
 
 
 def main() -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mjproxy.local", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        for line in proc.stdout:
-            if line.strip() == "ready":
-                break
-        base = f"http://127.0.0.1:{port}"
+    with local_mode() as base:
         session = requests.Session()
         files = ["/console", "/console/console.js", "/console/console.css"]
         sizes = {f: len(session.get(base + f, timeout=10).content) for f in files}
@@ -67,9 +56,6 @@ def main() -> None:
             typed = median_ms(lambda: client.fetch(task_id))
             print(f"fetch: requests {raw:.2f} ms, mjclient {typed:.2f} ms "
                   f"(median of {CALLS}; overhead {typed - raw:+.2f} ms)")  # fmt: skip
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 if __name__ == "__main__":

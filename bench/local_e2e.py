@@ -7,20 +7,12 @@ Run: .venv/bin/python bench/local_e2e.py
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 
 import requests
+from common import local_mode
 
 TIMEOUT = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait(base: str, task_id: str) -> tuple[dict, list[tuple[str, str | None]]]:
@@ -38,18 +30,9 @@ def wait(base: str, task_id: str) -> tuple[dict, list[tuple[str, str | None]]]:
 
 
 def main() -> None:
-    port = free_port()
     started = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mjproxy.local", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        for line in proc.stdout:
-            if line.strip() == "ready":
-                break
+    with local_mode() as base:
         print(f"ready after {time.time() - started:.2f} s")
-        base = f"http://127.0.0.1:{port}"
         t = time.time()
         r = requests.post(
             f"{base}/mj/submit/imagine", json={"prompt": "a red fox in snow --ar 3:2"}, timeout=10
@@ -72,9 +55,6 @@ def main() -> None:
                 f"{child['description']}: {child['status']}, image {image.headers['Content-Type']}"
                 f" {len(image.content)} bytes"
             )
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 if __name__ == "__main__":
