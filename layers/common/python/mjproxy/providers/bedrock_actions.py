@@ -44,6 +44,16 @@ class BedrockActions:
         plan = plan_prompt(prompt, ("no",))
         return plan.text or self.FALLBACK_PROMPT, plan.negative
 
+    @staticmethod
+    def _seeded_grid(
+        model_id: str, base: dict[str, Any], seeds: list[int], prompt: str,
+        cfg: BedrockConfig, call: _Caller,
+    ) -> Outcome:  # fmt: skip
+        """One call of `model_id` per seed with the same `base` body, run side by side, as a grid."""
+        bodies = [{**base, "seed": seed} for seed in seeds]
+        images = run_all([call.bind(model_id, b) for b in bodies], cfg.parallel_calls)
+        return Outcome.grid(compose_grid(images), properties={"finalPrompt": prompt})
+
     def outpaint(
         self, task: Task, ctx: ProviderContext, cfg: BedrockConfig, call: _Caller,
         spec: ActionSpec, prompt: str, seeds: list[int],
@@ -55,9 +65,7 @@ class BedrockActions:
         text, _ = self._edit_plan(prompt)
         base: dict[str, Any] = {"image": _b64(source), "prompt": text, "output_format": "png"}
         base.update(zip(("left", "right", "up", "down"), pads, strict=True))
-        bodies = [{**base, "seed": seed} for seed in seeds]
-        images = run_all([call.bind(cfg.outpaint_model_id, b) for b in bodies], cfg.parallel_calls)
-        return Outcome.grid(compose_grid(images), properties={"finalPrompt": prompt})
+        return self._seeded_grid(cfg.outpaint_model_id, base, seeds, prompt, cfg, call)
 
     def vary_region(
         self, task: Task, ctx: ProviderContext, cfg: BedrockConfig, call: _Caller,
@@ -71,9 +79,8 @@ class BedrockActions:
         base: dict[str, Any] = {"image": _b64(source), "mask": _b64(mask), "prompt": text}
         if negative:
             base["negative_prompt"] = negative
-        bodies = [{**base, "seed": seed, "output_format": "png"} for seed in seeds]
-        images = run_all([call.bind(cfg.inpaint_model_id, b) for b in bodies], cfg.parallel_calls)
-        return Outcome.grid(compose_grid(images), properties={"finalPrompt": prompt})
+        base["output_format"] = "png"
+        return self._seeded_grid(cfg.inpaint_model_id, base, seeds, prompt, cfg, call)
 
     def vary(
         self, task: Task, ctx: ProviderContext, cfg: BedrockConfig, call: _Caller,

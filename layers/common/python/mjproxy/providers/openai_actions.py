@@ -26,6 +26,15 @@ class OpenAIActions:
         plan = plan_prompt(prompt, ("no",))
         return template.replace("{prompt}", self._text(plan) if plan.text else "").strip()  # type: ignore[attr-defined]
 
+    @staticmethod
+    def _edited_grid(
+        api: _Api, text: str, image: bytes, size: str, mask: bytes | None = None
+    ) -> Outcome:
+        """Four `/images/edits` candidates of `image` (painted where `mask` is transparent) as
+        a grid."""
+        images = api.edit(text, [image], size, 4, mask=mask)
+        return Outcome.grid(compose_grid(images), properties={"finalPrompt": text, "size": size})
+
     def outpaint(
         self, task: Task, ctx: ProviderContext, cfg: OpenAIConfig, api: _Api, spec: ActionSpec,
         prompt: str,
@@ -36,9 +45,9 @@ class OpenAIActions:
         size = nearest_size((w + left + right, h + up + down), cfg.sizes)
         sw, sh = (int(v) for v in size.split("x"))
         image, mask = canvas.extended(source, (left, right, up, down), (sw, sh))
-        text = self._edit_text(cfg.outpaint_prompt, prompt)
-        images = api.edit(text, [image], size, 4, mask=mask)
-        return Outcome.grid(compose_grid(images), properties={"finalPrompt": text, "size": size})
+        return self._edited_grid(
+            api, self._edit_text(cfg.outpaint_prompt, prompt), image, size, mask
+        )
 
     def vary_region(
         self, task: Task, ctx: ProviderContext, cfg: OpenAIConfig, api: _Api, spec: ActionSpec,
@@ -49,9 +58,9 @@ class OpenAIActions:
         source = ensure_png(ctx.parent_grid(task))
         mask = canvas.transparent_mask(ctx.blob(task.maskKey), image_size(source))
         size = nearest_size(image_size(source), cfg.sizes)
-        text = self._edit_text(cfg.region_prompt, prompt)
-        images = api.edit(text, [source], size, 4, mask=mask)
-        return Outcome.grid(compose_grid(images), properties={"finalPrompt": text, "size": size})
+        return self._edited_grid(
+            api, self._edit_text(cfg.region_prompt, prompt), source, size, mask
+        )
 
     def vary(
         self, task: Task, ctx: ProviderContext, cfg: OpenAIConfig, api: _Api, spec: ActionSpec,
@@ -60,9 +69,7 @@ class OpenAIActions:
         source = ensure_png(ctx.parent_grid(task))
         template = cfg.vary_strong_prompt if spec.strong else cfg.vary_subtle_prompt
         text = self._edit_text(template, prompt)
-        size = nearest_size(image_size(source), cfg.sizes)
-        images = api.edit(text, [source], size, 4)
-        return Outcome.grid(compose_grid(images), properties={"finalPrompt": text, "size": size})
+        return self._edited_grid(api, text, source, nearest_size(image_size(source), cfg.sizes))
 
     def upscale_hd(
         self, task: Task, ctx: ProviderContext, cfg: OpenAIConfig, api: _Api, spec: ActionSpec,
