@@ -19,6 +19,8 @@ from typing import Any
 
 from websockets.sync.client import connect
 
+from tests.waiting import wait_until
+
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -119,16 +121,12 @@ class Browser:
 
     def wait_for(self, expression: str, timeout: float = 60, what: str = "") -> Any:
         """Poll a JS expression until it is truthy (a condition, never a fixed sleep)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out waiting for {what or expression}; console: {self.console[-5:]}"
-                )
-            time.sleep(0.2)
+        return wait_until(
+            lambda: self.evaluate(expression),
+            timeout,
+            lambda: f"{what or expression}; console: {self.console[-5:]}",
+            interval=0.2,
+        )
 
     # ---- page actions -------------------------------------------------------------------
     def navigate(self, url: str) -> None:

@@ -13,6 +13,8 @@ import time
 import pytest
 import requests
 
+from tests.waiting import wait_until
+
 
 def pytest_collection_modifyitems(items):
     for item in items:
@@ -75,25 +77,23 @@ class Running:
 
     def wait_for(self, task_id: str, done, timeout: float = 60) -> dict:
         """Poll fetch until `done(task)` holds (a generous bound, not a timing assertion)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+
+        def reached() -> dict | None:
             task = self.get(f"/mj/task/{task_id}/fetch").json()
-            if task and done(task):
-                return task
-            time.sleep(0.05)
-        raise AssertionError(f"task {task_id} never reached the state wanted")
+            return task if task and done(task) else None
+
+        return wait_until(reached, timeout, f"task {task_id} to reach the state wanted")
 
     def wait(self, task_id: str, timeout: float = 60) -> list[dict]:
         """Poll fetch like a client until the task ends; returns every answer seen."""
-        seen = []
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            task = self.get(f"/mj/task/{task_id}/fetch").json()
-            seen.append(task)
-            if task["status"] in ("SUCCESS", "FAILURE"):
-                return seen
-            time.sleep(0.2)
-        raise AssertionError(f"task {task_id} did not finish: {seen[-1]}")
+        seen: list[dict] = []
+
+        def ended() -> bool:
+            seen.append(self.get(f"/mj/task/{task_id}/fetch").json())
+            return seen[-1]["status"] in ("SUCCESS", "FAILURE")
+
+        wait_until(ended, timeout, lambda: f"task {task_id} to finish: {seen[-1]}", interval=0.2)
+        return seen
 
 
 @pytest.fixture(scope="session")

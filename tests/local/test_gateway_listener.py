@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -14,6 +13,7 @@ from mjgateway.listener import GatewayConnection, Options
 from mjgateway.protocol import Forwarder, ListSink
 from mjsim import ManualClock, Simulator
 from mjsim.gateway import GatewayServer
+from tests.waiting import wait_until
 
 
 class Harness:
@@ -39,12 +39,7 @@ class Harness:
         self.server.stop()
 
     def wait(self, cond, timeout: float = 10.0) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if cond():
-                return
-            time.sleep(0.02)
-        raise AssertionError("condition not reached")
+        wait_until(cond, timeout, "the condition", interval=0.02)
 
     def post(self, text: str, **fields) -> None:
         with self.sim.lock:

@@ -11,14 +11,15 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import boto3
 import pytest
 
+from mjproxy.local.provision import physical_name
 from mjsim import SimServer, Simulator, Ticker
 from mjsim.gateway import GatewayServer
 from tests.local.conftest import Running, _free_port
+from tests.waiting import wait_until
 
 
 class Listener:
@@ -60,11 +61,17 @@ def stack():
     queue = sqs.get_queue_url(QueueName="mjproxy-DiscordEventsQueue")["QueueUrl"]
     listener = Listener({**env, "AWS_ENDPOINT_URL": moto, "DISCORD_EVENTS_QUEUE_URL": queue,
                          "MJ_DISCORD_GATEWAY_URL": gateway.url})  # fmt: skip
-    deadline = time.time() + 20
-    while gateway.connected() == 0 and time.time() < deadline:
-        time.sleep(0.05)
-    assert gateway.connected() == 1, "the listener did not connect"
-    time.sleep(1.0)  # its "ready" status reaches the account's item
+    wait_until(gateway.connected, 20, "the listener to connect")
+    assert gateway.connected() == 1, "one listener, one connection"
+    # Its "ready" status reaches the account's item (gatewayUntil: the heartbeat's expiry).
+    db = boto3.client("dynamodb", endpoint_url=moto)
+    key = {"id": {"S": sim.instance_config(account)["id"]}}
+
+    def ready() -> bool:
+        item = db.get_item(TableName=physical_name("InstancesTable"), Key=key).get("Item", {})
+        return int(item.get("gatewayUntil", {}).get("N", "0")) > 0
+
+    wait_until(ready, 20, "the listener's ready status on the account's item")
     yield running, sim, gateway, listener
     listener.kill()
     running.stop()
@@ -96,11 +103,13 @@ def test_killing_the_listener_mid_run_falls_back_to_polling(stack):
     running, sim, gateway, listener = stack
     ids = [running.post("/mj/submit/imagine", {"prompt": f"a paper boat {n}"}).json()["result"]
            for n in range(4)]  # fmt: skip
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if any(running.get(f"/mj/task/{i}/fetch").json()["status"] == "IN_PROGRESS" for i in ids):
-            break
-        time.sleep(0.05)
+    wait_until(
+        lambda: any(
+            running.get(f"/mj/task/{i}/fetch").json()["status"] == "IN_PROGRESS" for i in ids
+        ),
+        20,
+        "a task in progress",
+    )
     assert reads(sim) == 0
     listener.kill()  # SIGKILL: no "down" status; its heartbeat simply stops
     for task_id in ids:

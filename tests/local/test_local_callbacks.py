@@ -4,12 +4,11 @@ because this test configures MJ_NOTIFY_ALLOW_PRIVATE=true."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.local.conftest import Running
 from tests.receiver import Receiver
+from tests.waiting import wait_until
 
 ORDER = {"SUBMITTED": 1.0, "IN_PROGRESS": 3.0, "SUCCESS": 4.0, "FAILURE": 4.0}
 
@@ -47,13 +46,11 @@ def test_callbacks_arrive_in_order_and_a_500_is_retried(system_with_callbacks):
             "/mj/submit/imagine", {"prompt": "a lighthouse at dusk", "notifyHook": receiver.url}
         )
         task_id = r.json()["result"]
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if any(b["status"] == "SUCCESS" for b in receiver.tasks()):
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"no SUCCESS callback: {[x.answered for x in receiver.received]}")
+        wait_until(
+            lambda: any(b["status"] == "SUCCESS" for b in receiver.tasks()),
+            60,
+            lambda: f"a SUCCESS callback: {[x.answered for x in receiver.received]}",
+        )
     bodies = receiver.tasks()
     assert all(b["id"] == task_id for b in bodies)
     orders = [order(b) for b in bodies]
@@ -70,10 +67,5 @@ def test_the_metadata_address_is_refused_even_locally(system_with_callbacks):
         {"prompt": "a fox", "notifyHook": "http://169.254.169.254/latest/meta-data/"},
     )
     task_id = r.json()["result"]
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        task = system_with_callbacks.get(f"/mj/task/{task_id}/fetch").json()
-        if task["status"] in ("SUCCESS", "FAILURE"):
-            break
-        time.sleep(0.2)
+    task = system_with_callbacks.wait_for(task_id, lambda t: t["status"] in ("SUCCESS", "FAILURE"))
     assert task["status"] == "SUCCESS"  # a refused callback never holds a task up

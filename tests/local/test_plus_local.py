@@ -51,15 +51,7 @@ def image_server():
 
 
 def wait(plus: Running, task_id: str) -> dict:
-    import time
-
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        task = plus.get(f"/mj/task/{task_id}/fetch").json()
-        if task["status"] in TERMINAL:
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"{task_id} did not finish")
+    return plus.wait_for(task_id, lambda task: task["status"] in TERMINAL, timeout=90)
 
 
 def submit(plus: Running, path: str, body: dict) -> str:
