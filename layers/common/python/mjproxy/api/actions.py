@@ -6,14 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import banned_words, images, translate
+from .. import images
 from ..actions import parse, result_kind
 from ..domain import codes
 from ..domain.task import TaskStatus
 from ..providers import capabilities_of
 from .errors import ProtocolError
 from .models import ActionRequest, ModalRequest
-from .submit import Services, _blank, confirm, find_parent, parent_instance, press
+from .submit import (
+    Services,
+    _blank,
+    confirm,
+    english_checked,
+    find_parent,
+    parent_instance,
+    press,
+)
 
 
 def submit_action(
@@ -69,12 +77,7 @@ def submit_modal(
         prompt = (parent.prompt or parent.properties.get("finalPrompt") or "").strip()
     if not prompt:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PROMPT_EMPTY)
-    prompt_en = translate.prompt_en(prompt)
-    hit = banned_words.check(prompt_en)
-    if hit is not None:
-        raise ProtocolError(
-            codes.BANNED_PROMPT, codes.BANNED, {"promptEn": prompt_en, "bannedWord": hit.text}
-        )
+    prompt_en = english_checked(prompt)
     changes: dict[str, Any] = {
         "prompt": prompt,
         "promptEn": prompt_en,

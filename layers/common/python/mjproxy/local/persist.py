@@ -404,7 +404,7 @@ def sqs_messages() -> dict[str, list[dict[str, Any]]]:
                         "body": m.body,
                         "attrs": _encode(m.message_attributes or {}),
                         "delay": round(delay, 3),
-                    }  # fmt: skip
+                    }
                 )
             if msgs:
                 out[name] = msgs

@@ -372,8 +372,8 @@ class LocalSystem:
         # not API Gateway's default 403 "Missing Authentication Token".
         if method == "OPTIONS":
             return 200, dict(CORS_HEADERS), b""
-        # A known path with another method is the same gateway response on AWS.
-        # The same body as template.yaml's MISSING_AUTHENTICATION_TOKEN gateway response.
+        # A known path with another method gets the same answer, as on AWS: the body of
+        # template.yaml's MISSING_AUTHENTICATION_TOKEN gateway response.
         body = json.dumps(
             {"status": 404, "error": "Not Found", "path": path}, separators=(",", ":")
         )
@@ -456,7 +456,7 @@ def describe(system: LocalSystem) -> str:
     aws = (
         f"moto in-process; for other processes at {system.moto_url}"
         if system.moto_url
-        else ("moto in-process")
+        else "moto in-process"
     )
     header = f" -H 'mj-api-secret: {secret}'" if secret else ""
     lines = [
