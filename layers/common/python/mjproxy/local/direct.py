@@ -14,7 +14,6 @@ tests/integration/test_local_direct.py checks both paths give equal results and 
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
@@ -112,13 +111,3 @@ def make_hook(process_request: Any) -> Any:
         return http, parsed
 
     return before_call
-
-
-def same_answers(slow: dict[str, Any], fast: dict[str, Any]) -> bool:
-    """Equal results once the per-request metadata (request id, date, length) is set aside."""
-
-    def strip(d: dict[str, Any]) -> str:
-        return json.dumps({k: v for k, v in d.items() if k != "ResponseMetadata"}, default=repr,
-                          sort_keys=True)  # fmt: skip
-
-    return strip(slow) == strip(fast)
