@@ -46,7 +46,7 @@ def test_every_button_on_every_result_works_over_http(local_system):
         ["UPSCALE"] * 4 + ["REROLL"] + ["VARIATION"] * 4
     )
     upscale = next(c for c in children.values() if c["action"] == "UPSCALE")
-    assert len(upscale["buttons"]) == 13
+    assert len(upscale["buttons"]) == 15  # with Animate (High/Low motion): local renders video
     for b in upscale["buttons"]:
         child = _press(local_system, upscale, b)
         assert child["buttons"], (b, child)
