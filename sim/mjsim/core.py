@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import art, formats
+from . import art, formats, modals
 from .clock import ManualClock, RealClock
 from .formats import MJ_APP_ID, MJ_AUTHOR
 
@@ -185,6 +185,7 @@ class Simulator:
         self._inject: list[str] = []
         self._secret = uuid.uuid4().bytes
         self._session: str | None = None  # session_id of the interaction being handled
+        self.windows: dict[str, modals.Window] = {}  # open modals by interaction id
         # Gateway: hooks(account, event name, payload) called for every dispatch (gateway.py).
         self.gateway_hooks: list[Callable[..., None]] = []
 
@@ -434,6 +435,11 @@ class Simulator:
             return self._interacted(
                 acct, interaction_id, nonce, self._button(acct, interaction_id, nonce, p, data)
             )
+        if p.get("type") == 5:
+            self._session = str(p["session_id"])
+            return self._interacted(
+                acct, interaction_id, nonce, modals.submit(self, acct, interaction_id, nonce, data)
+            )
         return self._form_error("type", "BASE_TYPE_CHOICES", "Value must be one of (2, 3, 5)")
 
     def _interacted(self, acct: Account, ix: str, nonce: str, resp: Response) -> Response:
@@ -527,6 +533,8 @@ class Simulator:
             self._follow_up(acct, ix, nonce, parent, "pan", f"Pan {direction}")
         elif action == "Outpaint":
             self._follow_up(acct, ix, nonce, parent, "zoom", "Zoom Out")
+        elif action == "CustomZoom":
+            modals.open_custom_zoom(self, acct, ix, nonce, parent)
         return Response(204)  # other buttons: accepted, nothing simulated
 
     # ================================================================== Discord: uploads
@@ -789,11 +797,13 @@ class Simulator:
         self._schedule_grid_job(job)
 
     def _follow_up(
-        self, acct: Account, ix: str, nonce: str, parent: Job, kind: str, action: str
-    ) -> None:
+        self, acct: Account, ix: str, nonce: str, parent: Job, kind: str, action: str,
+        prompt: str | None = None,
+    ) -> None:  # fmt: skip
         """Vary (Subtle)/(Strong), a pan or a zoom of an upscale: a new grid that starts from
-        the upscaled image ("- Pan Left by", "- Zoom Out by", MjMessageParser.cs:33-70)."""
-        job = self._new_job(acct, ix, nonce, kind, parent.prompt, None,
+        the upscaled image ("- Pan Left by", "- Zoom Out by", MjMessageParser.cs:33-70);
+        `prompt`: the one a modal submitted (Custom Zoom)."""
+        job = self._new_job(acct, ix, nonce, kind, prompt or parent.prompt, None,
                             parent_message_id=parent.final_message_id, action=action)  # fmt: skip
         job.image = art.grid(job.id, self._aspect(job.prompt), [parent.image])
         self._schedule_grid_job(job)

@@ -238,3 +238,20 @@ def captcha_dispatch(channel_id: str, nonce: str, token: str) -> dict:
             "title": "Action required to continue", "custom_id": f"MJ::iframe::{token}",
             "application": {"id": MJ_APP_ID, "name": "Midjourney Bot"},
             "iframe_path": f"/captcha/embedded/{token}"}  # fmt: skip
+
+
+CUSTOM_ZOOM_MODAL = "MJ::OutpaintCustomZoomModal::"
+CUSTOM_ZOOM_INPUT = "MJ::OutpaintCustomZoomModal::prompt"
+
+
+def custom_zoom_modal(channel_id: str, ix: str, nonce: str, job: str, prompt: str) -> dict:
+    """INTERACTION_MODAL_CREATE for a Custom Zoom press: the fields webman-php/midjourney-proxy
+    reads (ModalCreateStart.php:13-31: id, nonce, custom_id, the text input's custom_id) with
+    trueai's ids (ApiParams/zoom.json, DiscordService.cs:3083). Title, label and the pre-filled
+    value are read by no peer: placeholders (tests/fixtures/midjourney/modals.json)."""
+    text_input = {"type": 4, "custom_id": CUSTOM_ZOOM_INPUT, "label": "Zoom Out", "style": 2,
+                  "value": f"{prompt} --zoom 2"}  # fmt: skip
+    return {"id": ix, "nonce": nonce, "channel_id": channel_id,
+            "custom_id": f"{CUSTOM_ZOOM_MODAL}{job}",
+            "application": {"id": MJ_APP_ID, "name": "Midjourney Bot"}, "title": "Zoom Out",
+            "components": [{"type": 1, "components": [text_input]}]}  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 from mjproxy.actions import ALL_CAPABILITIES, CLASSIC_CAPABILITIES, parse
 from mjproxy.domain.task import Task, TaskAction, TaskStatus
 from mjproxy.providers.midjourney import matcher as m
-from mjproxy.providers.midjourney.buttons import buttons_hash, result_buttons
+from mjproxy.providers.midjourney.buttons import buttons_hash, modal_families, result_buttons
 from mjproxy.providers.midjourney.messages import Message
 from mjproxy.providers.midjourney.outcomes import describe_outcome, done_outcome
 
@@ -38,7 +38,8 @@ def test_an_upscale_shows_its_follow_ups_without_the_web_link():
     msg = message("upscale Image #4")
     assert any(b.get("style") == 5 for b in msg.buttons)  # the fixture has the "Web" link
     buttons = result_buttons(msg)
-    # "Web" left out, and the two modal buttons (Vary (Region), Custom Zoom: NO_MODAL_FAMILIES)
+    # "Web" left out, and the two modal buttons (Vary (Region), Custom Zoom: MODAL_FAMILIES;
+    # Custom Zoom only with the gateway listener, below)
     assert len(buttons) == len(msg.buttons) - 3 and all(b["style"] != 5 for b in buttons)
     labels = [b["label"] for b in buttons]
     assert labels[:5] == ["Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)",
@@ -48,6 +49,9 @@ def test_an_upscale_shows_its_follow_ups_without_the_web_link():
     assert buttons[0]["emoji"] == "upscale_1" and buttons[2]["emoji"] == "🪄"
     assert all(parse(b["customId"]) is not None for b in buttons)
     assert buttons_hash(buttons) == UUID
+    with_gateway = [b["label"] for b in result_buttons(msg, modals=modal_families(True))]
+    assert "Custom Zoom" in with_gateway and "Vary (Region)" not in with_gateway
+    assert len(with_gateway) == len(buttons) + 1
 
 
 def test_unknown_ids_and_families_the_provider_cannot_press_are_left_out():

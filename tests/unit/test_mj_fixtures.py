@@ -29,7 +29,7 @@ MESSAGES = load("completions") + load("progress") + load("embeds")
 
 
 def test_every_fixture_names_its_source():
-    for name in ("completions", "progress", "embeds", "gateway", "hashes"):
+    for name in ("completions", "progress", "embeds", "gateway", "hashes", "modals"):
         for f in load(name):
             repo_or_doc, _, where = f["source"].partition(" ")
             assert repo_or_doc and where, f["name"]

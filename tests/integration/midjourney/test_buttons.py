@@ -51,7 +51,8 @@ def test_grid_and_upscale_show_the_buttons_midjourney_attached(mj, current):
     assert up["buttons"] == expected
     labels = {b["label"] for b in up["buttons"]}
     assert {"Upscale (Subtle)", "Vary (Strong)", "Zoom Out 2x"} <= labels
-    # opened through a Discord modal, not supported by the provider yet: not offered
+    # Discord modals: Custom Zoom's reaches only the gateway listener (none here, REST-poll
+    # mode: test_modals.py has it), Vary (Region)'s iframe editor is not supported
     assert not labels & {"Custom Zoom", "Vary (Region)"}
     # every button names the upscale's own job, the hash /submit/action checks a press against
     job = sim_job(mj, up_id)
@@ -148,7 +149,7 @@ def test_reroll_on_an_upscale_and_both_zooms_at_once(mj):
         assert stored(task_id) == sim_job(mj, task_id).image
 
 
-def test_a_hand_made_custom_zoom_fails_at_once_with_a_reason(mj):
+def test_a_hand_made_custom_zoom_without_the_listener_fails_at_once_with_a_reason(mj):
     up = an_upscale(mj, "a mountain lake")
     job = sim_job(mj, up["id"])
     answer = mj.post(
@@ -162,5 +163,7 @@ def test_a_hand_made_custom_zoom_fails_at_once_with_a_reason(mj):
     task = run_to_end(mj, answer["result"])
     assert task["status"] == "FAILURE"
     assert task["failReason"] == (
-        "Custom Zoom opens a Discord modal, which the midjourney provider does not support yet"
+        "Custom Zoom opens a Discord modal, which only the gateway listener receives: run "
+        "mjproxy-gateway for this account (docs/midjourney.md)"
     )
+    assert mj.sim.count("interactions") == 2  # imagine and U1: the button was never pressed

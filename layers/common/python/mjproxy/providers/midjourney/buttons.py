@@ -16,11 +16,18 @@ from ...actions import parse
 from .messages import Message
 
 LINK_STYLE = 5  # Discord ButtonStyle.Link: opens `url`, sends no interaction
-# Families whose press Midjourney answers with a Discord modal (INTERACTION_MODAL_CREATE, Vary
-# (Region)'s iframe editor) that this provider does not fill in yet: not offered, and a
-# hand-made press fails at once with NO_MODAL (provider.py) instead of waiting for a timeout.
-NO_MODAL_FAMILIES = frozenset({"custom_zoom", "inpaint"})
-NO_MODAL = "{label} opens a Discord modal, which the midjourney provider does not support yet"
+# Families whose press Midjourney answers with a Discord modal (Custom Zoom's
+# INTERACTION_MODAL_CREATE, Vary (Region)'s iframe editor). Only Custom Zoom is filled in
+# (modals.py), and only while the account's gateway listener is live: the modal reaches nobody
+# else. The others are not offered, and a hand-made press fails at once (modals.refusal)
+# instead of waiting for a timeout.
+MODAL_FAMILIES = frozenset({"custom_zoom", "inpaint"})
+GATEWAY_MODALS = frozenset({"custom_zoom"})
+
+
+def modal_families(gateway_live: bool) -> frozenset[str]:
+    """The modal families an account can press now."""
+    return GATEWAY_MODALS if gateway_live else frozenset()
 
 
 def _emoji(component: dict[str, Any]) -> str:
@@ -30,17 +37,23 @@ def _emoji(component: dict[str, Any]) -> str:
     return str(emoji.get("name") or "") if isinstance(emoji, dict) else str(emoji)
 
 
-def result_buttons(msg: Message, capabilities: Iterable[str] | None = None) -> list[dict[str, Any]]:
+def result_buttons(
+    msg: Message, capabilities: Iterable[str] | None = None, modals: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """`{customId, emoji, label, style, type}` of each pressable button of `msg`, in Discord's
-    order; `capabilities` (the provider's) leaves out families it cannot press."""
+    order; `capabilities` (the provider's) leaves out families it cannot press, and of the
+    modal families only `modals` (modal_families) are kept."""
     can = set(capabilities) if capabilities is not None else None
+    fillable = set(modals)
     out: list[dict[str, Any]] = []
     for comp in msg.buttons:
         custom = comp.get("custom_id")
         if not custom or comp.get("url") or comp.get("style") == LINK_STYLE:
             continue
         spec = parse(str(custom))
-        if spec is None or spec.family.name in NO_MODAL_FAMILIES:
+        if spec is None:
+            continue
+        if spec.family.name in MODAL_FAMILIES and spec.family.name not in fillable:
             continue
         if can is not None and spec.family.capability not in can:
             continue

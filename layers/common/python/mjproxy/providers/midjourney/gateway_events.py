@@ -5,7 +5,8 @@ Bodies on the DiscordEventsQueue (JSON):
 
 - `{"kind": "dispatch", "instanceId", "t", "d", "seq", "session", "at"}` — the account channel's
   MESSAGE_CREATE / MESSAGE_UPDATE (ephemeral ones included) and the user's INTERACTION_CREATE /
-  INTERACTION_SUCCESS / INTERACTION_FAILURE;
+  INTERACTION_SUCCESS / INTERACTION_FAILURE / INTERACTION_MODAL_CREATE (answered by modals.py) /
+  INTERACTION_IFRAME_MODAL_CREATE (the captcha);
 - `{"kind": "status", "instanceId", "state": "ready" | "down" | "disabled", "since", "at",
   "ttl", "reason"}` — the listener's heartbeat: while "ready" is fresh and its session started
   before the running tasks, the account's REST poller stops (poller.py); "down" restarts it.
@@ -34,6 +35,7 @@ from .discord import DiscordClient
 from .guard import protect_account
 from .matcher import Candidate, match, retired_keys
 from .messages import Message
+from .modals import ModalAnswerer, answered
 from .poller import Poller, disable_account
 from .state import now_ms
 
@@ -122,6 +124,9 @@ class EventProcessor:
         tasks = [t for t in (self.repo.get(i) for i in item.running) if t and not t.terminal]
         if event_name == "INTERACTION_IFRAME_MODAL_CREATE" and self._captcha(d, instance):
             return "applied"
+        if event_name == "INTERACTION_MODAL_CREATE":  # Custom Zoom's window (modals.py)
+            answerer = ModalAnswerer(self.poller.worker, self.repo, self.pool, self.discord)
+            return answerer.handle(d, tasks, instance)
         if event_name in INTERACTION_EVENTS:
             return self._interaction(event_name, d, tasks)
         account = Account.from_instance(instance, self.discord)
@@ -169,6 +174,8 @@ class EventProcessor:
         nonce, ix = str(d.get("nonce") or ""), str(d.get("id") or "")
         task = next((t for t in tasks if nonce and t.properties.get("nonce") == nonce), None)
         if task is None:
+            if answered(tasks, nonce):  # the press of a modal already answered
+                return "ignored"
             return "retry" if nonce and tasks else "ignored"
         if event_name == "INTERACTION_FAILURE":
             self.poller.worker.apply_event(task.id, lambda t: Outcome.failed(INTERACTION_FAILED))

@@ -6,6 +6,7 @@ Worker.apply_event, which re-reads the task and retries on a concurrent write.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ...domain.task import SINGLE_RESULTS, Task, TaskAction, TaskStatus
@@ -52,11 +53,13 @@ def progress_outcome(
     )
 
 
-def done_outcome(event: Event, task: Task, cand: Candidate, image: bytes) -> Outcome:
+def done_outcome(
+    event: Event, task: Task, cand: Candidate, image: bytes, modals: Iterable[str] = ()
+) -> Outcome:
     """The finished image: grid (with its quadrants) or, for an upscale, one image; its buttons
-    are the message's own components (buttons.py)."""
+    are the message's own components (buttons.py), modal ones only those in `modals`."""
     msg = event.message
-    buttons = result_buttons(msg, capabilities_of("midjourney"))
+    buttons = result_buttons(msg, capabilities_of("midjourney"), modals)
     props: dict[str, Any] = {
         "messageId": msg.id,
         "flags": msg.flags,

@@ -88,3 +88,22 @@ def button(
         "message_flags": message_flags,
         "data": {"component_type": 2, "custom_id": custom},
     }
+
+
+MODAL_SUBMIT = 5
+ACTION_ROW = 1
+TEXT_INPUT = 4
+
+
+def modal_submit(
+    account: Account, nonce: str, modal_id: str, custom_id: str, input_id: str, value: str
+) -> dict[str, Any]:
+    """The answer to a modal Midjourney opened (INTERACTION_MODAL_CREATE): type 5 with the
+    modal's interaction id, its custom_id and its one text input filled in (trueai
+    Resources/ApiParams/zoom.json and remix.json; tests/fixtures/midjourney/modals.json)."""
+    row = {"type": ACTION_ROW,
+           "components": [{"type": TEXT_INPUT, "custom_id": input_id, "value": value}]}  # fmt: skip
+    return {
+        **_common(account, MODAL_SUBMIT, nonce),
+        "data": {"id": modal_id, "custom_id": custom_id, "components": [row]},
+    }

@@ -30,6 +30,7 @@ from ...store.tasks import TaskRepository
 from ...worker import Worker
 from ..base import Outcome
 from .account import Account, DiscordSettings
+from .buttons import modal_families
 from .discord import DiscordClient, DiscordError, RateLimited, Unauthorized
 from .guard import protect_account, refused_by_midjourney, token_refused
 from .matcher import Candidate, Event, match, retired_keys
@@ -347,8 +348,13 @@ class Poller:
                 log.warning("result download failed", extra={"status": exc.status})
                 return "retry"
 
+            # Custom Zoom is offered only while the listener is live: its modal reaches
+            # nobody else (modals.py).
+            session, _ = self.state.sending(cand.task.instanceId or "")
+            modals = modal_families(session is not None)
+
             def make(t: Task) -> Outcome:
-                return done_outcome(event, t, cand, image)
+                return done_outcome(event, t, cand, image, modals)
 
         else:
             preview = None

@@ -27,11 +27,11 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome, Provider, ProviderContext
 from . import payloads
 from .account import Account, DiscordSettings
-from .buttons import NO_MODAL, NO_MODAL_FAMILIES
 from .commands import Commands
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .matcher import KIND_ACTIONS, Candidate
 from .messages import marker_seed, primary_prompt, seed_of
+from .modals import refusal
 from .poller import Poller, disable_account
 from .state import DiscordState
 
@@ -201,9 +201,11 @@ class MidjourneyProvider(Provider):
     ) -> str:
         """Send the interaction; returns the prompt sent (imagine) or a description of it."""
         spec = spec_of(task)
-        if spec is not None and spec.family.name in NO_MODAL_FAMILIES:
-            label = "Custom Zoom" if spec.family.name == "custom_zoom" else "Vary (Region)"
-            raise DiscordError(0, NO_MODAL.format(label=label))
+        # Custom Zoom is pressed like any button; its modal is answered by the events Lambda
+        # (modals.py), which needs the gateway listener. Vary (Region) is not supported.
+        refused = refusal(spec, bool(account.gateway_session)) if spec is not None else None
+        if refused is not None:
+            raise DiscordError(0, refused)
         if spec is not None and spec.family.capability in PRESSED:
             return self._press(task, ctx, client, account, nonce, spec.custom_id)
         if task.action in (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL):
