@@ -72,6 +72,7 @@ class Account:
     guild_id: str
     channel_id: str
     revoked: bool = False
+    remix: bool = False  # Remix mode on in its /settings: remix-able presses open a window
 
     @property
     def user(self) -> dict[str, Any]:
@@ -516,6 +517,8 @@ class Simulator:
         if parent is None:
             return Response(204)
         parts = custom.split("::")
+        if acct.remix and modals.open_remix(self, acct, ix, nonce, parent, parts):
+            return Response(204)
         action = parts[2] if parts[1] == "JOB" else parts[1]
         if action == "upsample":
             self._upscale(acct, ix, nonce, parent, int(parts[3]))
@@ -782,15 +785,19 @@ class Simulator:
         job.image = art.grid(key, self._aspect(job.prompt), self._references(prompt))
         self._schedule_grid_job(job)
 
-    def _reroll(self, acct: Account, ix: str, nonce: str, parent: Job) -> None:
-        job = self._new_job(acct, ix, nonce, "reroll", parent.prompt, None,
+    def _reroll(
+        self, acct: Account, ix: str, nonce: str, parent: Job, prompt: str | None = None
+    ) -> None:
+        job = self._new_job(acct, ix, nonce, "reroll", prompt or parent.prompt, None,
                             parent_message_id=parent.final_message_id,
                             variation_label="Strong" if parent.kind == "variation" else None)  # fmt: skip
         job.image = art.grid(job.id, self._aspect(job.prompt))
         self._schedule_grid_job(job)
 
-    def _variation(self, acct: Account, ix: str, nonce: str, parent: Job, index: int) -> None:
-        job = self._new_job(acct, ix, nonce, "variation", parent.prompt, None,
+    def _variation(
+        self, acct: Account, ix: str, nonce: str, parent: Job, index: int, prompt: str | None = None
+    ) -> None:
+        job = self._new_job(acct, ix, nonce, "variation", prompt or parent.prompt, None,
                             parent_message_id=parent.final_message_id, index=index,
                             variation_label="Strong")  # fmt: skip
         job.image = art.variation(parent.image, index, job.id)

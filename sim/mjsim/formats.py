@@ -255,3 +255,15 @@ def custom_zoom_modal(channel_id: str, ix: str, nonce: str, job: str, prompt: st
             "custom_id": f"{CUSTOM_ZOOM_MODAL}{job}",
             "application": {"id": MJ_APP_ID, "name": "Midjourney Bot"}, "title": "Zoom Out",
             "components": [{"type": 1, "components": [text_input]}]}  # fmt: skip
+
+
+def remix_modal(
+    channel_id: str, ix: str, nonce: str, custom_id: str, input_id: str, prompt: str
+) -> dict:
+    """INTERACTION_MODAL_CREATE of Remix mode: the window ids trueai submits
+    (DiscordService.cs:2196-2296), the fields webman-php reads; the title is a placeholder."""
+    text_input = {"type": 4, "custom_id": input_id, "label": "New prompt", "style": 2,
+                  "value": prompt}  # fmt: skip
+    return {"id": ix, "nonce": nonce, "channel_id": channel_id, "custom_id": custom_id,
+            "application": {"id": MJ_APP_ID, "name": "Midjourney Bot"}, "title": "Remix",
+            "components": [{"type": 1, "components": [text_input]}]}  # fmt: skip

@@ -1,11 +1,13 @@
-"""Midjourney's modals in the simulator: a Custom Zoom press opens a window (a session-scoped
-INTERACTION_MODAL_CREATE, so only a gateway session sees it), and a type-5 interaction naming
-that window's id and custom_id, with its text input filled in, starts the zoom job (the shapes
-in tests/fixtures/midjourney/modals.json and their sources)."""
+"""Midjourney's modals in the simulator: a Custom Zoom press, and on an account with Remix mode
+on a V / 🔄 / Vary / pan press, opens a window (a session-scoped INTERACTION_MODAL_CREATE, so
+only a gateway session sees it); a type-5 interaction naming that window's id and custom_id,
+with its text input filled in, starts the job with the submitted prompt (the shapes in
+tests/fixtures/midjourney/modals.json and their sources)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +27,58 @@ class Window:
     parent: Job
     custom_id: str
     input_id: str
+    start: Callable[[str, str, str], None]  # (interaction id, nonce, submitted value)
 
 
 def open_custom_zoom(sim: Simulator, acct: Account, ix: str, nonce: str, parent: Job) -> None:
     payload = formats.custom_zoom_modal(acct.channel_id, ix, nonce, parent.id, parent.prompt)
-    window = Window(ix, acct, parent, payload["custom_id"], formats.CUSTOM_ZOOM_INPUT)
-    session = sim._session
+
+    def start(ix2: str, nonce2: str, value: str) -> None:
+        sim._follow_up(acct, ix2, nonce2, parent, "zoom", "Zoom Out", prompt=value)
+
+    _show(sim, Window(ix, acct, parent, payload["custom_id"], formats.CUSTOM_ZOOM_INPUT, start),
+          payload, nonce)  # fmt: skip
+
+
+def open_remix(
+    sim: Simulator, acct: Account, ix: str, nonce: str, parent: Job, parts: list[str]
+) -> bool:
+    """Remix mode: the window a remix-able press opens instead of its job (trueai's ids,
+    DiscordService.cs:2196-2296); False for any other button."""
+    action = parts[2] if parts[1] == "JOB" else parts[1]
+    window: tuple[str, str, Callable[[str, str, str], None]] | None = None
+    if action == "variation":
+        n = int(parts[3])
+
+        def vary(ix2: str, nonce2: str, value: str) -> None:
+            sim._variation(acct, ix2, nonce2, parent, n, prompt=value)
+            sim.job_for_nonce(nonce2).action = "Remix (Strong)"  # type: ignore[union-attr]
+
+        window = (f"MJ::RemixModal::{parent.id}::{n}::1", "MJ::RemixModal::new_prompt", vary)
+    elif action in ("low_variation", "high_variation"):
+        label, level = ("Subtle", 0) if action == "low_variation" else ("Strong", 1)
+        window = (f"MJ::RemixModal::{parent.id}::1::{level}", "MJ::RemixModal::new_prompt",
+                  lambda ix2, nonce2, value: sim._follow_up(
+                      acct, ix2, nonce2, parent, "variation", f"Remix ({label})", prompt=value))  # fmt: skip
+    elif action == "reroll":
+        window = (f"MJ::ImagineModal::{parent.final_message_id}", "MJ::ImagineModal::new_prompt",
+                  lambda ix2, nonce2, value: sim._reroll(acct, ix2, nonce2, parent, prompt=value))  # fmt: skip
+    elif action.startswith("pan_"):
+        direction = action[len("pan_") :]
+        window = (f"MJ::PanModal::{direction}::{parent.id}::1", "MJ::PanModal::prompt",
+                  lambda ix2, nonce2, value: sim._follow_up(
+                      acct, ix2, nonce2, parent, "pan", f"Pan {direction.capitalize()}",
+                      prompt=value))  # fmt: skip
+    if window is None:
+        return False
+    custom_id, input_id, start = window
+    payload = formats.remix_modal(acct.channel_id, ix, nonce, custom_id, input_id, parent.prompt)
+    _show(sim, Window(ix, acct, parent, custom_id, input_id, start), payload, nonce)
+    return True
+
+
+def _show(sim: Simulator, window: Window, payload: dict[str, Any], nonce: str) -> None:
+    acct, ix, session = window.account, window.id, sim._session
 
     def show() -> None:
         sim.windows[ix] = window
@@ -43,7 +91,7 @@ def open_custom_zoom(sim: Simulator, acct: Account, ix: str, nonce: str, parent:
 
 def submit(sim: Simulator, acct: Account, ix: str, nonce: str, data: dict[str, Any]) -> Response:
     """A modal submit: Discord checks the window exists for this user and the components are
-    its own; then Midjourney runs the zoom with the submitted prompt."""
+    its own; then Midjourney runs the job with the submitted prompt."""
     from .core import Response
 
     window = sim.windows.get(str(data.get("id") or ""))
@@ -63,5 +111,5 @@ def submit(sim: Simulator, acct: Account, ix: str, nonce: str, data: dict[str, A
     m = _ZOOM.search(value)
     sim.log.append({"t": sim.now(), "event": "modal_submit", "window": window.id, "nonce": nonce,
                     "value": value, "zoom": float(m.group(1)) if m else None})  # fmt: skip
-    sim._follow_up(acct, ix, nonce, window.parent, "zoom", "Zoom Out", prompt=value)
+    window.start(ix, nonce, value)
     return Response(204)

@@ -16,6 +16,7 @@ from mjproxy.providers.midjourney.account import Account
 from mjproxy.providers.midjourney.modals import (
     NEEDS_GATEWAY,
     NO_MODAL,
+    NO_REMIX_WINDOW,
     UNEXPECTED,
     ModalCreate,
     answer,
@@ -62,13 +63,28 @@ def test_a_prompt_without_zoom_gets_the_default_factor(custom_id):
     assert answer(modal, _task(custom_id, "a lighthouse"))[2] == "a lighthouse --zoom 2"
 
 
+REMIX = {"id": "1", "nonce": "2", "custom_id": f"MJ::RemixModal::{HASH}::2::1",
+         "components": [{"type": 1, "components": [
+             {"type": 4, "custom_id": "MJ::RemixModal::new_prompt"}]}]}  # fmt: skip
+
+
+def test_a_remix_window_is_answered_with_its_own_ids_and_the_tasks_prompt():
+    # Remix mode on: a V press is answered with a remix window (trueai's ids, modals.json)
+    task = _task(f"MJ::JOB::variation::2::{HASH}", "a lighthouse at night")
+    assert answer(ModalCreate.of(REMIX), task) == (
+        f"MJ::RemixModal::{HASH}::2::1",
+        "MJ::RemixModal::new_prompt",
+        "a lighthouse at night",
+    )
+
+
 def test_a_window_the_task_did_not_ask_for_fails_it_with_a_reason():
-    # Remix mode on: a V press is answered with a remix window, not the zoom it expected
-    remix = {"id": "1", "nonce": "2", "custom_id": f"MJ::RemixModal::{HASH}::2::1",
-             "components": [{"type": 1, "components": [
-                 {"type": 4, "custom_id": "MJ::RemixModal::new_prompt"}]}]}  # fmt: skip
-    task = _task(f"MJ::JOB::variation::2::{HASH}", "a lighthouse")
-    assert answer(ModalCreate.of(remix), task) == UNEXPECTED.format(custom_id=remix["custom_id"])
+    # an upscale is never remixed; a Custom Zoom expects its own window
+    for custom_id in (f"MJ::JOB::upsample::1::{HASH}", f"MJ::CustomZoom::{HASH}"):
+        task = _task(custom_id, "a lighthouse")
+        assert answer(ModalCreate.of(REMIX), task) == UNEXPECTED.format(
+            custom_id=REMIX["custom_id"]
+        )
 
 
 def test_late_events_of_an_answered_press_are_recognised():
@@ -83,4 +99,10 @@ def test_a_press_that_cannot_be_answered_is_refused_before_it_is_sent():
     assert refusal(zoom, gateway_live=True) is None
     assert refusal(zoom, gateway_live=False) == NEEDS_GATEWAY.format(label="Custom Zoom")
     assert refusal(region, gateway_live=True) == NO_MODAL.format(label="Vary (Region)")
-    assert refusal(parse(f"MJ::JOB::upsample::1::{HASH}"), gateway_live=False) is None  # type: ignore[arg-type]
+    upscale, vary = parse(f"MJ::JOB::upsample::1::{HASH}"), parse(f"MJ::JOB::variation::1::{HASH}")
+    assert upscale is not None and vary is not None
+    assert refusal(upscale, gateway_live=False, remix=True) is None
+    # Remix mode turns V into a window: fine with the listener, refused without it
+    assert refusal(vary, gateway_live=True, remix=True) is None
+    assert refusal(vary, gateway_live=False, remix=True) == NO_REMIX_WINDOW
+    assert refusal(vary, gateway_live=False, remix=False) is None

@@ -7,10 +7,13 @@ read (the `mj` fixture of test_gateway checks it)."""
 from __future__ import annotations
 
 import pytest
+from moto import mock_aws
 
-from tests.integration.midjourney.test_buttons import an_upscale, button
+from tests.integration.midjourney.conftest import make_system
+from tests.integration.midjourney.gateway_support import gateway_system
+from tests.integration.midjourney.test_buttons import an_upscale, button, press
 from tests.integration.midjourney.test_gateway import mj  # noqa: F401  (the gateway fixture)
-from tests.integration.midjourney.test_midjourney import sim_job, stored
+from tests.integration.midjourney.test_midjourney import imagine, sim_job, stored
 from tests.scenarios import fetch, run_to_end
 
 
@@ -66,3 +69,82 @@ def test_two_custom_zooms_of_one_upscale_each_get_their_own_job(mj):  # noqa: F8
         "a harbour at dawn --zoom 1.8",
     ]
     assert stored(first) == jobs[0].image and stored(second) == jobs[1].image
+
+
+# ---- Remix mode (the account's `remix` setting; Midjourney's /settings Remix on) -------------
+
+
+@pytest.fixture
+def remix_mj(monkeypatch, sim):
+    """The gateway system on an account with Remix mode on, in Midjourney and in its config."""
+    from mjproxy.providers.midjourney import commands, http
+
+    account = sim.add_account()
+    account.remix = True
+    with mock_aws():
+        config = sim.instance_config(account, coreSize=3, remix=True)
+        gw = gateway_system(make_system(monkeypatch, sim, [config]), sim, account)
+        yield gw
+        assert gw.channel_reads() == 0, "the REST poller read the channel"
+    http.set_transport(None)
+    commands.clear_cache()
+
+
+def windows(system) -> list[tuple[str, str]]:
+    """(window custom_id, value submitted) of each window answered, in order."""
+    log = system.sim.log
+    opened = {e["id"]: e["custom_id"] for e in log if e["event"] == "modal"}
+    return [(opened[e["window"]], e["value"]) for e in log if e["event"] == "modal_submit"]
+
+
+def test_with_remix_on_a_v_press_answers_the_remix_window_with_the_parents_prompt(remix_mj):
+    grid = run_to_end(remix_mj, imagine(remix_mj, "a lighthouse in a storm"))
+    child_id = press(remix_mj, grid["id"], button(grid, "V2"))
+    child = run_to_end(remix_mj, child_id)
+    assert child["status"] == "SUCCESS" and child["action"] == "VARIATION", child
+    job = sim_job(remix_mj, child_id)
+    assert windows(remix_mj) == [(f"MJ::RemixModal::{sim_job(remix_mj, grid['id']).id}::2::1",
+                                  "a lighthouse in a storm")]  # fmt: skip
+    assert job.by == "Remix (Strong)" and stored(child_id) == job.image
+
+
+def test_enable_remix_confirms_a_new_prompt_for_a_pan(remix_mj):
+    up = an_upscale(remix_mj)
+    answer = remix_mj.post("/mj/submit/action", {
+        "taskId": up["id"], "customId": button(up, emoji="⬅️"), "enableRemix": True,
+    }).json()  # fmt: skip
+    assert answer["code"] == 21 and answer["properties"]["remix"] is True, answer
+    confirmed = remix_mj.post(
+        "/mj/submit/modal", {"taskId": answer["result"], "prompt": "a lighthouse at night"}
+    )
+    assert confirmed.json()["code"] in (1, 22), confirmed.text
+    task = run_to_end(remix_mj, answer["result"])
+    assert task["status"] == "SUCCESS" and task["action"] == "PAN", task
+    up_job = sim_job(remix_mj, up["id"])
+    assert windows(remix_mj)[-1] == (f"MJ::PanModal::left::{up_job.id}::1", "a lighthouse at night")
+    assert sim_job(remix_mj, task["id"]).prompt == "a lighthouse at night"
+
+
+def test_enable_remix_on_an_account_with_remix_off_is_refused(mj):  # noqa: F811
+    grid = run_to_end(mj, imagine(mj, "a red fox"))
+    answer = mj.post("/mj/submit/action", {
+        "taskId": grid["id"], "customId": button(grid, "V1"), "enableRemix": True,
+    }).json()  # fmt: skip
+    assert answer["code"] == 4 and answer.get("result") is None, answer
+    assert answer["description"] == "当前账号不支持 remix，请开启 remix 功能"
+
+
+def test_with_remix_on_and_no_listener_a_remix_press_fails_at_once(monkeypatch, sim):
+    from mjproxy.providers.midjourney import commands, http
+
+    account = sim.add_account()
+    account.remix = True
+    with mock_aws():
+        rest = make_system(monkeypatch, sim, [sim.instance_config(account, coreSize=3, remix=True)])
+        grid = run_to_end(rest, imagine(rest, "a red fox"))
+        child = run_to_end(rest, press(rest, grid["id"], button(grid, "V1")))
+        assert child["status"] == "FAILURE"
+        assert child["failReason"].startswith("this account has remix on: Midjourney answers")
+        assert sim.count("interactions") == 1  # the imagine only
+    http.set_transport(None)
+    commands.clear_cache()

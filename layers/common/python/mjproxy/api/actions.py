@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import images
-from ..actions import parse, result_kind
+from ..actions import Modal, parse, result_kind
 from ..domain import codes
 from ..domain.task import TaskStatus
 from ..providers import capabilities_of
+from .choice import _flag
 from .errors import ProtocolError
 from .models import ActionRequest, ModalRequest
 from .submit import (
@@ -49,6 +50,11 @@ def submit_action(
             codes.VALIDATION_ERROR,
             codes.ACTION_UNSUPPORTED_FMT.format(label=f"{spec.family.name} ({instance.provider})"),
         )
+    # A Discord account confirms a remix window only when Midjourney opens one: with its Remix
+    # mode off, V/🔄/Vary/pan start at once and the confirmed prompt would be ignored.
+    remix_wanted = bool(body.enableRemix) and spec.family.modal == Modal.REMIX
+    if remix_wanted and instance.provider == "midjourney" and not _flag(instance, "remix", False):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.REMIX_OFF)
     return press(
         svc,
         parent,

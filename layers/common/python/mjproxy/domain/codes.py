@@ -73,6 +73,8 @@ PARAMS_INVALID = "参数错误"
 ACTION_UNKNOWN = "未知的 Action 类型"
 CUSTOM_ID_MISMATCH = "参数错误: customId不属于该任务"
 ACTION_UNSUPPORTED_FMT = "当前账号不支持该操作: {label}"
+# enableRemix on a Discord account whose remix setting is off (plus-api.md §2.1.2)
+REMIX_OFF = "当前账号不支持 remix，请开启 remix 功能"
 MASK_EMPTY = "maskBase64不能为空"
 MASK_INVALID = "maskBase64格式错误"
 

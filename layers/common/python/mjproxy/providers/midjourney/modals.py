@@ -1,4 +1,5 @@
-"""Discord modals that Midjourney opens when a button is pressed (issue 11): Custom Zoom today.
+"""Discord modals that Midjourney opens when a button is pressed (issue 11): Custom Zoom's
+window, and the remix windows of an account with Remix mode on (answer()).
 
 This works only in gateway mode. The worker presses `MJ::CustomZoom::<hash>` with nonce N1
 (provider.py). Midjourney then sends the user's gateway session an INTERACTION_MODAL_CREATE
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ...actions import ActionSpec, spec_of
+from ...actions import ActionSpec, Modal, spec_of
 from ...actions.table import DEFAULT_CUSTOM_ZOOM
 from ...config import Instance
 from ...domain.task import Task, new_nonce
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 CUSTOM_ZOOM_MODAL = "MJ::OutpaintCustomZoomModal::"
 CUSTOM_ZOOM_INPUT = "MJ::OutpaintCustomZoomModal::prompt"
+# The windows Remix mode opens (trueai DiscordService.cs:2196-2296; tests/fixtures modals.json)
+REMIX_WINDOWS = ("MJ::RemixModal::", "MJ::PanModal::", "MJ::ImagineModal::", "MJ::AnimateModal::")
 LABELS = {"custom_zoom": "Custom Zoom", "inpaint": "Vary (Region)"}
 NEEDS_GATEWAY = (
     "{label} opens a Discord modal, which only the gateway listener receives: run "
@@ -50,14 +53,26 @@ NO_MODAL = (
     "{label} opens Midjourney's inpainting editor (a Discord iframe), which the midjourney "
     "provider does not support"
 )
-UNEXPECTED = (
-    "Midjourney opened a window ({custom_id}) that this task cannot fill: turn Remix mode off "
-    "in /settings for this account (docs/midjourney.md)"
+UNEXPECTED = "Midjourney opened a window ({custom_id}) that this task cannot fill"
+
+
+NO_REMIX_WINDOW = (
+    "this account has remix on: Midjourney answers this button with a remix window, which only "
+    "the gateway listener receives: run mjproxy-gateway for this account (docs/midjourney.md)"
 )
 
 
-def refusal(spec: ActionSpec, gateway_live: bool) -> str | None:
-    """Why a press of `spec` cannot be done now, or None if it can."""
+def remix_on(instance: Instance) -> bool:
+    """The account's `remix` setting: Remix mode is on in its Midjourney /settings."""
+    value = instance.settings.get("remix", False)
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+
+
+def refusal(spec: ActionSpec, gateway_live: bool, remix: bool = False) -> str | None:
+    """Why a press of `spec` cannot be done now, or None if it can (`remix`: the account's
+    Remix mode, which turns remix-able presses into windows)."""
+    if remix and not gateway_live and spec.family.modal == Modal.REMIX:
+        return NO_REMIX_WINDOW
     name = spec.family.name
     if name not in MODAL_FAMILIES or name in modal_families(gateway_live):
         return None
@@ -97,13 +112,25 @@ def zoom_prompt(task: Task) -> str:
 
 
 def answer(modal: ModalCreate, task: Task) -> tuple[str, str, str] | str:
-    """(custom_id, text input id, value) to submit, or why this task cannot fill the window
-    (e.g. Remix mode on: a V or 🔄 press opens a remix window)."""
+    """(custom_id, text input id, value) to submit, or why this task cannot fill the window.
+
+    Custom Zoom: its prompt with `--zoom`. A remix-able press (V, 🔄, Vary, pans, Animate) on an
+    account with Remix mode on: Midjourney's remix window (`MJ::RemixModal::…`,
+    `MJ::PanModal::…`, `MJ::ImagineModal::…`, trueai DiscordService.cs:2196-2296), answered
+    with the task's prompt: the one confirmed through /mj/submit/modal (enableRemix), else the
+    parent's, as trueai's RemixAutoSubmit does. The window's own ids are used as sent, so no
+    custom_id has to be rebuilt from the button's."""
     spec = spec_of(task)
+    fits, input_id, value = False, modal.input_id, ""
     if spec is not None and spec.family.name == "custom_zoom":
-        if modal.custom_id.startswith(CUSTOM_ZOOM_MODAL):
-            return modal.custom_id, modal.input_id or CUSTOM_ZOOM_INPUT, zoom_prompt(task)
-    return UNEXPECTED.format(custom_id=modal.custom_id or "?")
+        fits, value = modal.custom_id.startswith(CUSTOM_ZOOM_MODAL), zoom_prompt(task)
+        input_id = input_id or CUSTOM_ZOOM_INPUT  # the id webman-php falls back to
+    elif spec is not None and spec.family.modal == Modal.REMIX:
+        fits = modal.custom_id.startswith(REMIX_WINDOWS)
+        value = (task.promptEn or task.prompt or "").strip()
+    if not fits or not input_id or not value:
+        return UNEXPECTED.format(custom_id=modal.custom_id or "?")
+    return modal.custom_id, input_id, value
 
 
 def answered(tasks: Iterable[Task], nonce: str) -> bool:

@@ -31,7 +31,7 @@ from .commands import Commands
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .matcher import KIND_ACTIONS, Candidate
 from .messages import marker_seed, primary_prompt, seed_of
-from .modals import refusal
+from .modals import refusal, remix_on
 from .poller import Poller, disable_account
 from .state import DiscordState
 
@@ -201,9 +201,11 @@ class MidjourneyProvider(Provider):
     ) -> str:
         """Send the interaction; returns the prompt sent (imagine) or a description of it."""
         spec = spec_of(task)
-        # Custom Zoom is pressed like any button; its modal is answered by the events Lambda
-        # (modals.py), which needs the gateway listener. Vary (Region) is not supported.
-        refused = refusal(spec, bool(account.gateway_session)) if spec is not None else None
+        # Custom Zoom, and remix-able buttons on a Remix-mode account, are pressed like any
+        # button; their window is answered by the events Lambda (modals.py), which needs the
+        # gateway listener. Vary (Region) is not supported.
+        live, remix = bool(account.gateway_session), remix_on(ctx.instance)
+        refused = refusal(spec, live, remix) if spec is not None else None
         if refused is not None:
             raise DiscordError(0, refused)
         if spec is not None and spec.family.capability in PRESSED:
