@@ -79,7 +79,12 @@ def test_edit_needs_image_and_prompt(system, body):
 def test_edit_on_a_provider_without_edits(system, monkeypatch):
     from mjproxy import config
 
-    monkeypatch.setenv("MJ_INSTANCES", json.dumps([{"id": "o", "provider": "openai"}]))
+    # midjourney has no edit command (edits/providers.py SUPPORTED)
+    monkeypatch.setenv(
+        "MJ_INSTANCES",
+        json.dumps([{"id": "m", "provider": "midjourney", "userToken": "t", "guildId": "1",
+                     "channelId": "2"}]),
+    )  # fmt: skip
     config.reset()
     body = {"prompt": "p", "image": data_url(png_bytes())}
     code, desc = code_desc(system.post("/mj/submit/retexture", body))

@@ -108,6 +108,8 @@ def test_bedrock_and_secret_permissions_are_scoped_and_conditional():
         "BedrockImageModelId",
         "BedrockImg2ImgModelId",
         "BedrockUpscaleFastModelId",
+        "BedrockInpaintModelId",
+        "BedrockRetextureModelId",  # /mj/submit/retexture
         "BedrockDescribeModelId",
         "BedrockDescribeFoundationModelId",
     ):

@@ -173,7 +173,7 @@ def provider_for(task: Task, instance: Instance) -> Provider:
         from .shorten.provider import ShortenProvider
 
         return ShortenProvider()
-    if task.action in (TaskAction.EDIT, TaskAction.RETEXTURE):
+    if task.action in (TaskAction.EDIT, TaskAction.RETEXTURE) and instance.provider == "local":
         from .edits.providers import LocalEditProvider
 
         return LocalEditProvider()

@@ -1,5 +1,6 @@
-"""EDIT / RETEXTURE tasks: the local editor (local.py) on `local` instances. The other providers'
-image-edit APIs are not wired here: the submit answers 4 服务不支持 for them."""
+"""EDIT / RETEXTURE tasks: the local editor (local.py) on `local` instances; `bedrock` and `openai`
+run them in their own step (bedrock.py, openai.py here, mixed into those providers). `midjourney`
+has no such command: the submit answers 4 for it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from ..domain.task import Task
     from ..providers.base import ProviderContext
 
-SUPPORTED = ("local",)
+SUPPORTED = ("local", "bedrock", "openai")
 
 
 class LocalEditProvider(Provider):

@@ -36,6 +36,7 @@ from typing import Any
 from ..actions import spec_of
 from ..config import ConfigError, on_reset
 from ..domain.task import Task, TaskAction
+from ..edits.bedrock import BedrockEdits
 from .base import Outcome, ProviderContext
 from .bedrock_actions import BedrockActions
 from .common import (
@@ -184,6 +185,21 @@ class BedrockConfig(StepConfig):
         "stability.stable-image-inpaint-v1:0",
         "inpaint model (Vary (Region))",
     )
+    retexture_model_id: str = setting(
+        "MJ_BEDROCK_RETEXTURE_MODEL_ID",
+        "stability.stable-image-control-structure-v1:0",
+        "structure-keeping model of /mj/submit/retexture (Control Structure)",
+    )
+    retexture_control_strength: float = setting(
+        "MJ_BEDROCK_RETEXTURE_CONTROL_STRENGTH",
+        0.7,
+        "how closely a retexture follows the image's structure (0..1)",
+    )
+    edit_strength: float = setting(
+        "MJ_BEDROCK_EDIT_STRENGTH",
+        0.6,
+        "image-to-image strength of /mj/submit/edits without a mask (with one: the inpaint model)",
+    )
     vary_subtle_strength: float = setting(
         "MJ_BEDROCK_VARY_SUBTLE_STRENGTH", 0.35, "image-to-image strength of Vary (Subtle)"
     )
@@ -226,7 +242,7 @@ def _default_client_factory(region: str, cfg: BedrockConfig) -> Any:
     return _boto_client(region, cfg.timeout_seconds)
 
 
-class BedrockProvider(BedrockActions, StepProvider):
+class BedrockProvider(BedrockActions, BedrockEdits, StepProvider):
     name = "bedrock"
     config_type = BedrockConfig
 
@@ -288,6 +304,9 @@ class BedrockProvider(BedrockActions, StepProvider):
             return self._upscale(task, ctx, cfg, call)
         if task.action == TaskAction.DESCRIBE:
             return self._describe(task, ctx, cfg, call)
+        if task.action in (TaskAction.EDIT, TaskAction.RETEXTURE):
+            prompt = task.promptEn or task.prompt or ""
+            return self.image_edit(task, ctx, cfg, call, prompt, self._seeds(task))
         origin = reroll_origin(task, ctx) if task.action == TaskAction.REROLL else task
         prompt = task.promptEn or task.prompt or source_prompt(origin, ctx)
         seeds = self._seeds(task)

@@ -42,6 +42,7 @@ from typing import Any
 from ..actions import spec_of
 from ..config import ConfigError
 from ..domain.task import Task, TaskAction
+from ..edits.openai import OpenAIEdits
 from .base import Outcome, ProviderContext
 from .common import (
     ACTION_METHODS,
@@ -127,6 +128,17 @@ class OpenAIConfig(StepConfig):
         "MJ_OPENAI_REGION_PROMPT",
         "Repaint only the transparent area so that it fits the rest of the picture: {prompt}",
         "prompt of Vary (Region); {prompt} is the modal's prompt",
+    )
+    edit_prompt: str = setting(
+        "MJ_OPENAI_EDIT_PROMPT",
+        "Edit this picture as asked, keeping everything else about it: {prompt}",
+        "prompt of /mj/submit/edits without a mask (with one: MJ_OPENAI_REGION_PROMPT)",
+    )
+    retexture_prompt: str = setting(
+        "MJ_OPENAI_RETEXTURE_PROMPT",
+        "Keep this picture's composition, shapes and outlines exactly; change only its "
+        "materials, textures, colours and lighting to: {prompt}",
+        "prompt of /mj/submit/retexture",
     )
     vary_subtle_prompt: str = setting(
         "MJ_OPENAI_VARY_SUBTLE_PROMPT",
@@ -225,7 +237,7 @@ def _image_file(data: bytes, n: int) -> tuple[str, bytes, str]:
     return f"image-{n}.png", ensure_png(data), "image/png"
 
 
-class OpenAIProvider(OpenAIActions, StepProvider):
+class OpenAIProvider(OpenAIActions, OpenAIEdits, StepProvider):
     name = "openai"
     config_type = OpenAIConfig
 
@@ -290,6 +302,8 @@ class OpenAIProvider(OpenAIActions, StepProvider):
             return self._upscale(task, ctx, cfg, api)
         if task.action == TaskAction.DESCRIBE:
             return self._describe(task, ctx, cfg, api)
+        if task.action in (TaskAction.EDIT, TaskAction.RETEXTURE):
+            return self.image_edit(task, ctx, cfg, api, task.promptEn or task.prompt or "")
         origin = reroll_origin(task, ctx) if task.action == TaskAction.REROLL else task
         prompt = task.promptEn or task.prompt or source_prompt(origin, ctx)
         spec = spec_of(origin)
