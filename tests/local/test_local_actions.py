@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
+import pytest
 from PIL import Image
+
+from .conftest import Running
 
 TIMEOUT = 120  # generous: the machine may be busy; nothing here measures time
 
@@ -18,7 +22,24 @@ def _final(local_system, task_id: str) -> dict:
     return task
 
 
-def _press(local_system, task: dict, button: dict) -> dict:
+@pytest.fixture(scope="module")
+def local_system():
+    """A system of its own whose instance runs every press of one result at once (coreSize 16),
+    as a user clicking through a result's buttons would start them; the session's system keeps
+    the default 3 slots."""
+    instances = [{"id": "local-1", "provider": "local", "coreSize": 16, "queueSize": 32}]
+    running = Running({"MJ_LOCAL_STEP_SECONDS": "1", "MJ_INSTANCES": json.dumps(instances)})
+    yield running
+    running.stop()
+
+
+def _press_all(local_system, task: dict) -> list[dict]:
+    """Press every button of `task` at once, then wait for each child to end."""
+    ids = [_submit_press(local_system, task, b) for b in task["buttons"]]
+    return [_final(local_system, i) for i in ids]
+
+
+def _submit_press(local_system, task: dict, button: dict) -> str:
     answer = local_system.post(
         "/mj/submit/action", {"taskId": task["id"], "customId": button["customId"]}
     ).json()
@@ -35,20 +56,17 @@ def _press(local_system, task: dict, button: dict) -> dict:
             ).decode()  # bare, as trueai takes it
         answer = local_system.post("/mj/submit/modal", body).json()
     assert answer["code"] in (1, 22), (button, answer)
-    return _final(local_system, answer["result"])
+    return answer["result"]
 
 
 def test_every_button_on_every_result_works_over_http(local_system):
     r = local_system.post("/mj/submit/imagine", {"prompt": "a harbour at dawn, boats, mist"})
     grid = _final(local_system, r.json()["result"])
-    children = {b["customId"]: _press(local_system, grid, b) for b in grid["buttons"]}
-    assert [c["action"] for c in children.values()] == (
-        ["UPSCALE"] * 4 + ["REROLL"] + ["VARIATION"] * 4
-    )
-    upscale = next(c for c in children.values() if c["action"] == "UPSCALE")
+    children = _press_all(local_system, grid)
+    assert [c["action"] for c in children] == ["UPSCALE"] * 4 + ["REROLL"] + ["VARIATION"] * 4
+    upscale = next(c for c in children if c["action"] == "UPSCALE")
     assert len(upscale["buttons"]) == 15  # with Animate (High/Low motion): local renders video
-    for b in upscale["buttons"]:
-        child = _press(local_system, upscale, b)
+    for b, child in zip(upscale["buttons"], _press_all(local_system, upscale), strict=True):
         assert child["buttons"], (b, child)
         assert child["imageUrl"]
     png = io.BytesIO()
@@ -60,6 +78,5 @@ def test_every_button_on_every_result_works_over_http(local_system):
             {"base64": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()},
         ).json()["result"],
     )
-    for b in described["buttons"]:
-        child = _press(local_system, described, b)
+    for child in _press_all(local_system, described):
         assert child["action"] in ("IMAGINE", "DESCRIBE")
