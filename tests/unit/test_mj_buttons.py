@@ -11,7 +11,7 @@ from pathlib import Path
 from mjproxy.actions import ALL_CAPABILITIES, CLASSIC_CAPABILITIES, parse
 from mjproxy.domain.task import Task, TaskAction, TaskStatus
 from mjproxy.providers.midjourney import matcher as m
-from mjproxy.providers.midjourney.buttons import buttons_hash, modal_families, result_buttons
+from mjproxy.providers.midjourney.buttons import buttons_hash, hidden_families, result_buttons
 from mjproxy.providers.midjourney.messages import Message
 from mjproxy.providers.midjourney.outcomes import describe_outcome, done_outcome
 
@@ -49,9 +49,15 @@ def test_an_upscale_shows_its_follow_ups_without_the_web_link():
     assert buttons[0]["emoji"] == "upscale_1" and buttons[2]["emoji"] == "🪄"
     assert all(parse(b["customId"]) is not None for b in buttons)
     assert buttons_hash(buttons) == UUID
-    with_gateway = [b["label"] for b in result_buttons(msg, modals=modal_families(True))]
+    with_gateway = [b["label"] for b in result_buttons(msg, hidden=hidden_families(True))]
     assert "Custom Zoom" in with_gateway and "Vary (Region)" not in with_gateway
     assert len(with_gateway) == len(buttons) + 1
+    # Remix mode on, no listener: the remix-able buttons would open a window nobody receives
+    remix_rest = [b["label"] for b in result_buttons(msg, hidden=hidden_families(False, True))]
+    assert "Vary (Strong)" not in remix_rest and "Upscale (Subtle)" in remix_rest
+    assert result_buttons(msg, hidden=hidden_families(True, True)) == result_buttons(
+        msg, hidden=hidden_families(True)
+    )
 
 
 def test_unknown_ids_and_families_the_provider_cannot_press_are_left_out():

@@ -134,7 +134,7 @@ def test_enable_remix_on_an_account_with_remix_off_is_refused(mj):  # noqa: F811
     assert answer["description"] == "当前账号不支持 remix，请开启 remix 功能"
 
 
-def test_with_remix_on_and_no_listener_a_remix_press_fails_at_once(monkeypatch, sim):
+def test_with_remix_on_and_no_listener_remix_buttons_are_hidden_and_a_press_fails(monkeypatch, sim):
     from mjproxy.providers.midjourney import commands, http
 
     account = sim.add_account()
@@ -142,7 +142,10 @@ def test_with_remix_on_and_no_listener_a_remix_press_fails_at_once(monkeypatch, 
     with mock_aws():
         rest = make_system(monkeypatch, sim, [sim.instance_config(account, coreSize=3, remix=True)])
         grid = run_to_end(rest, imagine(rest, "a red fox"))
-        child = run_to_end(rest, press(rest, grid["id"], button(grid, "V1")))
+        # not offered: the window would reach nobody
+        assert [b["label"] or b["emoji"] for b in grid["buttons"]] == ["U1", "U2", "U3", "U4"]
+        hand_made = button(grid, "U1").replace("::upsample::", "::variation::")
+        child = run_to_end(rest, press(rest, grid["id"], hand_made))
         assert child["status"] == "FAILURE"
         assert child["failReason"].startswith("this account has remix on: Midjourney answers")
         assert sim.count("interactions") == 1  # the imagine only

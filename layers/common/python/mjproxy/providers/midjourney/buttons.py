@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ...actions import parse
+from ...actions import FAMILIES, Modal, parse
 from .messages import Message
 
 LINK_STYLE = 5  # Discord ButtonStyle.Link: opens `url`, sends no interaction
@@ -25,9 +25,20 @@ MODAL_FAMILIES = frozenset({"custom_zoom", "inpaint"})
 GATEWAY_MODALS = frozenset({"custom_zoom"})
 
 
-def modal_families(gateway_live: bool) -> frozenset[str]:
-    """The modal families an account can press now."""
-    return GATEWAY_MODALS if gateway_live else frozenset()
+def hidden_families(gateway_live: bool, remix: bool = False) -> frozenset[str]:
+    """Families this account cannot press now: the windows it cannot answer (Vary (Region)
+    always; Custom Zoom, and with Remix mode on every remix-able family, without the live
+    gateway listener)."""
+    hidden = set(MODAL_FAMILIES - (GATEWAY_MODALS if gateway_live else frozenset()))
+    if remix and not gateway_live:
+        hidden |= {f.name for f in FAMILIES if f.modal == Modal.REMIX}
+    return frozenset(hidden)
+
+
+def remix_on(settings: dict[str, Any]) -> bool:
+    """An account's `remix` setting: Remix mode is on in its Midjourney /settings."""
+    value = settings.get("remix", False)
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
 
 
 def _emoji(component: dict[str, Any]) -> str:
@@ -38,13 +49,13 @@ def _emoji(component: dict[str, Any]) -> str:
 
 
 def result_buttons(
-    msg: Message, capabilities: Iterable[str] | None = None, modals: Iterable[str] = ()
+    msg: Message, capabilities: Iterable[str] | None = None, hidden: Iterable[str] = MODAL_FAMILIES
 ) -> list[dict[str, Any]]:
     """`{customId, emoji, label, style, type}` of each pressable button of `msg`, in Discord's
-    order; `capabilities` (the provider's) leaves out families it cannot press, and of the
-    modal families only `modals` (modal_families) are kept."""
+    order; `capabilities` (the provider's) leaves out families it cannot press, and so does
+    `hidden` (hidden_families: by default every family that opens a window)."""
     can = set(capabilities) if capabilities is not None else None
-    fillable = set(modals)
+    hide = set(hidden)
     out: list[dict[str, Any]] = []
     for comp in msg.buttons:
         custom = comp.get("custom_id")
@@ -53,7 +64,7 @@ def result_buttons(
         spec = parse(str(custom))
         if spec is None:
             continue
-        if spec.family.name in MODAL_FAMILIES and spec.family.name not in fillable:
+        if spec.family.name in hide:
             continue
         if can is not None and spec.family.capability not in can:
             continue

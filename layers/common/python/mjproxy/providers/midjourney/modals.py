@@ -33,7 +33,7 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome
 from . import payloads
 from .account import Account, DiscordSettings
-from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, modal_families
+from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, hidden_families
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .poller import disable_account
 from .state import DiscordState
@@ -62,20 +62,14 @@ NO_REMIX_WINDOW = (
 )
 
 
-def remix_on(instance: Instance) -> bool:
-    """The account's `remix` setting: Remix mode is on in its Midjourney /settings."""
-    value = instance.settings.get("remix", False)
-    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-
-
 def refusal(spec: ActionSpec, gateway_live: bool, remix: bool = False) -> str | None:
     """Why a press of `spec` cannot be done now, or None if it can (`remix`: the account's
     Remix mode, which turns remix-able presses into windows)."""
-    if remix and not gateway_live and spec.family.modal == Modal.REMIX:
-        return NO_REMIX_WINDOW
     name = spec.family.name
-    if name not in MODAL_FAMILIES or name in modal_families(gateway_live):
+    if name not in hidden_families(gateway_live, remix):
         return None
+    if name not in MODAL_FAMILIES:
+        return NO_REMIX_WINDOW
     template = NEEDS_GATEWAY if name in GATEWAY_MODALS else NO_MODAL
     return template.format(label=LABELS[name])
 

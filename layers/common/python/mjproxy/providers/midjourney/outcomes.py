@@ -12,7 +12,7 @@ from typing import Any
 from ...domain.task import SINGLE_RESULTS, Task, TaskAction, TaskStatus
 from .. import capabilities_of
 from ..base import Outcome
-from .buttons import buttons_hash, result_buttons
+from .buttons import MODAL_FAMILIES, buttons_hash, result_buttons
 from .matcher import Candidate, Event
 from .messages import job_hash
 
@@ -54,12 +54,13 @@ def progress_outcome(
 
 
 def done_outcome(
-    event: Event, task: Task, cand: Candidate, image: bytes, modals: Iterable[str] = ()
-) -> Outcome:
+    event: Event, task: Task, cand: Candidate, image: bytes,
+    hidden: Iterable[str] = MODAL_FAMILIES,
+) -> Outcome:  # fmt: skip
     """The finished image: grid (with its quadrants) or, for an upscale, one image; its buttons
-    are the message's own components (buttons.py), modal ones only those in `modals`."""
+    are the message's own components (buttons.py) but the `hidden` families."""
     msg = event.message
-    buttons = result_buttons(msg, capabilities_of("midjourney"), modals)
+    buttons = result_buttons(msg, capabilities_of("midjourney"), hidden)
     props: dict[str, Any] = {
         "messageId": msg.id,
         "flags": msg.flags,

@@ -30,7 +30,7 @@ from ...store.tasks import TaskRepository
 from ...worker import Worker
 from ..base import Outcome
 from .account import Account, DiscordSettings
-from .buttons import modal_families
+from .buttons import hidden_families, remix_on
 from .discord import DiscordClient, DiscordError, RateLimited, Unauthorized
 from .guard import protect_account, refused_by_midjourney, token_refused
 from .matcher import Candidate, Event, match, retired_keys
@@ -348,13 +348,15 @@ class Poller:
                 log.warning("result download failed", extra={"status": exc.status})
                 return "retry"
 
-            # Custom Zoom is offered only while the listener is live: its modal reaches
-            # nobody else (modals.py).
-            session, _ = self.state.sending(cand.task.instanceId or "")
-            modals = modal_families(session is not None)
+            # Buttons that open a window (Custom Zoom; with Remix on, V/🔄/Vary/pans) only while
+            # the listener is live: the window reaches nobody else (modals.py).
+            instance_id = cand.task.instanceId or ""
+            session, _ = self.state.sending(instance_id)
+            inst = self.pool.instance(instance_id)
+            hidden = hidden_families(session is not None, remix_on(inst.settings if inst else {}))
 
             def make(t: Task) -> Outcome:
-                return done_outcome(event, t, cand, image, modals)
+                return done_outcome(event, t, cand, image, hidden)
 
         else:
             preview = None

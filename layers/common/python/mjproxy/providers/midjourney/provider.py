@@ -27,11 +27,12 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome, Provider, ProviderContext
 from . import payloads
 from .account import Account, DiscordSettings
+from .buttons import remix_on
 from .commands import Commands
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .matcher import KIND_ACTIONS, Candidate
 from .messages import marker_seed, primary_prompt, seed_of
-from .modals import refusal, remix_on
+from .modals import refusal
 from .poller import Poller, disable_account
 from .state import DiscordState
 
@@ -204,7 +205,7 @@ class MidjourneyProvider(Provider):
         # Custom Zoom, and remix-able buttons on a Remix-mode account, are pressed like any
         # button; their window is answered by the events Lambda (modals.py), which needs the
         # gateway listener. Vary (Region) is not supported.
-        live, remix = bool(account.gateway_session), remix_on(ctx.instance)
+        live, remix = bool(account.gateway_session), remix_on(ctx.instance.settings)
         refused = refusal(spec, live, remix) if spec is not None else None
         if refused is not None:
             raise DiscordError(0, refused)
