@@ -18,6 +18,7 @@ POOL_USERS = {
     "SubmitBlendFunction",
     "AccountListFunction",
     "AccountFetchFunction",
+    "AccountEnableFunction",
     "WorkerFunction",
     "DeadLetterFunction",
     "SweeperFunction",

@@ -1,4 +1,5 @@
-"""The account endpoints (protocol.md §3.10): GET /mj/account/list, GET /mj/account/{id}/fetch.
+"""The account endpoints (protocol.md §3.10): GET /mj/account/list, GET /mj/account/{id}/fetch,
+and POST /mj/account/{id}/enable (put an account disabled at run time back into service).
 
 An account is one configured instance (a Discord account for `midjourney`, a provider slot
 otherwise) with the original's fields and its live counters. The original prints `userToken` in
@@ -11,7 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import Instance
+from ..domain import codes
+from ..observability import logger
 from ..store.instances import InstancePool
+from .errors import ProtocolError
 
 # Keys of Instance.settings that are shown as they are (the original's account fields).
 PUBLIC_SETTINGS = ("guildId", "channelId", "userAgent")
@@ -49,6 +53,8 @@ def _properties(
     props: dict[str, Any] = {"provider": instance.provider}
     if disabled_reason:
         props["disabledReason"] = disabled_reason
+        # Whether POST /mj/account/{id}/enable can help (the console shows its button then).
+        props["disabledBy"] = "configuration" if disabled_reason == CONFIG_DISABLED else "runtime"
     if status.get("fastExhaustedReason") is not None:
         props["mode"] = "relax"
         props["fastExhaustedReason"] = status["fastExhaustedReason"]
@@ -81,3 +87,23 @@ def _why(instance: Instance, status: dict[str, Any]) -> str | None:
     if instance.enable:
         return None
     return status.get("disabledReason") or CONFIG_DISABLED
+
+
+def enable_account(instance_id: str, pool: InstancePool | None = None) -> dict[str, Any]:
+    """Clear a run-time disable (a Discord 401, a fatal gateway close, a captcha...) so new
+    submits may choose the account again: `{code:1, description:"成功", result:<id>}`, also for
+    an account already in service. Unknown id: 3 账号不存在. An instance with `enable: false`
+    in its configuration stays disabled (4): the configuration is the operator's decision and
+    the next cold start would read it again anyway."""
+    pool = pool or InstancePool()
+    instance = pool.configured(instance_id.strip()) if instance_id.strip() else None
+    if instance is None:
+        raise ProtocolError(codes.NOT_FOUND, codes.ACCOUNT_NOT_FOUND)
+    if not instance.enable:
+        raise ProtocolError(
+            codes.VALIDATION_ERROR, codes.ACCOUNT_DISABLED_IN_CONFIG_FMT.format(id=instance.id)
+        )
+    was = pool.disabled_reason(instance.id)
+    pool.enable(instance.id)
+    logger.info("instance enabled", extra={"instance": instance.id, "was": was})
+    return {"code": codes.SUCCESS, "description": codes.OK, "result": instance.id, "properties": {}}

@@ -84,5 +84,12 @@ TIMEOUT_REASON = "任务超时"
 # starts with TIMEOUT_REASON so clients that look for "任务超时" treat it the same.
 NOT_START_TIMEOUT_FMT = "任务超时: 排队超过{minutes}分钟仍未开始"
 INSTANCE_NOT_AVAILABLE = "实例不存在或不可用"
+# POST /mj/account/{id}/enable: trueai's admin routes answer an unknown account with 账号不存在
+# (AdminController.cs); one disabled in configuration stays so until its configuration changes.
+ACCOUNT_NOT_FOUND = "账号不存在"
+ACCOUNT_DISABLED_IN_CONFIG_FMT = (
+    "账号在配置中已禁用，无法在运行时启用: {id} (disabled in configuration: set enable to true "
+    "in MJ_INSTANCES and redeploy)"
+)
 # A MODAL task never confirmed with /mj/submit/modal within MJ_MODAL_TIMEOUT_MINUTES.
 MODAL_TIMEOUT_FMT = "任务超时: 超过{minutes}分钟未确认弹窗"

@@ -81,6 +81,8 @@ OPERATIONS: tuple[tuple[str, str, str, dict | None, dict | None], ...] = (
     ("get", "/mj/account/list", "The instances (no secrets)", None,
      {"type": "array", "items": {"type": "object"}}),
     ("get", "/mj/account/{id}/fetch", "One instance", None, {"type": "object"}),
+    ("post", "/mj/account/{id}/enable", "Put an instance disabled at run time back in service",
+     None, ENVELOPE),
     ("get", "/mj/image/{id}/{file}", "Stable image link: 302 to a presigned URL", None, None),
     ("get", "/mj/openapi.json", "This document", None, {"type": "object"}),
 )  # fmt: skip

@@ -96,12 +96,15 @@ class InstancePool:
         return tuple(replace(i, enable=False) if i.id in disabled else i for i in configured)
 
     def instance(self, instance_id: str | None) -> Instance | None:
-        for inst in settings().instances:
-            if inst.id == instance_id:
-                if inst.enable and self._disabled_ids([inst]):
-                    return replace(inst, enable=False)
-                return inst
-        return None
+        inst = self.configured(instance_id)
+        if inst is not None and inst.enable and self._disabled_ids([inst]):
+            return replace(inst, enable=False)
+        return inst
+
+    @staticmethod
+    def configured(instance_id: str | None) -> Instance | None:
+        """The instance as configured, whatever its run-time state."""
+        return next((i for i in settings().instances if i.id == instance_id), None)
 
     def enabled(self) -> list[Instance]:
         return [i for i in self.instances() if i.enable]
@@ -167,6 +170,7 @@ class InstancePool:
         observability.metric("AccountDisabled", 1)
 
     def enable(self, instance_id: str) -> None:
+        """Undo `disable` (POST /mj/account/{id}/enable); a no-op for an instance in service."""
         self._db.update_item(
             TableName=self.table,
             Key={"id": {"S": instance_id}},
