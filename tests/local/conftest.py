@@ -3,7 +3,9 @@ its own process, driven over HTTP on 127.0.0.1 like a client."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -57,6 +59,13 @@ class Running:
             raise RuntimeError("local system did not start")
         self.url = f"http://127.0.0.1:{self.port}"
 
+    @property
+    def moto_url(self) -> str:
+        """The emulated AWS side over HTTP (started with MOTO_PORT=0), as its banner says."""
+        found = re.search(r"other processes at (http://\S+?)\)", "".join(self.banner))
+        assert found, "start the system with MOTO_PORT=0: " + "".join(self.banner)
+        return found.group(1)
+
     def kill(self) -> None:
         """SIGKILL, as a crash: no flush, no clean shutdown."""
         self.proc.kill()
@@ -101,3 +110,43 @@ def local_system():
     running = Running({"MJ_LOCAL_STEP_SECONDS": "1"})
     yield running
     running.stop()
+
+
+# An accounts page with one of each state: local-1 in service, mj-1 a Midjourney account that
+# tests take out of service as a Discord 401 would (InstancePool.disable in the system's own
+# table, through its moto over HTTP), off-1 disabled in its configuration. mj-1's Discord is a
+# closed local port: nothing is ever sent to it (no test submits while it is enabled).
+ACCOUNTS = [
+    {"id": "local-1", "provider": "local"},
+    {"id": "mj-1", "provider": "midjourney", "guildId": "1200000000000000001",
+     "channelId": "1300000000000000001", "userToken": "never-sent"},
+    {"id": "off-1", "provider": "local", "enable": False},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def accounts_system():
+    running = Running({
+        "MJ_INSTANCES": json.dumps(ACCOUNTS),
+        "MJ_DISCORD_API_BASE": "http://127.0.0.1:9/api/v9",
+        "MOTO_PORT": "0",
+    })  # fmt: skip
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def disable_mj_account(accounts_system, monkeypatch):
+    """Take mj-1 out of service the way the Midjourney guard does; returns the reason."""
+    from mjproxy import config
+    from mjproxy.local.provision import physical_name
+    from mjproxy.store.instances import InstancePool
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", accounts_system.moto_url)
+    monkeypatch.setenv("MJ_INSTANCES", json.dumps(ACCOUNTS))
+    config.reset()
+    pool = InstancePool(physical_name("InstancesTable"))
+    reason = "401: Unauthorized (test)"
+    pool.disable(pool.instance("mj-1"), reason)
+    config.reset()
+    return reason

@@ -12,7 +12,7 @@ import pytest
 import requests
 from PIL import Image
 
-from mjclient import AsyncClient, Client, ValidationError
+from mjclient import AsyncClient, Client, NotFoundError, ValidationError
 from mjclient.cli import EXIT_REFUSED, EXIT_TASK_FAILED, EXIT_UNREACHABLE, main
 
 
@@ -114,3 +114,37 @@ def test_cancel_ends_a_running_task_as_cancel(local_system):
         assert client.fetch(task_id).status == "CANCEL"
         # a finished task cannot be cancelled again: the protocol's code 4
         assert cli(local_system, "cancel", task_id)[0] == EXIT_REFUSED
+
+
+def test_accounts_enable_puts_a_disabled_account_back(accounts_system, disable_mj_account):
+    code, out = cli(accounts_system, "accounts")
+    assert code == 0
+    assert f"disabled ({disable_mj_account})" in next(ln for ln in out.splitlines() if "mj-1" in ln)
+    code, out = cli(accounts_system, "accounts", "enable", "mj-1")
+    assert (code, out) == (0, "mj-1 enabled\n")
+    with Client(accounts_system.url) as client:
+        assert client.enable_account("mj-1")["enable"] is True  # again: still a success
+        (mj,) = [a for a in client.accounts() if a["id"] == "mj-1"]
+    assert mj["enable"] is True and "disabledReason" not in mj["properties"]
+
+
+def test_accounts_enable_refusals_exit_refused(accounts_system, capsys):
+    assert cli(accounts_system, "accounts", "enable", "nope")[0] == EXIT_REFUSED
+    assert "账号不存在" in capsys.readouterr().err
+    assert cli(accounts_system, "accounts", "enable", "off-1")[0] == EXIT_REFUSED
+    assert "disabled in configuration" in capsys.readouterr().err
+
+
+def test_async_enable_account_raises_the_code_s_exception(accounts_system):
+    async def flow() -> tuple[dict, str]:
+        async with AsyncClient(accounts_system.url) as client:
+            account = await client.enable_account("local-1")
+            try:
+                await client.enable_account("nope")
+            except NotFoundError as exc:
+                return account, exc.description
+        raise AssertionError("unknown account enabled")
+
+    account, description = asyncio.run(flow())
+    assert account["id"] == "local-1" and account["enable"] is True
+    assert description == "账号不存在"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 
@@ -56,7 +55,7 @@ def stack():
         "MOTO_PORT": "0",  # the listener reaches the emulated SQS over HTTP
     }
     running = Running(env)
-    moto = re.search(r"other processes at (http://\S+?)\)", "".join(running.banner)).group(1)
+    moto = running.moto_url
     sqs = boto3.client("sqs", endpoint_url=moto)
     queue = sqs.get_queue_url(QueueName="mjproxy-DiscordEventsQueue")["QueueUrl"]
     listener = Listener({**env, "AWS_ENDPOINT_URL": moto, "DISCORD_EVENTS_QUEUE_URL": queue,

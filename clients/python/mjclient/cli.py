@@ -112,6 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     c = sub.add_parser("accounts", help="instances with provider, state and counts")
     c.add_argument("--json", action="store_true")
+    acts = c.add_subparsers(dest="account_command")
+    e = acts.add_parser("enable", help="put an account disabled at run time back in service")
+    e.add_argument("account_id")
+    e.add_argument("--json", action="store_true", help="print the account as JSON")
     return p
 
 
@@ -186,6 +190,8 @@ def _run(client: Client, args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if cmd == "tasks":
         return _tasks(client, args, out)
+    if cmd == "accounts" and args.account_command == "enable":
+        return _enable(client, args, out)
     if cmd == "accounts":
         return _accounts(client, args, out)
     raise AssertionError(cmd)
@@ -226,21 +232,39 @@ def _accounts(client: Client, args: argparse.Namespace, out: TextIO) -> int:
     rows = []
     for a in accounts:
         props = a.get("properties") or {}
-        state = "enabled" if a.get("enable") else "disabled"
-        reason = props.get("disabledReason")
         rows.append(
             [
                 str(a.get("id")),
                 str(props.get("provider") or ""),
-                state
-                + (f" ({reason})" if reason and not a.get("enable") else "")
-                + (" relax-only" if props.get("fastExhaustedReason") else ""),
+                _state(a),
                 str(a.get("runningCount", "")),
                 str(a.get("waitingCount", "")),
                 f"{a.get('coreSize', '')}/{a.get('queueSize', '')}",
             ]
         )
     _table(rows, ["ID", "PROVIDER", "STATE", "RUNNING", "WAITING", "CORE/QUEUE"], out)
+    return EXIT_OK
+
+
+def _state(account: dict) -> str:
+    props = account.get("properties") or {}
+    reason = props.get("disabledReason")
+    state = "enabled" if account.get("enable") else "disabled"
+    return (
+        state
+        + (f" ({reason})" if reason and not account.get("enable") else "")
+        + (" relax-only" if props.get("fastExhaustedReason") else "")
+    )
+
+
+def _enable(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """Exit 0 once the account is in service; EXIT_REFUSED (3) for an unknown id or one
+    disabled in configuration (the API's code 3 / 4, its description on stderr)."""
+    account = client.enable_account(args.account_id)
+    if args.json:
+        out.write(json.dumps(account, ensure_ascii=False) + "\n")
+    else:
+        out.write(f"{account.get('id', args.account_id)} {_state(account)}\n")
     return EXIT_OK
 
 

@@ -131,6 +131,9 @@ class Client(_Base):
     def accounts(self) -> list[dict[str, Any]]:
         return self._run(self.ops.accounts())
 
+    def enable_account(self, account_id: str) -> dict[str, Any]:
+        return self._run(self.ops.enable_account(account_id))
+
     def wait(
         self,
         task_id: str,
@@ -216,6 +219,9 @@ class AsyncClient(_Base):
 
     async def accounts(self) -> list[dict[str, Any]]:
         return await self._run(self.ops.accounts())
+
+    async def enable_account(self, account_id: str) -> dict[str, Any]:
+        return await self._run(self.ops.enable_account(account_id))
 
     async def wait(
         self,

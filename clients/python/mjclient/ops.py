@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .errors import (
     AuthError,
@@ -242,6 +242,13 @@ class Ops:
 
     def accounts(self) -> Op:
         return (yield from self.json_call("GET", "/mj/account/list")) or []
+
+    def enable_account(self, account_id: str) -> Op:
+        """POST /mj/account/{id}/enable, then the account as it is now (GET .../fetch).
+        NotFoundError for an unknown id, ValidationError for one disabled in configuration."""
+        path = f"/mj/account/{quote(account_id, safe='')}"
+        yield from self.submit(f"{path}/enable", {})
+        return (yield from self.json_call("GET", f"{path}/fetch")) or {}
 
     def wait(
         self,
