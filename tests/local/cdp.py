@@ -1,41 +1,32 @@
 """A small Chrome DevTools Protocol driver for the system browser (Debian's `chromium`), over the
-`websockets` dependency we already have: start headless, navigate, type, click, evaluate, wait on
-conditions, take screenshots. Method names are from the CDP reference (Page, Runtime, Input,
-Emulation domains)."""
+`websockets` dependency we already have: start headless, navigate, type, press keys, evaluate,
+take screenshots (the rest is driver.py's). Method names are from the CDP reference (Page,
+Runtime, Input, Emulation, DOM domains)."""
 
 from __future__ import annotations
 
 import base64
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import connect
 
-from tests.waiting import wait_until
+from .driver import BrowserError, Driver, listening
 
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_browser() -> str | None:
-    configured = os.environ.get("CHROME_BIN")
-    if configured:
-        return configured
-    return next((p for p in map(shutil.which, CANDIDATES) if p), None)
+# Input.dispatchKeyEvent wants the Windows virtual key code; Enter also its text (\r), which
+# is what makes a focused button fire `click`.
+KEYS = {"Tab": (9, None), "Enter": (13, "\r"), "Escape": (27, None)}
 
 
-class BrowserError(RuntimeError):
-    pass
+class Browser(Driver):
+    kind = "chromium"
 
-
-class Browser:
     def __init__(self, binary: str, width: int = 1280, height: int = 1000) -> None:
         self.profile = tempfile.mkdtemp(prefix="mjconsole-chrome-")
         self.proc = subprocess.Popen(
@@ -67,18 +58,12 @@ class Browser:
         self.send("Runtime.enable")
 
     def _devtools_port(self) -> int:
-        assert self.proc.stderr is not None
-        seen = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            seen.append(line)
-            if "DevTools listening on ws://" in line:
-                return int(line.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-        self.close()
-        raise BrowserError("chromium did not start:\n" + "".join(seen[-20:]))
+        try:
+            endpoint = listening(self.proc, "DevTools listening on ", "chromium")
+        except BrowserError:
+            self.close()
+            raise
+        return int(endpoint.split("ws://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
 
     def close(self) -> None:
         if getattr(self, "ws", None):
@@ -119,15 +104,6 @@ class Browser:
             raise BrowserError(f"{expression}: {out['exceptionDetails'].get('text')}")
         return out.get("result", {}).get("value")
 
-    def wait_for(self, expression: str, timeout: float = 60, what: str = "") -> Any:
-        """Poll a JS expression until it is truthy (a condition, never a fixed sleep)."""
-        return wait_until(
-            lambda: self.evaluate(expression),
-            timeout,
-            lambda: f"{what or expression}; console: {self.console[-5:]}",
-            interval=0.2,
-        )
-
     # ---- page actions -------------------------------------------------------------------
     def navigate(self, url: str) -> None:
         self.send("Page.navigate", url=url)
@@ -142,21 +118,16 @@ class Browser:
             mobile=mobile,
         )
 
-    def click(self, selector: str) -> None:
-        found = self.evaluate(
-            f"(() => {{ const n = document.querySelector({json.dumps(selector)});"
-            " if (!n) return false; n.scrollIntoView({block: 'center'}); n.click(); return true; })()"
-        )
-        if not found:
-            raise AssertionError(f"nothing matches {selector}")
-
-    def type(self, selector: str, text: str) -> None:
-        """Focus the field, clear it and type like a keyboard would (Input.insertText)."""
-        self.evaluate(
-            f"(() => {{ const n = document.querySelector({json.dumps(selector)});"
-            " n.focus(); n.select && n.select(); })()"
-        )
+    def insert_text(self, text: str) -> None:
         self.send("Input.insertText", text=text)
+
+    def press(self, key: str) -> None:
+        code, text = KEYS[key]
+        down: dict[str, Any] = {"key": key, "code": key, "windowsVirtualKeyCode": code}
+        self.send(
+            "Input.dispatchKeyEvent", type="keyDown", **down, **({"text": text} if text else {})
+        )
+        self.send("Input.dispatchKeyEvent", type="keyUp", **down)
 
     def set_files(self, selector: str, paths: list[Path]) -> None:
         """Choose files in an <input type=file> as the file picker would (fires `change`)."""

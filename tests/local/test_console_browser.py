@@ -1,7 +1,9 @@
-"""The web console in a real headless browser (the system's chromium, driven over the DevTools
-protocol) against the running local system: submit -> image shown -> U1 -> upscale shown ->
-Custom Zoom through the modal -> result shown. Screenshots go to artifacts/console/ (git-ignored;
-CI keeps them as artefacts)."""
+"""The web console in real headless browsers against the running local system: the system's
+chromium (driven over the DevTools protocol, cdp.py) and firefox (over WebDriver BiDi, bidi.py),
+each skipped when absent (failed with CI=true). Submit -> image shown -> U1 -> upscale shown ->
+Custom Zoom through the modal -> result shown; an account re-enabled from the accounts page;
+a phone width without horizontal scrolling and with the controls reachable by Tab.
+Screenshots go to artifacts/console/<browser>/ (git-ignored; CI keeps them as artefacts)."""
 
 from __future__ import annotations
 
@@ -12,28 +14,37 @@ import pytest
 
 from mjclient import Client
 
-from .cdp import Browser, find_browser
+from .bidi import FirefoxBrowser
+from .cdp import Browser
+from .driver import Driver, find_browser
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "artifacts" / "console"
+DRIVERS: dict[str, type[Driver]] = {"chromium": Browser, "firefox": FirefoxBrowser}
+INSTALL = {"chromium": "apt-get install chromium", "firefox": "apt-get install firefox-esr"}
 IMAGE_SHOWN = (
     "(() => { const i = document.getElementById('task-image');"
     " return !document.getElementById('task-figure').hidden && i.complete && i.naturalWidth > 0"
     " && document.getElementById('task-status').textContent === 'SUCCESS'"
     " && document.getElementById('task-action').textContent === %r; })()"
 )
+NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    binary = find_browser()
+@pytest.fixture(scope="module", params=sorted(DRIVERS))
+def browser(request):
+    kind = request.param
+    binary = find_browser(kind)
     if binary is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but no chromium found (.ci/run installs it with apt)")
-        pytest.skip("no chromium/chrome on this machine (apt-get install chromium); CI runs it")
-    b = Browser(binary)
+            pytest.fail(f"CI=true but no {kind} found (.ci/run installs it with apt)")
+        pytest.skip(f"no {kind} on this machine ({INSTALL[kind]}); CI runs it")
+    b = DRIVERS[kind](binary)
     yield b
     b.close()
+
+
+def shot(browser: Driver, name: str) -> Path:
+    return ROOT / "artifacts" / "console" / browser.kind / name
 
 
 def shown(action: str) -> str:
@@ -64,11 +75,11 @@ def test_submit_then_u1_shows_the_grid_and_the_upscale(browser, local_system):
         browser.evaluate("document.getElementById('task-progress').getAttribute('aria-valuenow')")
         == "100"
     )
-    browser.screenshot(SHOTS / "01-grid.png")
+    browser.screenshot(shot(browser, "01-grid.png"))
 
     browser.click('#task-buttons button[data-label="U1"]')
     browser.wait_for(shown("UPSCALE"), 90, "the upscale")
-    browser.screenshot(SHOTS / "02-upscale.png")
+    browser.screenshot(shot(browser, "02-upscale.png"))
     assert not browser.console, browser.console  # no script errors along the way
 
 
@@ -84,7 +95,7 @@ def test_custom_zoom_goes_through_the_modal_dialog(browser, local_system):
     browser.wait_for("document.getElementById('modal-dialog').open", 30, "the modal dialog")
     assert "--zoom" in browser.evaluate("document.getElementById('modal-prompt').value")
     browser.type("#modal-prompt", "a lighthouse at dusk --zoom 1.5")
-    browser.screenshot(SHOTS / "03-custom-zoom-dialog.png", full_page=False)
+    browser.screenshot(shot(browser, "03-custom-zoom-dialog.png"), full_page=False)
     browser.click("#modal-submit")
     browser.wait_for(
         "(() => { const a = document.getElementById('task-action').textContent;"
@@ -94,7 +105,7 @@ def test_custom_zoom_goes_through_the_modal_dialog(browser, local_system):
         90,
         "the zoomed result",
     )
-    browser.screenshot(SHOTS / "04-custom-zoom-result.png")
+    browser.screenshot(shot(browser, "04-custom-zoom-result.png"))
 
 
 def test_history_gallery_and_accounts_at_phone_width(browser, local_system):
@@ -108,14 +119,73 @@ def test_history_gallery_and_accounts_at_phone_width(browser, local_system):
     )
     assert actions and set(actions) == {"UPSCALE"}
     # nothing wider than the phone: no horizontal scrolling
-    assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    browser.screenshot(SHOTS / "05-history-phone.png", full_page=False)
+    assert browser.evaluate(NO_SIDEWAYS_SCROLL)
+    browser.screenshot(shot(browser, "05-history-phone.png"), full_page=False)
     browser.navigate(local_system.url + "/console#/accounts")
     browser.wait_for("document.querySelectorAll('#accounts-body tr').length > 0", 30, "accounts")
     row = browser.evaluate("document.querySelector('#accounts-body tr').innerText")
     assert "local-1" in row and "local" in row and "enabled" in row
-    assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    browser.screenshot(SHOTS / "06-accounts-phone.png", full_page=False)
+    assert browser.evaluate(NO_SIDEWAYS_SCROLL)
+    browser.screenshot(shot(browser, "06-accounts-phone.png"), full_page=False)
+
+
+# The create page's controls in reading order: what a keyboard user must reach by Tab.
+CREATE_CONTROLS = [
+    "a[#/history]", "a[#/accounts]", "button#secret-open", "textarea#prompt", "select#p-ar",
+    "select#p-v", "input#p-s", "input#p-c", "input#p-no", "input#p-seed", "select#p-mode",
+    "button#submit", "div#drop", "select#blend-dims",
+]  # fmt: skip
+
+
+def test_at_phone_width_nothing_overflows_and_tab_reaches_every_control(browser, local_system):
+    with Client(local_system.url) as client:
+        grid = client.wait(client.imagine("a kite over dunes --ar 16:9").task_id, timeout=90)
+    browser.viewport(390, 844, mobile=True)
+    browser.navigate(local_system.url + "/console")
+    assert browser.evaluate("window.innerWidth") == 390
+    assert browser.evaluate(NO_SIDEWAYS_SCROLL)
+    order = browser.tab_order()
+    assert [c for c in order if c in CREATE_CONTROLS] == CREATE_CONTROLS, order
+    # A result at that width: the wide image fits, and its buttons take the keyboard too.
+    browser.navigate(f"{local_system.url}/console#/task/{grid.id}")
+    browser.wait_for(shown("IMAGINE"), 60, "the grid")
+    assert browser.evaluate(NO_SIDEWAYS_SCROLL)
+    order = browser.tab_order(120)
+    wanted = ["button[U1]", "button[U4]", "button[V1]", "button#task-copy"]
+    assert all(w in order for w in wanted), order
+    browser.screenshot(shot(browser, "09-task-phone.png"), full_page=False)
+
+
+def test_an_operator_re_enables_a_disabled_account_from_the_keyboard(
+    browser, accounts_system, disable_mj_account
+):
+    browser.viewport(1280, 1000)
+    browser.navigate(accounts_system.url + "/console#/accounts")
+    enable = "document.querySelector('#accounts-body button[data-account=\"mj-1\"]')"
+    browser.wait_for(f"{enable} !== null", 30, "mj-1's Enable button")
+    rows = browser.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#accounts-body tr')]"
+        ".map(r => [r.dataset.account, r.innerText]))"
+    )
+    assert disable_mj_account in rows["mj-1"]
+    assert "configuration" in rows["off-1"] and "Enable" not in rows["off-1"]
+    assert "Enable" not in rows["local-1"]
+    browser.screenshot(shot(browser, "10-accounts-disabled.png"))
+    # Reach the button with Tab, as a keyboard user does, then activate it.
+    browser.tab_to("button[mj-1]")
+    browser.activate()
+    browser.wait_for(
+        "(() => { const r = document.querySelector('#accounts-body tr[data-account=\"mj-1\"]');"
+        " return r && !r.querySelector('button')"
+        " && r.querySelector('td[data-label=\"State\"]').textContent === 'enabled'; })()",
+        30,
+        "mj-1 enabled on the page",
+    )
+    assert "mj-1 enabled" in browser.evaluate("document.getElementById('toast').innerText")
+    browser.screenshot(shot(browser, "11-accounts-enabled.png"))
+    with Client(accounts_system.url) as client:
+        (mj,) = [a for a in client.accounts() if a["id"] == "mj-1"]
+    assert mj["enable"] is True
 
 
 def test_the_page_loads_nothing_from_the_internet(browser, local_system):
@@ -169,11 +239,11 @@ def test_describe_and_blend_from_chosen_files(browser, local_system, tmp_path):
     )
     prompts = browser.evaluate("document.getElementById('task-describe').textContent")
     assert "1️⃣" in prompts and "4️⃣" in prompts
-    browser.screenshot(SHOTS / "07-describe.png")
+    browser.screenshot(shot(browser, "07-describe.png"))
     browser.evaluate("document.getElementById('blend-dims').value = 'LANDSCAPE'")
     browser.set_files("#file-input", [tmp_path / "a.png", tmp_path / "b.png"])
     browser.wait_for(shown("BLEND"), 90, "the blend")
     assert browser.evaluate(
         "(() => { const i = document.getElementById('task-image'); return i.naturalWidth > i.naturalHeight; })()"
     )
-    browser.screenshot(SHOTS / "08-blend.png")
+    browser.screenshot(shot(browser, "08-blend.png"))

@@ -433,31 +433,6 @@ function isVisible(node) {
   return !node.hidden && r.top < window.innerHeight && r.bottom > 0;
 }
 
-// ---- accounts -----------------------------------------------------------------------------
-async function loadAccounts() {
-  try {
-    const { data } = await api("mj/account/list");
-    const rows = (data || []).map((a) => {
-      const props = a.properties || {};
-      const reason = props.disabledReason || props.disableReason || "";
-      let stateText = a.enable ? "enabled" : `disabled${reason ? ` (${reason})` : ""}`;
-      if (props.fastExhaustedReason) stateText += ` · relax only (${props.fastExhaustedReason})`;
-      const cells = [
-        ["Id", a.id], ["Provider", props.provider || ""], ["State", stateText],
-        ["Running", a.runningCount ?? ""], ["Waiting", a.waitingCount ?? ""],
-        ["Core / queue", `${a.coreSize ?? ""} / ${a.queueSize ?? ""}`],
-        ["Timeout", a.timeoutMinutes ? `${a.timeoutMinutes} min` : ""],
-      ];
-      return el("tr", {}, ...cells.map(([label, v]) => el("td", { "data-label": label }, String(v))));
-    });
-    $("accounts-body").replaceChildren(...rows);
-    $("accounts-note").textContent = "State is read-only here: this API has no route to re-enable an " +
-      "instance (re-enable it in its configuration; a disabled Midjourney account is cleared by the operator).";
-  } catch (err) {
-    toast(err.message, true);
-  }
-}
-
 // ---- secret dialog ------------------------------------------------------------------------
 function openSecret() {
   const dialog = $("secret-dialog");
