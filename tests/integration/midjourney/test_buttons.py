@@ -149,21 +149,15 @@ def test_reroll_on_an_upscale_and_both_zooms_at_once(mj):
         assert stored(task_id) == sim_job(mj, task_id).image
 
 
-def test_a_hand_made_custom_zoom_without_the_listener_fails_at_once_with_a_reason(mj):
+def test_a_hand_made_custom_zoom_without_the_listener_is_refused_with_a_reason(mj):
     up = an_upscale(mj, "a mountain lake")
     job = sim_job(mj, up["id"])
     answer = mj.post(
         "/mj/submit/action", {"taskId": up["id"], "customId": f"MJ::CustomZoom::1::{job.id}"}
     ).json()
-    assert answer["code"] == 21, answer  # the modal step, as on every provider
-    confirmed = mj.post(
-        "/mj/submit/modal", {"taskId": answer["result"], "prompt": "lake --zoom 1.5"}
-    )
-    assert confirmed.json()["code"] in (1, 22), confirmed.text
-    task = run_to_end(mj, answer["result"])
-    assert task["status"] == "FAILURE"
-    assert task["failReason"] == (
-        "Custom Zoom opens a Discord modal, which only the gateway listener receives: run "
-        "mjproxy-gateway for this account (docs/midjourney.md)"
+    assert answer["code"] == 4 and answer.get("result") is None, answer
+    assert answer["description"] == (
+        "当前账号不支持该操作: Custom Zoom opens a Discord modal, which only the gateway "
+        "listener receives: run mjproxy-gateway for this account (docs/midjourney.md)"
     )
     assert mj.sim.count("interactions") == 2  # imagine and U1: the button was never pressed

@@ -134,7 +134,9 @@ def test_enable_remix_on_an_account_with_remix_off_is_refused(mj):  # noqa: F811
     assert answer["description"] == "当前账号不支持 remix，请开启 remix 功能"
 
 
-def test_with_remix_on_and_no_listener_remix_buttons_are_hidden_and_a_press_fails(monkeypatch, sim):
+def test_with_remix_on_and_no_listener_remix_buttons_are_hidden_and_a_press_refused(
+    monkeypatch, sim
+):
     from mjproxy.providers.midjourney import commands, http
 
     account = sim.add_account()
@@ -145,9 +147,11 @@ def test_with_remix_on_and_no_listener_remix_buttons_are_hidden_and_a_press_fail
         # not offered: the window would reach nobody
         assert [b["label"] or b["emoji"] for b in grid["buttons"]] == ["U1", "U2", "U3", "U4"]
         hand_made = button(grid, "U1").replace("::upsample::", "::variation::")
-        child = run_to_end(rest, press(rest, grid["id"], hand_made))
-        assert child["status"] == "FAILURE"
-        assert child["failReason"].startswith("this account has remix on: Midjourney answers")
+        answer = rest.post("/mj/submit/action", {"taskId": grid["id"], "customId": hand_made})
+        assert answer.json()["code"] == 4 and answer.json().get("result") is None, answer.text
+        assert answer.json()["description"].startswith(
+            "当前账号不支持该操作: this account has remix on: Midjourney answers"
+        )
         assert sim.count("interactions") == 1  # the imagine only
     http.set_transport(None)
     commands.clear_cache()

@@ -50,6 +50,16 @@ def submit_action(
             codes.VALIDATION_ERROR,
             codes.ACTION_UNSUPPORTED_FMT.format(label=f"{spec.family.name} ({instance.provider})"),
         )
+    if instance.provider == "midjourney":
+        # Imported here, as only a Discord account has buttons whose window needs its gateway
+        # listener (Custom Zoom; V/🔄/Vary/pans with Remix on): code 4 now, not a failure later.
+        from ..providers.midjourney.modals import refused_now
+
+        reason = refused_now(instance, spec, svc.pool)
+        if reason is not None:
+            raise ProtocolError(
+                codes.VALIDATION_ERROR, codes.ACTION_UNSUPPORTED_FMT.format(label=reason)
+            )
     # A Discord account confirms a remix window only when Midjourney opens one: with its Remix
     # mode off, V/🔄/Vary/pan start at once and the confirmed prompt would be ignored.
     remix_wanted = bool(body.enableRemix) and spec.family.modal == Modal.REMIX

@@ -33,7 +33,7 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome
 from . import payloads
 from .account import Account, DiscordSettings
-from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, hidden_families
+from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, hidden_families, remix_on
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .poller import disable_account
 from .state import DiscordState
@@ -72,6 +72,13 @@ def refusal(spec: ActionSpec, gateway_live: bool, remix: bool = False) -> str | 
         return NO_REMIX_WINDOW
     template = NEEDS_GATEWAY if name in GATEWAY_MODALS else NO_MODAL
     return template.format(label=LABELS[name])
+
+
+def refused_now(instance: Instance, spec: ActionSpec, pool: InstancePool) -> str | None:
+    """At /mj/submit/action: why this account cannot press `spec` now, by the rule the worker
+    applies again when it presses (the listener may stop in between)."""
+    session, _ = DiscordState(pool).sending(instance.id)
+    return refusal(spec, session is not None, remix_on(instance.settings))
 
 
 @dataclass(frozen=True)
