@@ -4,12 +4,14 @@ its own process, driven over HTTP on 127.0.0.1 like a client."""
 from __future__ import annotations
 
 import json
+import collections
 import os
 import re
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
@@ -58,6 +60,17 @@ class Running:
         else:
             raise RuntimeError("local system did not start")
         self.url = f"http://127.0.0.1:{self.port}"
+        # Keep reading what the system prints: an unread pipe fills up (64 KB) and then blocks
+        # whichever of its threads logs next. The last lines go into a timeout's message.
+        self.output: collections.deque[str] = collections.deque(maxlen=200)
+        threading.Thread(target=self._read_output, daemon=True).start()
+
+    def _read_output(self) -> None:
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def output_tail(self, lines: int = 40) -> str:
+        return "".join(list(self.output)[-lines:])
 
     @property
     def moto_url(self) -> str:
@@ -101,7 +114,12 @@ class Running:
             seen.append(self.get(f"/mj/task/{task_id}/fetch").json())
             return seen[-1]["status"] in ("SUCCESS", "FAILURE")
 
-        wait_until(ended, timeout, lambda: f"task {task_id} to finish: {seen[-1]}", interval=0.2)
+        wait_until(
+            ended,
+            timeout,
+            lambda: f"task {task_id} to finish: {seen[-1]}\nsystem output:\n{self.output_tail()}",
+            interval=0.2,
+        )
         return seen
 
 
