@@ -155,6 +155,25 @@ def test_a_lost_task_ended_event_is_repaired_by_the_sweeper(system, monkeypatch,
     assert fetch(system, second)["status"] == "SUCCESS"
 
 
+def test_a_waiting_task_that_lost_its_place_gets_it_back_from_the_sweeper(
+    system, monkeypatch, sent
+):
+    one_instance(monkeypatch, core=1)
+    running, waiting = submit_many(system, 2)
+    pool = InstancePool()
+    # Its submit failed after the task was written and released the place: in no counter.
+    pool.release(TaskRepository().get(waiting))
+    young = Sweeper(clock=now_ms).run()  # a submit between its reserve and its write is young
+    assert young.requeued == [] and counters()["active"] == [running]
+    system.drain()  # the running task ends and starts nobody: the waiting one is not counted
+    assert fetch(system, waiting)["status"] == "NOT_START" and starts(sent) == [running]
+    report = Sweeper(clock=lambda: now_ms() + 3 * MINUTE).run()
+    assert report.requeued == [waiting] and report.started == [waiting]
+    system.drain()
+    assert fetch(system, waiting)["status"] == "SUCCESS"
+    assert starts(sent) == [running, waiting]
+
+
 def test_the_run_timeout_counts_from_the_slot_and_the_wait_limit_from_the_submit(
     system, monkeypatch
 ):
