@@ -332,7 +332,7 @@ def main() -> None:
         r.pop("ids")
     idle.pop("ids")
     common.write_results(
-        "backlog",
+        "6_backlog",
         "Backlog drain (issue 13)",
         [drain, cap],
         {"idle": idle, "runs": results, "capacity": capacity},

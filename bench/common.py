@@ -115,10 +115,15 @@ def commit() -> str:
     return f"commit {head}" + (" +uncommitted changes" if dirty else "")  # fmt: skip
 
 
+# The commit measured is the one checked out when the script started (a long run may end after
+# another commit was made).
+COMMIT_AT_START = commit()
+
+
 def machine() -> str:
     return (
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"{commit()}, load average {LOAD_AT_START:.2f} at the start and {_load_average():.2f} "
+        f"{COMMIT_AT_START}, load average {LOAD_AT_START:.2f} at the start and {_load_average():.2f} "
         "at the end of the run (2 cores shared with other work: compare ratios within a table)"
     )
 

@@ -1,4 +1,4 @@
-"""Run the five benchmarks in order, each in its own process (as each also runs alone), then
+"""Run the six benchmarks in order, each in its own process (as each also runs alone), then
 write bench/results/summary.md with all their tables. Timing never fails the run; a script
 that crashes does (exit status 1), after the others have run.
 
@@ -19,7 +19,8 @@ SCRIPTS = [
     ("warm_latency.py", "2_warm_latency"),
     ("api_calls.py", "3_api_calls"),
     ("throughput.py", "4_throughput"),
-    ("cost_model.py", "5_cost_model"),  # last: reads the four results above
+    ("cost_model.py", "5_cost_model"),  # reads the four results above
+    ("backlog.py", "6_backlog"),  # issue 13's waiting queue: N = 200 and 1,000 (~8 min)
 ]
 
 

@@ -93,6 +93,16 @@ def test_list_pages_are_cut_by_bytes_with_a_cursor_to_the_rest(system, monkeypat
         assert len(p) >= 3  # cut by bytes, not by a page size
 
 
+def test_queue_pages_are_cut_by_bytes_with_a_cursor_to_the_rest(system, monkeypatch):
+    # The queue's default page is 1000 tasks: a long backlog of big tasks must still fit.
+    ids = make_tasks(20, status="NOT_START")
+    one = len(system.get("/mj/task/queue?pageSize=1").text)
+    monkeypatch.setattr(lists, "MAX_ANSWER_BYTES", one * 4)
+    got = pages(system, "/mj/task/queue")
+    assert all(0 < len(p) <= 4 for p in got) and len(got) >= 5
+    assert sum(got, []) == ids  # oldest first, nothing lost, nothing twice
+
+
 def test_list_by_condition_answers_at_most_max_ids_and_says_how_many_were_left(
     system, monkeypatch
 ):

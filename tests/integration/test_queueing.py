@@ -10,12 +10,12 @@ import pytest
 
 from mjproxy import config, jobs, queueing
 from mjproxy.domain import codes
-from mjproxy.domain.task import TaskStatus, now_ms
+from mjproxy.domain.task import Task, TaskAction, TaskStatus, now_ms
 from mjproxy.store.instances import InstancePool
 from mjproxy.store.tasks import TaskRepository
 from mjproxy.sweeper import Sweeper
 from mjproxy.worker import Worker
-from tests.scenarios import fetch, submit_ok
+from tests.scenarios import fetch, run_to_end, submit_ok
 
 MINUTE = 60_000
 
@@ -46,6 +46,10 @@ def starts(sent: list[jobs.Job]) -> list[str]:
 
 def counters() -> dict[str, list[str]]:
     return InstancePool().counters("local-1")
+
+
+def button(task: dict, needle: str) -> str:
+    return next(b["customId"] for b in task["buttons"] if needle in b["customId"])
 
 
 def submit_many(system, n: int) -> list[str]:
@@ -151,6 +155,25 @@ def test_a_lost_task_ended_event_is_repaired_by_the_sweeper(system, monkeypatch,
     assert fetch(system, second)["status"] == "SUCCESS"
 
 
+def test_a_waiting_task_that_lost_its_place_gets_it_back_from_the_sweeper(
+    system, monkeypatch, sent
+):
+    one_instance(monkeypatch, core=1)
+    running, waiting = submit_many(system, 2)
+    pool = InstancePool()
+    # Its submit failed after the task was written and released the place: in no counter.
+    pool.release(TaskRepository().get(waiting))
+    young = Sweeper(clock=now_ms).run()  # a submit between its reserve and its write is young
+    assert young.requeued == [] and counters()["active"] == [running]
+    system.drain()  # the running task ends and starts nobody: the waiting one is not counted
+    assert fetch(system, waiting)["status"] == "NOT_START" and starts(sent) == [running]
+    report = Sweeper(clock=lambda: now_ms() + 3 * MINUTE).run()
+    assert report.requeued == [waiting] and report.started == [waiting]
+    system.drain()
+    assert fetch(system, waiting)["status"] == "SUCCESS"
+    assert starts(sent) == [running, waiting]
+
+
 def test_the_run_timeout_counts_from_the_slot_and_the_wait_limit_from_the_submit(
     system, monkeypatch
 ):
@@ -188,3 +211,56 @@ def test_queue_positions_match_the_order_tasks_start_in(system, monkeypatch, sen
     assert [t["id"] for t in queue] == ids
     system.drain()
     assert starts(sent) == ids
+
+
+def test_a_position_counts_only_the_tasks_the_queue_starts_first(system, monkeypatch, sent):
+    # Concurrent submits reach the counters out of id order: a task reserved a moment earlier
+    # with a later id is behind this one in the queue, so it is not counted ahead of it.
+    one_instance(monkeypatch, core=1)
+    instance = config.settings().instances[0]
+    pool = InstancePool()
+    base = now_ms()
+    running, early, late, last = (f"{base + n}000" for n in (0, 1, 2, 3))
+    assert pool.reserve(instance, running).ahead == 0
+    assert pool.claim_slot(instance, running, base)
+    assert pool.reserve(instance, late).ahead == 0
+    assert pool.reserve(instance, early).ahead == 0  # `late` arrived first but starts after it
+    assert pool.reserve(instance, last).ahead == 2
+    pool.release(Task(id=running, action=TaskAction.IMAGINE, instanceId="local-1"))
+    assert queueing.start_waiting("local-1", pool=pool)[0] == [early]
+
+
+def test_a_confirmed_modal_is_told_its_real_place(system, monkeypatch, sent):
+    # A MODAL task keeps the id of its creation, so once confirmed it waits before the tasks
+    # submitted after it was created: its answer says so, and it starts first.
+    grid = run_to_end(system, submit_ok(system, "/mj/submit/imagine", {"prompt": "a fox"}))
+    one_instance(monkeypatch, core=1)
+    u1 = {"taskId": grid["id"], "customId": button(grid, "::upsample::1::")}
+    up = system.post("/mj/submit/action", u1)
+    upscale = run_to_end(system, up.json()["result"])
+    zoom = {"taskId": upscale["id"], "customId": button(upscale, "MJ::CustomZoom::")}
+    modal = system.post("/mj/submit/action", zoom).json()["result"]
+    running, w1, w2 = submit_many(system, 3)
+    r = system.post("/mj/submit/modal", {"taskId": modal, "prompt": "a fox --zoom 1.5"}).json()
+    assert (r["code"], r["result"]) == (1, modal)  # nobody waits before it
+    assert [t["id"] for t in system.get("/mj/task/queue").json()] == [modal, running, w1, w2]
+    system.drain()
+    assert starts(sent)[-4:] == [running, modal, w1, w2]
+
+
+def test_two_submits_drawing_the_same_id_keep_both_places(system, monkeypatch, sent):
+    # Ids are submit ms + three random digits: 2 of 1,000 concurrent submits drew one twice in
+    # bench/backlog.py. The second must take another id without freeing the first one's place,
+    # else the first task exists, never starts and is counted nowhere.
+    from mjproxy.api import submit
+
+    one_instance(monkeypatch, core=1)
+    base = now_ms()
+    drawn = iter([f"{base}001", f"{base}002", f"{base}002", f"{base}003"])
+    monkeypatch.setattr(submit, "new_task_id", lambda ms=None: next(drawn))
+    running, first, second = submit_many(system, 3)
+    assert (first, second) == (f"{base}002", f"{base}003")
+    assert counters() == {"active": [running, first, second], "running": [running]}
+    system.drain()
+    assert [fetch(system, i)["status"] for i in (running, first, second)] == ["SUCCESS"] * 3
+    assert starts(sent) == [running, first, second]

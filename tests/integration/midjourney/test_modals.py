@@ -71,6 +71,24 @@ def test_two_custom_zooms_of_one_upscale_each_get_their_own_job(mj):  # noqa: F8
     assert stored(first) == jobs[0].image and stored(second) == jobs[1].image
 
 
+def test_a_window_delivered_twice_is_answered_once(mj):  # noqa: F811
+    # SQS delivers at least once, and the listener resends after a RESUME
+    send, repeated = mj.forwarder.dispatch, []
+
+    def twice(event, data, *args, **kw):
+        sent = send(event, data, *args, **kw)
+        if event == "INTERACTION_MODAL_CREATE":
+            repeated.append(send(event, data, *args, **kw))
+        return sent
+
+    mj.forwarder.dispatch = twice
+    up = an_upscale(mj)
+    task = run_to_end(mj, custom_zoom(mj, up, "a lighthouse in a storm --zoom 1.5"))
+    assert task["status"] == "SUCCESS", task
+    assert len([e for e in mj.sim.log if e["event"] == "modal_submit"]) == 1
+    assert len([e for e in mj.sim.log if e["event"] == "modal"]) == 1 and repeated == [True]
+
+
 # ---- Remix mode (the account's `remix` setting; Midjourney's /settings Remix on) -------------
 
 
@@ -123,6 +141,20 @@ def test_enable_remix_confirms_a_new_prompt_for_a_pan(remix_mj):
     up_job = sim_job(remix_mj, up["id"])
     assert windows(remix_mj)[-1] == (f"MJ::PanModal::left::{up_job.id}::1", "a lighthouse at night")
     assert sim_job(remix_mj, task["id"]).prompt == "a lighthouse at night"
+
+
+def test_enable_remix_rerolls_a_grid_with_a_new_prompt(remix_mj):
+    grid = run_to_end(remix_mj, imagine(remix_mj, "a red fox"))
+    answer = remix_mj.post("/mj/submit/action", {
+        "taskId": grid["id"], "customId": button(grid, emoji="🔄"), "enableRemix": True,
+    }).json()  # fmt: skip
+    assert answer["code"] == 21, answer
+    remix_mj.post("/mj/submit/modal", {"taskId": answer["result"], "prompt": "a blue fox"})
+    task = run_to_end(remix_mj, answer["result"])
+    assert task["status"] == "SUCCESS" and task["action"] == "REROLL", task
+    message_id = grid["properties"]["messageId"]
+    assert windows(remix_mj) == [(f"MJ::ImagineModal::{message_id}", "a blue fox")]
+    assert sim_job(remix_mj, task["id"]).prompt == "a blue fox"
 
 
 def test_enable_remix_on_an_account_with_remix_off_is_refused(mj):  # noqa: F811

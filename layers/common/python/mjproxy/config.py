@@ -71,6 +71,11 @@ class Instance:
     # a logged Instance can never print a Discord token.
     settings: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def flag(self, name: str, default: bool = False) -> bool:
+        """A boolean setting (`remix`, `enableMj` …), also when given as "true" / "1" / "yes"."""
+        value = self.settings.get(name, default)
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+
 
 @dataclass(frozen=True)
 class Settings:

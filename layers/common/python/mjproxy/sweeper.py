@@ -15,8 +15,10 @@ Each run reads the sparse active index only (never a table scan), oldest first, 
   `MJ_MODAL_TIMEOUT_MINUTES` of its creation, so it never stays MODAL forever;
 - repairs every instance's `active`/`running` counters, dropping ids whose task is finished or
   gone (a crash between a task finishing and its release);
-- repairs the waiting queue (mjproxy.queueing): re-sends a start job lost between a slot claim
-  and its send, and starts waiting tasks wherever a slot is free (a lost "task ended" event).
+- repairs the waiting queue (mjproxy.queueing): gives a NOT_START task that holds no place in its
+  instance's counters its place back (a submit that failed after its task was written released
+  it), re-sends a start job lost between a slot claim and its send, and starts waiting tasks
+  wherever a slot is free (a lost "task ended" event).
 Failing goes through Worker.fail: the same conditional write as any failure (a task that finished
 meanwhile is left alone), the slot is released and the callback is sent.
 """
@@ -33,7 +35,7 @@ from .config import Instance, settings
 from .domain import codes
 from .domain.task import Task, TaskStatus, now_ms
 from .observability import logger
-from .store.instances import InstancePool, Slots
+from .store.instances import IdTaken, InstancePool, QueueFull, Slots
 from .store.tasks import TaskRepository
 from .worker import Worker
 
@@ -54,6 +56,7 @@ class SweepReport:
     timed_out: list[str] = field(default_factory=list)
     not_started: list[str] = field(default_factory=list)
     repaired: dict[str, list[str]] = field(default_factory=dict)
+    requeued: list[str] = field(default_factory=list)  # waiting tasks given their place back
     restarted: list[str] = field(default_factory=list)  # lost start jobs re-sent
     started: list[str] = field(default_factory=list)  # waiting tasks started into free slots
 
@@ -126,6 +129,7 @@ class Sweeper:
                     observability.metric("TasksTimedOut", 1)
             if not cursor:
                 break
+        report.requeued = self.requeue(unfinished, instances, slots, now)
         for instance in instances:
             stale = self.pool.repair(instance.id, lambda ids: self.finished_or_gone(ids, now))
             if stale:
@@ -135,6 +139,36 @@ class Sweeper:
             )
             report.started += queueing.start_waiting(instance.id, pool=self.pool)[0]
         return report
+
+    def requeue(
+        self, tasks: dict[str, Task], instances: tuple[Instance, ...], slots: dict[str, Slots],
+        now: int,
+    ) -> list[str]:  # fmt: skip
+        """Reserve again the place of NOT_START tasks that have none (they would only ever end
+        by the wait limit). Young ones may be a submit between its reserve and its write."""
+        by_id = {i.id: i for i in instances}
+        out = []
+        for task in tasks.values():
+            instance = by_id.get(task.instanceId or "")
+            created = _id_time(task.id)
+            if (
+                task.status != TaskStatus.NOT_START
+                or instance is None
+                or task.id in slots[instance.id].active
+                or created is None
+                or now - created <= RESERVATION_GRACE_MS
+            ):
+                continue
+            fresh = self.repo.get(task.id)  # it may have ended since the page was read
+            if fresh is None or fresh.status != TaskStatus.NOT_START:
+                continue
+            try:
+                self.pool.reserve(instance, task.id)
+            except (QueueFull, IdTaken):  # full: it waits for a place like a new submit would
+                continue
+            out.append(task.id)
+            log.warning("waiting task had lost its place", extra={"taskId": task.id})
+        return out
 
     def finished_or_gone(self, ids: list[str], now: int) -> set[str]:
         found = {t.id: t for t in self.repo.batch_get(ids)}
@@ -165,6 +199,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "timedOut": report.timed_out,
         "notStarted": report.not_started,
         "repaired": report.repaired,
+        "requeued": report.requeued,
         "restarted": report.restarted,
         "started": report.started,
     }

@@ -11,7 +11,6 @@ from ..actions import Modal, parse, result_kind
 from ..domain import codes
 from ..domain.task import TaskStatus
 from ..providers import capabilities_of
-from .choice import _flag
 from .errors import ProtocolError
 from .models import ActionRequest, ModalRequest
 from .submit import (
@@ -63,7 +62,7 @@ def submit_action(
     # A Discord account confirms a remix window only when Midjourney opens one: with its Remix
     # mode off, V/🔄/Vary/pan start at once and the confirmed prompt would be ignored.
     remix_wanted = bool(body.enableRemix) and spec.family.modal == Modal.REMIX
-    if remix_wanted and instance.provider == "midjourney" and not _flag(instance, "remix", False):
+    if remix_wanted and instance.provider == "midjourney" and not instance.flag("remix"):
         raise ProtocolError(codes.VALIDATION_ERROR, codes.REMIX_OFF)
     return press(
         svc,

@@ -31,16 +31,11 @@ def allowed_modes(instance: Instance) -> tuple[str, ...]:
     return tuple(str(m).upper() for m in raw)
 
 
-def _flag(instance: Instance, name: str, default: bool) -> bool:
-    value = instance.settings.get(name, default)
-    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-
-
 def _mode_there(instance: Instance, mode: str | None) -> tuple[bool, str | None]:
     allowed = allowed_modes(instance)
     if mode is None or mode in allowed:
         return True, mode
-    if mode == "FAST" and "RELAX" in allowed and _flag(instance, "enableFastToRelax", False):
+    if mode == "FAST" and "RELAX" in allowed and instance.flag("enableFastToRelax", False):
         return True, "RELAX"
     return False, None
 
@@ -62,12 +57,12 @@ def candidates(
             if wanted_modes and not wanted_modes & set(allowed_modes(inst)):
                 continue
             if account_filter.remix is not None and (
-                _flag(inst, "remix", False) != account_filter.remix
+                inst.flag("remix", False) != account_filter.remix
             ):
                 continue
-        if bot_type == "NIJI_JOURNEY" and not _flag(inst, "enableNiji", True):
+        if bot_type == "NIJI_JOURNEY" and not inst.flag("enableNiji", True):
             continue
-        if bot_type in (None, "MID_JOURNEY") and not _flag(inst, "enableMj", True):
+        if bot_type in (None, "MID_JOURNEY") and not inst.flag("enableMj", True):
             continue
         ok, effective = _mode_there(inst, mode)
         if ok:

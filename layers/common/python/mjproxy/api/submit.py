@@ -18,7 +18,7 @@ from ..domain.prompts import (
     parse_prompt,
 )
 from ..domain.task import GRID_RESULTS, Task, TaskAction, TaskStatus, new_nonce, new_task_id, now_ms
-from ..store.instances import InstancePool, QueueFull, Reservation
+from ..store.instances import IdTaken, InstancePool, QueueFull, Reservation
 from ..store.tasks import Conflict, TaskRepository
 from .choice import BOT_TYPES, candidates
 from .duplicates import submit_upscale_once
@@ -151,6 +151,9 @@ def accept(
             reservation = svc.pool.reserve(instance, task.id)
         except QueueFull as exc:
             raise ProtocolError(codes.QUEUE_REJECTED, codes.QUEUE_FULL, props) from exc
+        except IdTaken:
+            _new_id(task)  # a concurrent submit drew this id: its place is not ours to free
+            continue
         try:
             task.refKeys = list(inherited)
             for n, image in enumerate(inputs or [], start=1):
@@ -160,17 +163,22 @@ def accept(
             svc.repo.create(task)
             break
         except Conflict:
-            svc.pool.release(task)
-            old_id, task.id = task.id, new_task_id(task.submitTime)
-            if task.action in (TaskAction.DESCRIBE, TaskAction.BLEND) and task.description:
-                # `/describe <id>.<ext>` and `/blend <id> <n>` name the task itself.
-                task.description = task.description.replace(old_id, task.id, 1)
+            svc.pool.release(task)  # the place is ours (reserve checked); an older task has the id
+            _new_id(task)
         except Exception:
             svc.pool.release(task)
             raise
     else:
         raise ProtocolError(codes.FAILURE, codes.SUBMIT_FAILED, props)
     return start(svc, task, reservation, props)
+
+
+def _new_id(task: Task) -> None:
+    """Draw another id for a task whose id is taken."""
+    old_id, task.id = task.id, new_task_id(task.submitTime)
+    if task.action in (TaskAction.DESCRIBE, TaskAction.BLEND) and task.description:
+        # `/describe <id>.<ext>` and `/blend <id> <n>` name the task itself.
+        task.description = task.description.replace(old_id, task.id, 1)
 
 
 def start(
@@ -219,6 +227,9 @@ def confirm(
         reservation = svc.pool.reserve(instance, task.id)
     except QueueFull as exc:
         raise ProtocolError(codes.QUEUE_REJECTED, codes.QUEUE_FULL, props) from exc
+    except IdTaken:
+        # A concurrent confirm of the same task holds the place (and will start it).
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID) from None
     try:
         updated = svc.repo.update(
             task.id,

@@ -40,6 +40,11 @@ class QueueFull(Exception):
     pass
 
 
+class IdTaken(Exception):
+    """Another task already holds this id's place: two submits drew the same id (ms + three
+    random digits), or a task is confirmed twice at once. The place is theirs, not to release."""
+
+
 SLOT_PREFIX = "slot_"
 
 
@@ -67,6 +72,16 @@ class Slots:
     def waiting(self) -> list[str]:
         """Accepted tasks without a slot, first come first served (ids begin with submit ms)."""
         return sorted(self.active - self.running)
+
+    def ahead_of(self, task_id: str, core_size: int) -> int:
+        """How many waiting tasks will still be waiting before `task_id` once the free slots
+        are filled (code 22's numberOfQueues): the ones the queue starts first (smaller ids),
+        less the free slots, which go to them. Not `len(active) - coreSize`: a task reserved
+        a moment earlier may have a later id (concurrent submits), and a confirmed MODAL task
+        keeps the id of its creation, so either may be behind `task_id` in the queue."""
+        earlier = sum(1 for t in self.active - self.running if t < task_id)
+        free = max(0, core_size - len(self.running))
+        return max(0, earlier - free)
 
 
 @dataclass(frozen=True)
@@ -261,22 +276,37 @@ class InstancePool:
         return loads
 
     def reserve(self, instance: Instance, task_id: str) -> Reservation:
-        """Count a new task against the instance; QueueFull when coreSize + queueSize are used."""
+        """Count a new task against the instance; QueueFull when coreSize + queueSize are used,
+        IdTaken when `task_id` holds a place already. The set ADD alone would succeed for an id
+        already there, and whoever then failed to create the task would release the other's
+        place: that task would exist, never start and never be counted (issue 13's stuck tasks:
+        two of 1,000 concurrent submits drew the same id)."""
         cap = instance.coreSize + instance.queueSize
         try:
             out = self._db.update_item(
                 TableName=self.table,
                 Key={"id": {"S": instance.id}},
                 UpdateExpression="ADD active :t",
-                ConditionExpression="attribute_not_exists(active) OR size(active) < :cap",
-                ExpressionAttributeValues={":t": {"SS": [task_id]}, ":cap": {"N": str(cap)}},
+                ConditionExpression=(
+                    "attribute_not_exists(active) OR (size(active) < :cap "
+                    "AND NOT contains(active, :id))"
+                ),
+                ExpressionAttributeValues={
+                    ":t": {"SS": [task_id]},
+                    ":id": {"S": task_id},
+                    ":cap": {"N": str(cap)},
+                },
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
+            held = exc.response.get("Item", {}).get("active", {}).get("SS", [])
+            if task_id in held:
+                raise IdTaken(task_id) from exc
             raise QueueFull(instance.id) from exc
         slots = Slots.from_item(out.get("Attributes", {}))
-        before = len(slots.active) - 1
-        return Reservation(instance=instance, ahead=max(0, before - instance.coreSize), slots=slots)
+        ahead = slots.ahead_of(task_id, instance.coreSize)
+        return Reservation(instance=instance, ahead=ahead, slots=slots)
 
     def claim_slot(self, instance: Instance, task_id: str, now_ms: int) -> bool:
         """Give a waiting task one of the instance's coreSize slots. False when no slot is free,

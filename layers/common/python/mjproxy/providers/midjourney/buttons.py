@@ -35,12 +35,6 @@ def hidden_families(gateway_live: bool, remix: bool = False) -> frozenset[str]:
     return frozenset(hidden)
 
 
-def remix_on(settings: dict[str, Any]) -> bool:
-    """An account's `remix` setting: Remix mode is on in its Midjourney /settings."""
-    value = settings.get("remix", False)
-    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-
-
 def _emoji(component: dict[str, Any]) -> str:
     # Unicode emoji arrive as {"name": "🔄"}; Midjourney's custom ones as {"name": "upscale_1",
     # "id": "…"}: the protocol shows the name either way (plus-api.md §2.1.3).

@@ -33,7 +33,7 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome
 from . import payloads
 from .account import Account, DiscordSettings
-from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, hidden_families, remix_on
+from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, hidden_families
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .poller import disable_account
 from .state import DiscordState
@@ -54,8 +54,6 @@ NO_MODAL = (
     "provider does not support"
 )
 UNEXPECTED = "Midjourney opened a window ({custom_id}) that this task cannot fill"
-
-
 NO_REMIX_WINDOW = (
     "this account has remix on: Midjourney answers this button with a remix window, which only "
     "the gateway listener receives: run mjproxy-gateway for this account (docs/midjourney.md)"
@@ -78,7 +76,7 @@ def refused_now(instance: Instance, spec: ActionSpec, pool: InstancePool) -> str
     """At /mj/submit/action: why this account cannot press `spec` now, by the rule the worker
     applies again when it presses (the listener may stop in between)."""
     session, _ = DiscordState(pool).sending(instance.id)
-    return refusal(spec, session is not None, remix_on(instance.settings))
+    return refusal(spec, session is not None, instance.flag("remix"))
 
 
 @dataclass(frozen=True)

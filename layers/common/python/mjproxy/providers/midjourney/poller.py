@@ -30,7 +30,7 @@ from ...store.tasks import TaskRepository
 from ...worker import Worker
 from ..base import Outcome
 from .account import Account, DiscordSettings
-from .buttons import hidden_families, remix_on
+from .buttons import hidden_families
 from .discord import DiscordClient, DiscordError, RateLimited, Unauthorized
 from .guard import protect_account, refused_by_midjourney, token_refused
 from .matcher import Candidate, Event, match, retired_keys
@@ -353,7 +353,7 @@ class Poller:
             instance_id = cand.task.instanceId or ""
             session, _ = self.state.sending(instance_id)
             inst = self.pool.instance(instance_id)
-            hidden = hidden_families(session is not None, remix_on(inst.settings if inst else {}))
+            hidden = hidden_families(session is not None, bool(inst and inst.flag("remix")))
 
             def make(t: Task) -> Outcome:
                 return done_outcome(event, t, cand, image, hidden)

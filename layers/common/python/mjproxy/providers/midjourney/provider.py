@@ -27,7 +27,6 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome, Provider, ProviderContext
 from . import payloads
 from .account import Account, DiscordSettings
-from .buttons import remix_on
 from .commands import Commands
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .matcher import KIND_ACTIONS, Candidate
@@ -205,7 +204,7 @@ class MidjourneyProvider(Provider):
         # Custom Zoom, and remix-able buttons on a Remix-mode account, are pressed like any
         # button; their window is answered by the events Lambda (modals.py), which needs the
         # gateway listener. Vary (Region) is not supported.
-        live, remix = bool(account.gateway_session), remix_on(ctx.instance.settings)
+        live, remix = bool(account.gateway_session), ctx.instance.flag("remix")
         refused = refusal(spec, live, remix) if spec is not None else None
         if refused is not None:
             raise DiscordError(0, refused)
