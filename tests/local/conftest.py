@@ -3,8 +3,8 @@ its own process, driven over HTTP on 127.0.0.1 like a client."""
 
 from __future__ import annotations
 
-import json
 import collections
+import json
 import os
 import re
 import socket
