@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -67,12 +66,7 @@ class FirefoxBrowser(Driver):
             except Exception:  # the browser may be gone already; closing is best effort
                 pass
             self.ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        self._end_browser()
 
     # ---- protocol -----------------------------------------------------------------------
     def send(self, method: str, **params: Any) -> dict[str, Any]:

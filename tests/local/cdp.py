@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import shutil
 import subprocess
 import tempfile
 import urllib.request
@@ -68,12 +67,7 @@ class Browser(Driver):
     def close(self) -> None:
         if getattr(self, "ws", None):
             self.ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        self._end_browser()
 
     # ---- protocol -----------------------------------------------------------------------
     def send(self, method: str, **params: Any) -> dict[str, Any]:

@@ -69,6 +69,17 @@ def listening(proc: subprocess.Popen, marker: str, what: str, timeout: float = 3
 class Driver:
     kind = ""
     console: list[str]
+    proc: subprocess.Popen
+    profile: str
+
+    def _end_browser(self) -> None:
+        """Stop the browser process (killed if it will not stop) and drop its profile."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.profile, ignore_errors=True)
 
     def evaluate(self, expression: str) -> Any:
         raise NotImplementedError

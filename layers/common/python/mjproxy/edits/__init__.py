@@ -1,1 +1,13 @@
 """Image edits (plus API EDIT and RETEXTURE tasks): change a given image by a prompt."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..domain.task import Task
+
+
+def edit_mask(task: Task, inputs: list[bytes]) -> bytes | None:
+    """The mask of an EDIT (the second input, when the submit carried `maskBase64`), else None."""
+    return inputs[1] if (task.providerState or {}).get("mask") and len(inputs) > 1 else None

@@ -5,22 +5,19 @@ new materials on it. Four seeds give the 2x2 grid, as for every other Bedrock re
 
 from __future__ import annotations
 
-import base64
 from typing import TYPE_CHECKING, Any
 
 from ..domain.task import TaskAction
 from ..providers import canvas
 from ..providers.base import Outcome
+from ..providers.bedrock_actions import EDIT_INPUT_PIXELS, _b64
 from ..providers.common import Permanent, compose_grid, fit_pixels, image_size
+from . import edit_mask
 
 if TYPE_CHECKING:
     from ..domain.task import Task
     from ..providers.base import ProviderContext
     from ..providers.bedrock import BedrockConfig, _Caller
-
-# The same input budget as the buttons' edits (bedrock_actions.EDIT_INPUT_PIXELS): four calls of
-# a 1 MP source stay quick, and every Stability edit service accepts it.
-EDIT_INPUT_PIXELS = 1_048_576
 
 
 class BedrockEdits:
@@ -35,16 +32,16 @@ class BedrockEdits:
             raise Permanent("edit needs an image")
         source = fit_pixels(inputs[0], EDIT_INPUT_PIXELS)
         text, negative = self._edit_plan(prompt)  # type: ignore[attr-defined]
-        encoded = base64.b64encode(source).decode("ascii")
-        body: dict[str, Any] = {"image": encoded, "prompt": text}
+        body: dict[str, Any] = {"image": _b64(source), "prompt": text}
         if negative:
             body["negative_prompt"] = negative
         if task.action == TaskAction.RETEXTURE:
             body |= {"control_strength": cfg.retexture_control_strength, "output_format": "png"}
             return self._seeded_grid(cfg.retexture_model_id, body, seeds, prompt, cfg, call)  # type: ignore[attr-defined]
-        if (task.providerState or {}).get("mask") and len(inputs) > 1:
-            mask = canvas.white_mask(inputs[1], image_size(source))
-            body |= {"mask": base64.b64encode(mask).decode("ascii"), "output_format": "png"}
+        user_mask = edit_mask(task, inputs)
+        if user_mask is not None:
+            mask = canvas.white_mask(user_mask, image_size(source))
+            body |= {"mask": _b64(mask), "output_format": "png"}
             return self._seeded_grid(cfg.inpaint_model_id, body, seeds, prompt, cfg, call)  # type: ignore[attr-defined]
         images = self._img2img_grid(text, negative, source, cfg.edit_strength, seeds, cfg, call)  # type: ignore[attr-defined]
         return Outcome.grid(

@@ -10,6 +10,7 @@ from ..domain.task import TaskAction
 from ..providers import canvas
 from ..providers.common import Permanent, ensure_png, image_size
 from ..providers.common import nearest as nearest_size
+from . import edit_mask
 
 if TYPE_CHECKING:
     from ..domain.task import Task
@@ -31,8 +32,9 @@ class OpenAIEdits:
         if task.action == TaskAction.RETEXTURE:
             text = self._edit_text(cfg.retexture_prompt, prompt)  # type: ignore[attr-defined]
             return self._edited_grid(api, text, source, size)  # type: ignore[attr-defined]
-        if (task.providerState or {}).get("mask") and len(inputs) > 1:
-            mask = canvas.transparent_mask(inputs[1], image_size(source))
+        user_mask = edit_mask(task, inputs)
+        if user_mask is not None:
+            mask = canvas.transparent_mask(user_mask, image_size(source))
             text = self._edit_text(cfg.region_prompt, prompt)  # type: ignore[attr-defined]
             return self._edited_grid(api, text, source, size, mask)  # type: ignore[attr-defined]
         text = self._edit_text(cfg.edit_prompt, prompt)  # type: ignore[attr-defined]

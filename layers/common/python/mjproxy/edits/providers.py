@@ -11,6 +11,7 @@ from PIL import UnidentifiedImageError
 from ..domain.task import TaskAction
 from ..providers import local_art
 from ..providers.base import Outcome, Provider
+from . import edit_mask
 
 if TYPE_CHECKING:
     from ..domain.task import Task
@@ -41,12 +42,7 @@ class LocalEditProvider(Provider):
             if task.action == TaskAction.RETEXTURE:
                 png = local.retexture(inputs[0], prompt, seed)
             else:
-                mask = (
-                    inputs[1]
-                    if (task.providerState or {}).get("mask") and len(inputs) > 1
-                    else None
-                )
-                png = local.edit(inputs[0], prompt, seed, mask)
+                png = local.edit(inputs[0], prompt, seed, edit_mask(task, inputs))
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             return Outcome.failed(f"invalid input image: {exc}")
         return Outcome.grid(png, seed=seed, properties={"finalPrompt": f"{prompt} --seed {seed}"})
