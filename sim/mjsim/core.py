@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import art, formats, modals
+from . import art, cancel, formats, modals
 from .clock import ManualClock, RealClock
 from .formats import MJ_APP_ID, MJ_AUTHOR
 
@@ -115,6 +115,7 @@ class Job:
     echoed: bool = False  # the nonce went out on the gateway with the job's first message
     session: str | None = None  # the interaction's session_id (session-scoped events)
     queued_notice: bool = False  # "Job queued" sent
+    cancelled: bool = False  # its Cancel Job button was pressed (cancel.py)
 
     @property
     def by(self) -> str | None:
@@ -513,6 +514,8 @@ class Simulator:
             return self._form_error(
                 "data", "COMPONENT_VALIDATION_FAILED", "Component validation failed"
             )
+        if cancel.press(self, acct, custom):
+            return Response(204)
         parent = next((j for j in self.jobs.values() if j.final_message_id == message_id), None)
         if parent is None:
             return Response(204)
@@ -897,7 +900,7 @@ class Simulator:
         def post_start() -> None:
             content = formats.running(job.prompt, job.account.user_id, "Waiting to start",
                                       self.mode, job.by)  # fmt: skip
-            msg = self._bot_post(job, content=content)
+            msg = self._bot_post(job, content=content, components=cancel.components(job.id))
             job.message_id = msg["id"]
             self.log.append({"t": self.now(), "event": "start", "job": job.id,
                              "nonce": job.nonce, "message_id": msg["id"]})  # fmt: skip
@@ -924,6 +927,8 @@ class Simulator:
             self._at(steps * self.step_seconds, lambda job=job: self._finish_grid(job))
 
     def _progress(self, job: Job, pct: int) -> None:
+        if job.cancelled:
+            return
         acct = job.account
         preview = self._attachment(
             acct.channel_id, art.preview(job.image, pct), f"{job.id}_grid_0.webp", "image/webp"
@@ -933,6 +938,8 @@ class Simulator:
         self._edit(acct.channel_id, job.message_id or "", content=content, attachments=[preview])
 
     def _finish_grid(self, job: Job) -> None:
+        if job.cancelled:
+            return
         acct = job.account
         if job.message_id:
             self.deleted.add(job.message_id)  # Midjourney deletes the progress message

@@ -29,7 +29,7 @@ MESSAGES = load("completions") + load("progress") + load("embeds")
 
 
 def test_every_fixture_names_its_source():
-    for name in ("completions", "progress", "embeds", "gateway", "hashes", "modals"):
+    for name in ("completions", "progress", "embeds", "gateway", "hashes", "modals", "cancel"):
         for f in load(name):
             repo_or_doc, _, where = f["source"].partition(" ")
             assert repo_or_doc and where, f["name"]
@@ -125,3 +125,18 @@ def test_queued_notices_bind_only_by_nonce():
     t.properties["nonce"] = queued["d"]["nonce"]
     event, cand = m.match(Message(queued["d"]), [m.Candidate.of(t)])
     assert cand is not None and cand.task.id == "1"
+
+
+CANCEL = [f for f in load("cancel") if f["kind"] == "message"]
+
+
+@pytest.mark.parametrize("fixture", CANCEL, ids=ids(CANCEL))
+def test_the_cancel_job_button_is_read_from_a_running_jobs_message(fixture):
+    from mjproxy.providers.midjourney.cancel import cancel_button
+
+    msg = Message(fixture["d"])
+    assert m.classify(msg).kind == fixture["expect"]["event"]
+    assert cancel_button(msg) == fixture["expect"]["cancel"]
+    press = next(f for f in load("cancel") if f["kind"] == "press")
+    assert sorted(cancel_button(msg) or {}) == sorted(press["fields"])
+

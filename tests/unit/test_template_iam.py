@@ -19,6 +19,7 @@ POOL_USERS = {
     "AccountListFunction",
     "AccountFetchFunction",
     "AccountEnableFunction",
+    "TaskCancelFunction",  # presses Midjourney's Cancel Job button (providers/midjourney/cancel.py)
     "WorkerFunction",
     "DeadLetterFunction",
     "SweeperFunction",

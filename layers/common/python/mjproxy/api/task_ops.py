@@ -35,9 +35,12 @@ def cancel(
 ) -> dict[str, Any]:
     """A waiting or running task ends as CANCEL at once. The write is conditional on the task
     still being active, and every worker write is conditional on that too, so a provider result
-    that arrives later is dropped: a cancelled task never turns SUCCESS. Provider work already
-    sent to a remote generator is not recalled (none of our providers offers a cancel call)."""
+    that arrives later is dropped: a cancelled task never turns SUCCESS. On `midjourney` the
+    job's own Cancel Job button is pressed and its later messages are retired
+    (providers/midjourney/cancel.py); other providers' remote work is not recalled (none of
+    them offers a cancel call)."""
     repo = repo or TaskRepository()
+    pool = pool or InstancePool()
     task = _find(repo, task_id)
     if task.terminal:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
@@ -54,10 +57,25 @@ def cancel(
     except Conflict:
         # It finished (or was cancelled) between our read and our write.
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID) from None
-    task_ended(updated, pool or InstancePool())
+    task_ended(updated, pool)
     notify.task_changed(updated)
+    _stop_provider_job(updated, pool)
     logger.info("task cancelled", extra={"taskId": task.id, "was": task.status.value})
     return {"code": codes.SUCCESS, "description": codes.OK, "result": task.id, "properties": {}}
+
+
+def _stop_provider_job(task: Task, pool: InstancePool) -> None:
+    """The provider's own cancel, after the answer is decided (it never changes the answer)."""
+    try:
+        instance = pool.instance(task.instanceId) if task.instanceId else None
+    except Exception:
+        logger.exception("instance unreadable; provider job left running")
+        return
+    if instance is not None and instance.enable and instance.provider == "midjourney":
+        from ..providers.midjourney.cancel import stop_job
+
+        done = stop_job(task, instance, pool)
+        logger.info("midjourney job cancel", extra={"taskId": task.id, "result": done})
 
 
 def known_seed(task: Task) -> int | None:

@@ -470,12 +470,18 @@ def by_prompt(event: Event, cands: list[Candidate]) -> Candidate | None:
     target = primary_prompt(echoed)
     if not target:
         return None
-    same = [c for c in _imagines(event, cands) if primary_prompt(c.sent_prompt) == target]
+    # Midjourney echoes the --seed it was sent: a job sent with another seed is not this one
+    # (e.g. the answer of a cancelled or timed-out task whose job no message had bound yet).
+    seed = seed_of(echoed)
+    imagines = [
+        c for c in _imagines(event, cands)
+        if seed is None or seed_of(c.sent_prompt) in (None, seed)
+    ]  # fmt: skip
+    same = [c for c in imagines if primary_prompt(c.sent_prompt) == target]
     if not same and len(target) >= 40:
         same = [
-            c for c in _imagines(event, cands)
-            if primary_prompt(c.sent_prompt).startswith(target.rstrip("."))
-        ]  # fmt: skip
+            c for c in imagines if primary_prompt(c.sent_prompt).startswith(target.rstrip("."))
+        ]
     return _earliest_sent(same, event.message)
 
 

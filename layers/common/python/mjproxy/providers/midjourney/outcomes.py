@@ -13,6 +13,7 @@ from ...domain.task import SINGLE_RESULTS, Task, TaskAction, TaskStatus
 from .. import capabilities_of
 from ..base import Outcome
 from .buttons import MODAL_FAMILIES, buttons_hash, result_buttons
+from .cancel import cancel_button
 from .matcher import Candidate, Event
 from .messages import job_hash
 
@@ -31,6 +32,9 @@ def progress_outcome(
     state: dict[str, Any] = {**binding}
     if preview is not None and event.image_url:
         state["previewUrl"] = event.image_url
+    button = cancel_button(event.message)  # what POST /mj/task/{id}/cancel presses (cancel.py)
+    if button is not None:
+        state["cancelButton"] = button
     new = event.progress or "0%"
     old_pct, new_pct = _percent(task.progress), _percent(new)
     if task.status == TaskStatus.IN_PROGRESS and old_pct is not None:
