@@ -92,10 +92,11 @@ class Emulator:
         from moto import mock_aws
         from moto.core.models import botocore_stubber
 
-        from . import moto_speedups
+        from . import moto_speedups, moto_sqs
 
         moto_speedups.check()  # identical answers, or no start
         moto_speedups.install()
+        moto_sqs.install()  # no lost or doubled messages under concurrent pollers
         self._mock = mock_aws()
         self._mock.start()
         self._original = botocore_stubber.process_request
@@ -154,7 +155,7 @@ class Emulator:
         if service == "sqs":
             op = _header(headers, "X-Amz-Target").rsplit(".", 1)[-1]
             if op not in SQS_WRITES or self.hook is None:
-                # Receives (long polls wait inside moto) take no lock: moto's SQS has its own.
+                # Receives (long polls wait inside moto) take no lock here: moto_sqs guards them.
                 return call()
             with self.sqs_lock:
                 result = call()
