@@ -333,9 +333,10 @@ def tables(
             for x in PROVIDERS
         )
         + ".",
-        "Worker MB: the template's WorkerMemorySize=0 (by provider: 512 for bedrock/openai, 2048 "
-        "otherwise); the last two columns are the previous fixed 2048 MB with the REST API, "
-        "and the part of it that is only waiting.",
+        "Worker MB: the template's WorkerMemorySize=0 (512 for every provider; "
+        "bench/results/worker_memory.md: peak RSS ~263 MB for a 4K upscale); the last two "
+        "columns are the previous fixed 2048 MB with the REST API, and the part of it that "
+        "is only waiting.",
         "Preflights: browsers send one OPTIONS per URL and cache it for CorsMaxAgeSeconds "
         "(600 s): the submit URL once (counted per task to stay conservative) and each task's "
         "fetch URL once; without Access-Control-Max-Age every poll had its own preflight "
@@ -405,14 +406,14 @@ def levers(
         "Levers: what each saves per 1,000 imagines and what it costs (USD)",
         ["Lever", "Saves per 1,000", "Costs / trade-off", "Status"],
     )
-    b = row[("bedrock", "bot")]
-    o = row[("openai", "bot")]
-    t.add("worker memory by provider (WorkerMemorySize=0: 512 MB for bedrock/openai)",
-          f"bedrock {money(b['per_1000_worker_2048_rest'] - b['per_1000'][rest])}, openai "
-          f"{money(o['per_1000_worker_2048_rest'] - o['per_1000'][rest])}",
-          "grid work runs at 0.29 vCPU: +"
-          f"{(grid['compose_s'] + grid['split_s']) * (1769 / 512 - 1):.1f} s per grid task",
-          "done (template.yaml)")  # fmt: skip
+    saved = {n: row[(n, "relay")]["per_1000_worker_2048_rest"] - row[(n, "relay")]["per_1000"][rest]
+             for n in ("local", "bedrock", "openai", "midjourney")}  # fmt: skip
+    t.add("worker memory 512 MB for every provider (was 2048; bedrock/openai first)",
+          ", ".join(f"{n} {money(v)}" for n, v in saved.items()) + " (relay)",
+          "CPU-bound work runs at 0.29 vCPU: grid work +"
+          f"{(grid['compose_s'] + grid['split_s']) * (1769 / 512 - 1):.1f} s per grid task, a "
+          "4K upscale ~5 s; peak RSS 263 MB fits (bench/worker_memory.py)",
+          "done (template.yaml; Discord poller and events 1024 -> 512 MB too)")  # fmt: skip
     polls = math.ceil(40 / 3)
     t.add("CORS Access-Control-Max-Age (web UI)",
           f"{money(polls * p['apigw_rest_per_million'] / 1e6 * 1000)} (REST, {polls} preflights "

@@ -66,7 +66,7 @@ def test_provider_timeouts_fit_the_worker_and_the_queue():
     budget = float(env["MJ_PROVIDER_STEP_BUDGET_SECONDS"])
     call = float(env["MJ_PROVIDER_TIMEOUT_SECONDS"])
     assert call < budget and budget + 60 <= worker["Timeout"] == 360
-    assert template.number(worker["MemorySize"]) == 2048  # Provider's default: local
+    assert template.number(worker["MemorySize"]) == 512
     [event] = worker["Events"].values()
     assert event["Properties"]["BatchSize"] == 1
     visibility = template.resources["JobsQueue"]["Properties"]["VisibilityTimeout"]
@@ -122,12 +122,13 @@ def test_bedrock_and_secret_permissions_are_scoped_and_conditional():
     ]
 
 
-def test_worker_memory_follows_the_provider_unless_set():
-    # A worker that waits on Bedrock/OpenAI is billed per GB for every waiting second
-    # (issue 17); one that draws or splits grids itself keeps a full vCPU.
+def test_worker_memory_is_512_for_every_provider_unless_set():
+    # A waiting worker is billed per GB for every waiting second (issue 17); its largest work
+    # (a 4K upscale, ~263 MB peak: bench/worker_memory.py) fits in 512 MB, and CPU-bound work
+    # costs the same GB-seconds at any size below one vCPU.
     template = _template()
     memory = _worker(template)["MemorySize"]
     by_provider = {p: template.number(memory, {"Provider": p}) for p in
                    ("local", "midjourney", "bedrock", "openai")}  # fmt: skip
-    assert by_provider == {"local": 2048, "midjourney": 2048, "bedrock": 512, "openai": 512}
+    assert by_provider == {"local": 512, "midjourney": 512, "bedrock": 512, "openai": 512}
     assert template.number(memory, {"Provider": "openai", "WorkerMemorySize": "256"}) == 256
