@@ -77,7 +77,8 @@ def image_link(task_id: str) -> str:
     from mjproxy import images
 
     key = images.grid_key(task_id)
-    secret = common.settings_value("image_url_secret") or ""
+    keys = images.link_keys()  # newest first, as the functions sign
+    secret = keys[0] if keys else ""
     path = f"/mj/image/{task_id}/{key.rsplit('/', 1)[1]}"
     return path + (f"?sig={images.key_signature(key, secret)}" if secret else "")
 

@@ -21,7 +21,7 @@ from . import auth
 from .errors import BadRequest, ProtocolError, Unauthorized
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    from .body import Body
 
 _MODE_PREFIX = re.compile(r"^/mj-(fast|relax|turbo)(?=/)")
 CORS_HEADERS = {
@@ -145,20 +145,20 @@ class Request:
         check_json(data)
         return data
 
-    def model(self, cls: type[BaseModel]) -> Any:
+    def model(self, cls: type[Body]) -> Any:
         """Parse the JSON body into `cls`. Type errors (an unknown enum string, a list where a
         string belongs) are HTTP 400 like the original's Jackson errors; missing or blank values
         pass through so the endpoint can answer with its code-4 description."""
         data = self.json()
         if not isinstance(data, dict):
             raise BadRequest("JSON body must be an object")
-        # Imported here: fetch, lists and the image links never parse a body into a model.
-        from pydantic import ValidationError
+        # Imported here: fetch, lists and the image links never parse a body.
+        from .body import BodyError
 
         try:
-            parsed = cls.model_validate(data)
-        except ValidationError as exc:
-            raise BadRequest(str(exc.errors(include_url=False)[0].get("msg"))) from exc
+            parsed = cls.parse(data)
+        except BodyError as exc:
+            raise BadRequest(str(exc)) from exc
         too_long = getattr(parsed, "too_long", None)
         problem = too_long() if callable(too_long) else None
         if problem:

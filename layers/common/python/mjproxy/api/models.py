@@ -1,22 +1,20 @@
-"""Request bodies (pydantic). Unknown fields are ignored like the original's Jackson setup;
-numbers are accepted where strings belong (Dooy sends numeric ids)."""
+"""Request bodies, declared like pydantic models and parsed with pydantic's rules (api/body.py:
+pydantic itself only for unusual values). Unknown fields are ignored like the original's Jackson
+setup; numbers are accepted where strings belong (Dooy sends numeric ids)."""
 
 from __future__ import annotations
-
-from pydantic import BaseModel, ConfigDict
 
 from ..domain import codes
 from ..domain.prompts import BlendDimensions
 from ..domain.task import TaskAction
+from .body import Body
 
 # Longest accepted values, in characters (docs/limits.md): above anything a real client sends
 # (Midjourney takes prompts of about 6,000 characters), far below DynamoDB's 400 KB item limit.
 MAX_LENGTHS = {"prompt": 8192, "content": 8192, "state": 4096, "notifyHook": 2048, "taskId": 64}
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-
+class _Body(Body):
     notifyHook: str | None = None
     state: str | None = None
 
@@ -29,10 +27,8 @@ class _Body(BaseModel):
         return None
 
 
-class AccountFilter(BaseModel):
+class AccountFilter(Body):
     """plus API `accountFilter` (plus-api.md §2.1.4): restricts the instance choice."""
-
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     instanceId: str | None = None
     modes: list[str] | None = None
