@@ -65,6 +65,23 @@ def test_the_bundled_list_is_sensible():
     assert banned_words.check("a red fox in snow --ar 3:2") is None
 
 
+def test_one_search_over_the_whole_list_finds_what_the_word_by_word_search_finds():
+    entries = [*parse_list(banned_words.BUNDLED.read_text(encoding="utf-8")), "裸体", "c++"]
+    plain = [compile_word(w) for w in entries]
+    listed = banned_words.BannedList(plain)
+    prompts = ["a red fox in snow --ar 3:2", "一个裸体女人", "learning C++ today", "c+++"]
+    for word in entries[::3]:
+        prompts += [
+            f"a {word.upper()}, oil",
+            f"x{word}",
+            f"{word}s",
+            f"({word})",
+            word.replace(" ", "\t  "),
+        ]
+    for prompt in prompts:
+        assert find_banned(prompt, listed) == find_banned(prompt, plain), prompt
+
+
 def test_the_check_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("MJ_BANNED_WORDS_ENABLED", "false")
     assert banned_words.check("a naked man") is None

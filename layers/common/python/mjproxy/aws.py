@@ -3,26 +3,45 @@ anywhere (`AWS_ENDPOINT_URL`), and cached per process for warm invocations."""
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from .config import on_reset, settings
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: creating a client parses botocore's service model
+    and endpoint rules (~1 MB of JSON) into objects that all survive, so the collections their
+    allocation triggers find nothing and cost ~20 ms of a cold start
+    (bench/results/1_cold_start.md). Restores the collector only if it was on."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 @cache
 def client(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
+    with gc_paused():
+        import boto3
+        from botocore.config import Config
 
-    extra: dict[str, Any] = {}
-    if service == "s3":
-        # SigV4 presigned URLs (boto3 defaults to SigV2 query auth for S3).
-        # Path-style only against a local endpoint (moto), where bucket host names do not resolve.
-        local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        style = "path" if local else "virtual"
-        extra["config"] = Config(signature_version="s3v4", s3={"addressing_style": style})
-    return boto3.client(service, region_name=settings().region, **extra)
+        extra: dict[str, Any] = {}
+        if service == "s3":
+            # SigV4 presigned URLs (boto3 defaults to SigV2 query auth for S3). Path-style only
+            # against a local endpoint (moto), where bucket host names do not resolve.
+            local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            style = "path" if local else "virtual"
+            extra["config"] = Config(signature_version="s3v4", s3={"addressing_style": style})
+        return boto3.client(service, region_name=settings().region, **extra)
 
 
 @on_reset

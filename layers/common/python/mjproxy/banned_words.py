@@ -18,6 +18,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .config import on_reset, settings
@@ -32,7 +33,32 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 @dataclass(frozen=True)
 class BannedWord:
     word: str
-    pattern: re.Pattern[str]
+    body: str  # the regular expression of the word (case-insensitive)
+    bounded: bool  # between non-word characters (every entry without CJK characters)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(_bounded(self.body) if self.bounded else self.body, re.I)
+
+
+def _bounded(body: str) -> str:
+    return rf"(?<!\w)(?:{body})(?!\w)"
+
+
+class BannedList(list[BannedWord]):
+    """The list's words and one alternation of all their patterns, which matches a prompt iff
+    some word does: the usual prompt, which has none, costs one search and one compile instead
+    of one per word (~180 compiles, 5 ms of a cold start, 30 ms on a loaded machine)."""
+
+    @cached_property
+    def any(self) -> re.Pattern[str]:
+        # The bounded words share one pair of boundaries (a third of the compile time);
+        # backtracking tries every alternative at every position, so this still matches
+        # wherever one of the words alone would.
+        bounded = "|".join(w.body for w in self if w.bounded)
+        parts = [_bounded(bounded)] if bounded else []
+        parts += [f"(?:{w.body})" for w in self if not w.bounded]
+        return re.compile("|".join(parts), re.I)
 
 
 @dataclass(frozen=True)
@@ -53,13 +79,13 @@ def parse_list(text: str) -> list[str]:
 
 def compile_word(word: str) -> BannedWord:
     body = r"\s+".join(re.escape(part) for part in word.split())
-    if _CJK.search(word):
-        return BannedWord(word, re.compile(body, re.I))
-    return BannedWord(word, re.compile(rf"(?<!\w){body}(?!\w)", re.I))
+    return BannedWord(word, body, bounded=not _CJK.search(word))
 
 
 def find_banned(prompt: str, words: list[BannedWord]) -> Hit | None:
     """The first list entry (in list order, as the original) found in `prompt`."""
+    if isinstance(words, BannedList) and words and not words.any.search(prompt):
+        return None
     for banned in words:
         m = banned.pattern.search(prompt)
         if m:
@@ -95,17 +121,17 @@ def _read_source() -> tuple[str, str]:
     return "bundled", BUNDLED.read_text(encoding="utf-8")
 
 
-_cache: dict[tuple[str, str], tuple[float, list[BannedWord]]] = {}
+_cache: dict[tuple[str, str], tuple[float, BannedList]] = {}
 
 
-def banned_words() -> list[BannedWord]:
+def banned_words() -> BannedList:
     s = settings()
     key = (s.banned_words_file, s.banned_words_s3_key)
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < RELOAD_SECONDS:
         return hit[1]
     source, text = _read_source()
-    words = [compile_word(w) for w in parse_list(text)]
+    words = BannedList(compile_word(w) for w in parse_list(text))
     log.info("banned-word list loaded", extra={"source": source, "words": len(words)})
     _cache[key] = (time.monotonic(), words)
     return words
