@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import art, cancel, formats, modals
+from . import art, cancel, formats, modals, shorten
 from .clock import ManualClock, RealClock
 from .formats import MJ_APP_ID, MJ_AUTHOR
 
@@ -493,7 +493,13 @@ class Simulator:
                 return self._form_error("data", "BASE_TYPE_REQUIRED", "image2 is required")
             self._blend(acct, ix, nonce, images, str(opts.get("dimensions") or "--ar 1:1"))
             return Response(204)
-        return Response(204)  # info / settings / shorten: accepted, nothing simulated
+        if name == "shorten":
+            prompt = opts.get("prompt")
+            if not isinstance(prompt, str) or not prompt.strip():
+                return self._form_error("data", "BASE_TYPE_REQUIRED", "prompt is required")
+            shorten.start(self, acct, ix, nonce, prompt)
+            return Response(204)
+        return Response(204)  # info / settings: accepted, nothing simulated
 
     def _button(
         self, acct: Account, ix: str, nonce: str, p: dict[str, Any], data: dict[str, Any]

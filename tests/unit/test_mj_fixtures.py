@@ -29,7 +29,16 @@ MESSAGES = load("completions") + load("progress") + load("embeds")
 
 
 def test_every_fixture_names_its_source():
-    for name in ("completions", "progress", "embeds", "gateway", "hashes", "modals", "cancel"):
+    for name in (
+        "completions",
+        "progress",
+        "embeds",
+        "gateway",
+        "hashes",
+        "modals",
+        "cancel",
+        "shorten",
+    ):
         for f in load(name):
             repo_or_doc, _, where = f["source"].partition(" ")
             assert repo_or_doc and where, f["name"]
@@ -140,3 +149,36 @@ def test_the_cancel_job_button_is_read_from_a_running_jobs_message(fixture):
     press = next(f for f in load("cancel") if f["kind"] == "press")
     assert sorted(cancel_button(msg) or {}) == sorted(press["fields"])
 
+
+SHORTEN = [f for f in load("shorten") if f["kind"] == "message"]
+
+
+@pytest.mark.parametrize("fixture", SHORTEN, ids=ids(SHORTEN))
+def test_a_shorten_reply_is_a_text_result_of_the_shorten_task(fixture):
+    from mjproxy.actions.table import KEYCAPS
+    from mjproxy.providers import capabilities_of
+    from mjproxy.providers.midjourney.buttons import result_buttons
+
+    msg = Message(fixture["d"])
+    event = m.classify(msg)
+    assert event.kind == "describe"  # the matcher's text result (describe's or /shorten's)
+    keyed = [ln for ln in (event.text or "").splitlines() if ln[:1] and ln[:3] in KEYCAPS[:5]]
+    assert len(keyed) == fixture["expect"]["prompts"]
+    assert len(result_buttons(msg, capabilities_of("midjourney"))) == fixture["expect"]["buttons"]
+    shorten = Task(id="1764064525123456", action=TaskAction.SHORTEN, status=TaskStatus.SUBMITTED,
+                   providerState={"sentAt": 1})  # fmt: skip
+    imagine = Task(id="1764064525123457", action=TaskAction.IMAGINE, status=TaskStatus.SUBMITTED,
+                   providerState={"sentAt": 1})  # fmt: skip
+    found = m.locate(event, [m.Candidate.of(imagine), m.Candidate.of(shorten)])
+    assert found is not None and found.task.id == shorten.id
+
+
+def test_the_shorten_command_is_sent_as_the_source_shows():
+    from mjproxy.providers.midjourney import payloads
+    from mjproxy.providers.midjourney.account import Account
+    from mjproxy.providers.midjourney.discord import FALLBACK_COMMANDS
+
+    body = next(f for f in load("shorten") if f["kind"] == "command")["body"]
+    account = Account("1", "2", "3", "token")
+    sent = payloads.imagine(account, FALLBACK_COMMANDS["shorten"], "99", "$value")
+    assert {k: sent[k] for k in body} == body

@@ -221,7 +221,8 @@ def test_tasks_sent_after_a_message_cannot_own_it():
 def test_locator_order_is_explicit():
     names = [rule.__name__ for rule in m.LOCATORS]
     assert names == ["by_nonce", "by_binding", "by_parent_message", "by_described_image", "by_seed",
-                     "by_prompt", "by_blend_order", "by_describe_order", "by_sole_pending"]  # fmt: skip
+                     "by_prompt", "by_blend_order", "by_describe_order", "by_shorten_order",
+                     "by_sole_pending"]  # fmt: skip
 
 
 # ---- match ------------------------------------------------------------------------------------
@@ -281,3 +282,15 @@ def test_by_parent_message_tells_the_upscales_follow_ups_apart():
     for content, owner in texts.items():
         e = m.classify(msg(content, attachments=grid(), **meta))
         assert m.by_parent_message(e, every).task is owner, content
+
+
+def test_an_imagine_echoing_another_jobs_seed_is_not_matched_by_prompt():
+    """A job sent with another --seed (a cancelled or timed-out task's, no message bound yet)
+    answers with that seed: a sibling of the same prompt must not take it."""
+    mine = task("1", prompt="owl --seed 7")
+    echoed = msg("**owl --seed 8** - <@42> (fast)", id="300", attachments=grid(),
+                 interaction={"id": "9", "name": "imagine"})  # fmt: skip
+    assert m.match(echoed, cands(mine))[1] is None
+    same = msg("**owl --seed 7** - <@42> (fast)", id="301", attachments=grid(),
+               interaction={"id": "10", "name": "imagine"})  # fmt: skip
+    assert m.match(same, cands(mine))[1] is not None

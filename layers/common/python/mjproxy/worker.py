@@ -163,9 +163,10 @@ def outcome_changes(
     return changes
 
 
-# Providers that run SHORTEN themselves (Discord's /shorten); every other instance runs it with
-# the shortener package (local rules or the configured LLM).
-OWN_SHORTEN: frozenset[str] = frozenset()
+# Providers that run SHORTEN themselves (midjourney: Discord's /shorten,
+# providers/midjourney/shorten.py); every other instance runs it with the shortener package
+# (local rules or the configured LLM).
+OWN_SHORTEN: frozenset[str] = frozenset({"midjourney"})
 
 
 def provider_for(task: Task, instance: Instance) -> Provider:

@@ -19,7 +19,7 @@ from .http import HttpResponse, Transport, transport
 
 log = logging.getLogger(__name__)
 
-COMMAND_NAMES = ("imagine", "describe", "blend")
+COMMAND_NAMES = ("imagine", "describe", "blend", "shorten")
 
 
 class DiscordError(Exception):
@@ -66,6 +66,8 @@ FALLBACK_COMMANDS = {
     "imagine": Command("imagine", "938956540159881230", "1237876415471554623"),
     "blend": Command("blend", "1062880104792997970", "1237876415471554624"),
     "describe": Command("describe", "1092492867185950852", "1237876415471554625"),
+    # trueai-org/midjourney-proxy@ed32197 src/Midjourney.Base/Resources/ApiParams/shorten.json
+    "shorten": Command("shorten", "1121575372539039774", "1247736572414001223"),
 }
 
 

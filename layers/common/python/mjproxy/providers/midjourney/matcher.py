@@ -41,7 +41,9 @@ from .messages import (
     primary_prompt,
     seed_of,
 )
+from .shorten import is_shorten_reply
 
+# "describe": a text result, describe's four prompts or /shorten's five.
 EventKind = Literal["ignore", "failure", "start", "progress", "done", "describe", "account"]
 AccountAction = Literal["disable", "relax"]
 
@@ -157,9 +159,10 @@ def red_embed(msg: Message) -> Event | None:
 
 
 def describe_result(msg: Message) -> Event | None:
-    """The describe reply once filled in: four numbered prompts, and the image described."""
+    """The describe reply once filled in (four numbered prompts, and the image described), or
+    the /shorten reply (shorten.py): a text result."""
     embed = msg.embed
-    if msg.interaction_name == "describe" and embed.get("description"):
+    if (msg.interaction_name == "describe" and embed.get("description")) or is_shorten_reply(msg):
         image = (embed.get("image") or {}).get("url")
         return Event("describe", msg, text=str(embed["description"]), image_url=image)
     return None
@@ -479,9 +482,7 @@ def by_prompt(event: Event, cands: list[Candidate]) -> Candidate | None:
     ]  # fmt: skip
     same = [c for c in imagines if primary_prompt(c.sent_prompt) == target]
     if not same and len(target) >= 40:
-        same = [
-            c for c in imagines if primary_prompt(c.sent_prompt).startswith(target.rstrip("."))
-        ]
+        same = [c for c in imagines if primary_prompt(c.sent_prompt).startswith(target.rstrip("."))]
     return _earliest_sent(same, event.message)
 
 
@@ -497,10 +498,17 @@ def by_describe_order(event: Event, cands: list[Candidate]) -> Candidate | None:
     return _earliest_sent([c for c in cands if c.task.action == TaskAction.DESCRIBE], event.message)
 
 
+def by_shorten_order(event: Event, cands: list[Candidate]) -> Candidate | None:
+    if not (event.message.interaction_name == "shorten" or is_shorten_reply(event.message)):
+        return None
+    return _earliest_sent([c for c in cands if c.task.action == TaskAction.SHORTEN], event.message)
+
+
 _COMMAND_ACTIONS = {
     "imagine": TaskAction.IMAGINE,
     "blend": TaskAction.BLEND,
     "describe": TaskAction.DESCRIBE,
+    "shorten": TaskAction.SHORTEN,
 }
 
 
@@ -523,6 +531,7 @@ LOCATORS: tuple[Locator, ...] = (
     by_prompt,
     by_blend_order,
     by_describe_order,
+    by_shorten_order,
     by_sole_pending,
 )
 

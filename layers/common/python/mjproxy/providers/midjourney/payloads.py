@@ -32,6 +32,8 @@ def _command(cmd: Command, options: list[dict[str, Any]], **extra: Any) -> dict[
 
 
 def imagine(account: Account, cmd: Command, nonce: str, prompt: str) -> dict[str, Any]:
+    """/imagine, and /shorten: both take one string option "prompt" (trueai
+    Resources/ApiParams/imagine.json, shorten.json)."""
     return {
         **_common(account, APPLICATION_COMMAND, nonce),
         "data": _command(cmd, [{"type": STRING, "name": "prompt", "value": prompt}]),

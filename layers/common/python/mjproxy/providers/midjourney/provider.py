@@ -222,6 +222,13 @@ class MidjourneyProvider(Provider):
 
             self._command(client, commands, "imagine", build)
             return prompt
+        if task.action == TaskAction.SHORTEN:
+            text = (task.promptEn or task.prompt or "").strip()
+            self._command(
+                client, commands, "shorten",
+                lambda cmd: payloads.imagine(account, cmd, nonce, text),
+            )  # fmt: skip
+            return f"/shorten {text}"
         if task.action == TaskAction.DESCRIBE:
             self._command(
                 client, commands, "describe",
@@ -332,7 +339,7 @@ class MidjourneyProvider(Provider):
 
     @staticmethod
     def _ambiguous(task: Task, account: Account) -> bool:
-        if task.action in LOOK_ALIKE or task.action == TaskAction.BLEND:
+        if task.action in LOOK_ALIKE or task.action in (TaskAction.BLEND, TaskAction.SHORTEN):
             return True
         if task.action == TaskAction.IMAGINE:
             return not account.seed_marker or seed_of(task.promptEn or task.prompt) is not None
@@ -346,8 +353,8 @@ class MidjourneyProvider(Provider):
             return other.action in LOOK_ALIKE[task.action] and other.properties.get(
                 "referencedMessageId"
             ) == task.properties.get("referencedMessageId")
-        if task.action == TaskAction.BLEND:
-            return other.action == TaskAction.BLEND
+        if task.action in (TaskAction.BLEND, TaskAction.SHORTEN):
+            return other.action == task.action  # answers told apart by send order only
         # Reference-image links differ per upload; the text is what Midjourney echoes alike.
         mine = primary_prompt(task.promptEn or task.prompt or "").replace("<link>", "")
         theirs = primary_prompt(str(other.providerState.get("prompt") or other.promptEn or ""))
