@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import art, cancel, formats, modals, shorten
+from . import art, cancel, formats, modals, seed, shorten
 from .clock import ManualClock, RealClock
 from .formats import MJ_APP_ID, MJ_AUTHOR
 
@@ -40,6 +40,7 @@ COMMAND_IDS = {
     "info": "972289487818334209",
     "settings": "1000850743479255081",
     "shorten": "1121575372539039774",
+    "show": "1169435442328911902",  # trueai Resources/ApiParams/seed.json
 }
 DEFAULT_BANNED = ("bloody", "decapitated", "nude", "gore")
 KNOWN_PARAMS = {
@@ -188,6 +189,8 @@ class Simulator:
         self._secret = uuid.uuid4().bytes
         self._session: str | None = None  # session_id of the interaction being handled
         self.windows: dict[str, modals.Window] = {}  # open modals by interaction id
+        self.dms: dict[str, str] = {}  # account token -> its DM channel with the bot (seed.py)
+        self.shown: dict[str, str] = {}  # DM message id -> the job /show posted it for
         # Gateway: hooks(account, event name, payload) called for every dispatch (gateway.py).
         self.gateway_hooks: list[Callable[..., None]] = []
 
@@ -348,6 +351,8 @@ class Simulator:
             return "messages" if method == "GET" else "send-message"
         if re.fullmatch(r"/channels/\d+/messages/\d+", path):
             return "message"
+        if seed.REACTION.match(path):
+            return "reaction"
         return "unknown"
 
     def _limited(self, route: str) -> Response | None:
@@ -383,6 +388,8 @@ class Simulator:
             return self._send_message(acct, ids[0], payload or {})
         if route == "messages" and method == "GET":
             return self._list_messages(acct, ids[0], query)
+        if route == "reaction" and method == "PUT":
+            return seed.react(self, acct, path)
         if route == "message" and method == "GET":
             return self._get_message(acct, ids[0], ids[1])
         return Response.json(404, {"message": "404: Not Found", "code": 0})
@@ -407,6 +414,9 @@ class Simulator:
         return Response.json(400, {"code": 50035, "errors": errors, "message": "Invalid Form Body"})
 
     def _interaction(self, acct: Account, p: dict[str, Any]) -> Response:
+        dm = seed.dm_of(self, acct)
+        if dm is not None and str(p.get("channel_id")) == dm:
+            return seed.interaction(self, acct, p)
         for name in ("application_id", "guild_id", "channel_id", "session_id", "nonce"):
             if not p.get(name):
                 return self._form_error(name, "BASE_TYPE_REQUIRED", "This field is required")
@@ -608,7 +618,7 @@ class Simulator:
         return msg["id"] not in self.deleted and not (msg.get("flags", 0) & 64)
 
     def _list_messages(self, acct: Account, channel_id: str, q: dict[str, str]) -> Response:
-        if channel_id != acct.channel_id:
+        if channel_id not in (acct.channel_id, seed.dm_of(self, acct)):
             return Response.json(403, {"message": "Missing Access", "code": 50001})
         if self.advance_per_read:
             self.advance(self.advance_per_read)

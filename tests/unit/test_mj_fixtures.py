@@ -38,6 +38,7 @@ def test_every_fixture_names_its_source():
         "modals",
         "cancel",
         "shorten",
+        "seed",
     ):
         for f in load(name):
             repo_or_doc, _, where = f["source"].partition(" ")
@@ -182,3 +183,32 @@ def test_the_shorten_command_is_sent_as_the_source_shows():
     account = Account("1", "2", "3", "token")
     sent = payloads.imagine(account, FALLBACK_COMMANDS["shorten"], "99", "$value")
     assert {k: sent[k] for k in body} == body
+
+
+def test_the_seed_flow_sends_and_reads_what_the_source_shows():
+    from mjproxy.providers.midjourney import payloads
+    from mjproxy.providers.midjourney import seed as seed_flow
+    from mjproxy.providers.midjourney.account import Account
+    from mjproxy.providers.midjourney.discord import FALLBACK_COMMANDS, DiscordClient
+    from mjproxy.providers.midjourney.http import HttpResponse
+
+    fixtures = {f["kind"]: f for f in load("seed")}
+    body = fixtures["command"]["body"]
+    account = Account("1", "2", "3", "token")
+    sent = payloads.show(account, FALLBACK_COMMANDS["show"], "99", "$channel_id", "$job_id")
+    assert {k: sent[k] for k in body} == body and "guild_id" not in sent
+
+    seen: list[tuple[str, str]] = []
+
+    def send(method, url, headers, data, timeout):
+        seen.append((method, url))
+        return HttpResponse(204)
+
+    ids = fixtures["reaction"]["path"].split("/")
+    DiscordClient(account, send=send).react(ids[2], ids[4], seed_flow.ENVELOPE)
+    assert seen[0][0] == "PUT" and seen[0][1].endswith(fixtures["reaction"]["path"])
+
+    dm = fixtures["message"]
+    exp = dm["expect"]
+    assert seed_flow._seed_in([dm["d"]], exp["job"]) == exp["seed"]
+    assert seed_flow._seed_in([dm["d"]], "00000000-0000-0000-0000-000000000000") is None

@@ -20,6 +20,7 @@ POOL_USERS = {
     "AccountFetchFunction",
     "AccountEnableFunction",
     "TaskCancelFunction",  # presses Midjourney's Cancel Job button (providers/midjourney/cancel.py)
+    "TaskImageSeedFunction",  # asks Midjourney for a seed (providers/midjourney/seed.py)
     "WorkerFunction",
     "DeadLetterFunction",
     "SweeperFunction",
@@ -33,7 +34,6 @@ READ_ENDPOINTS = (
     "TaskListFunction",
     "TaskQueueFunction",
     "TaskListByConditionFunction",
-    "TaskImageSeedFunction",
     "ImageRedirectFunction",
 )
 

@@ -92,11 +92,35 @@ def known_seed(task: Task) -> int | None:
     return None
 
 
-def image_seed(task_id: str, repo: TaskRepository | None = None) -> dict[str, Any]:
+def image_seed(
+    task_id: str, repo: TaskRepository | None = None, pool: InstancePool | None = None
+) -> dict[str, Any]:
     """`{code:1, description:"成功", result:"<seed>"}` for a finished image task; code 3 for an
-    unknown one, code 4 关联任务状态错误 while it has no seed (unfinished, or text results)."""
-    task = _find(repo or TaskRepository(), task_id)
+    unknown one, code 4 关联任务状态错误 while it has no seed (unfinished, or text results). On
+    `midjourney` the seed is asked of Midjourney (providers/midjourney/seed.py) and kept on the
+    task; when that fails, code 4 says why (e.g. 请配置私聊频道)."""
+    repo = repo or TaskRepository()
+    task = _find(repo, task_id)
     seed = known_seed(task) if task.status == TaskStatus.SUCCESS else None
+    if seed is None and task.status == TaskStatus.SUCCESS and task.imageKey:
+        seed = _provider_seed(task, repo, pool or InstancePool())
     if seed is None:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.PARENT_STATUS_INVALID)
     return {"code": codes.SUCCESS, "description": codes.OK, "result": str(seed), "properties": {}}
+
+
+def _provider_seed(task: Task, repo: TaskRepository, pool: InstancePool) -> int | None:
+    instance = pool.instance(task.instanceId) if task.instanceId else None
+    if instance is None or not instance.enable or instance.provider != "midjourney":
+        return None
+    from ..providers.midjourney.seed import SeedUnavailable, fetch_seed
+
+    try:
+        seed = fetch_seed(task, instance, pool)
+    except SeedUnavailable as exc:
+        raise ProtocolError(codes.VALIDATION_ERROR, exc.reason) from None
+    try:  # kept: the next ask costs nothing
+        repo.update(task.id, {"seed": seed}, from_status=(TaskStatus.SUCCESS,), bump_seq=False)
+    except Conflict:
+        pass
+    return seed

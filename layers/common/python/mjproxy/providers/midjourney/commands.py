@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from ...config import on_reset
 from .discord import (
@@ -85,3 +86,16 @@ class Commands:
             self.state.store_commands(self.account_id, _to_plain(merged))
         _memory[self.account_id] = (time.time(), merged)
         return merged
+
+
+def send_command(client: DiscordClient, commands: Commands, name: str, build: Any) -> None:
+    """POST the slash command `build(command)`; a version Discord rejects as stale (50035)
+    refreshes the index and is tried once more (§6.1)."""
+    try:
+        client.interact(build(commands.get(name)))
+    except DiscordError as exc:
+        if isinstance(exc, (RateLimited, Unauthorized, Transient)) or not exc.invalid_version:
+            raise
+        # Midjourney redeployed its commands: read the index again, try once more.
+        log.warning("command version rejected; refreshing", extra={"command": name})
+        client.interact(build(commands.get(name, refresh=True)))

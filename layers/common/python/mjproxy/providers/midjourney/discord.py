@@ -12,14 +12,14 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .account import MIDJOURNEY_APP_ID, Account, DiscordSettings
 from .http import HttpResponse, Transport, transport
 
 log = logging.getLogger(__name__)
 
-COMMAND_NAMES = ("imagine", "describe", "blend", "shorten")
+COMMAND_NAMES = ("imagine", "describe", "blend", "shorten", "show")
 
 
 class DiscordError(Exception):
@@ -68,6 +68,8 @@ FALLBACK_COMMANDS = {
     "describe": Command("describe", "1092492867185950852", "1237876415471554625"),
     # trueai-org/midjourney-proxy@ed32197 src/Midjourney.Base/Resources/ApiParams/shorten.json
     "shorten": Command("shorten", "1121575372539039774", "1247736572414001223"),
+    # trueai-org/midjourney-proxy@ed32197 src/Midjourney.Base/Resources/ApiParams/seed.json
+    "show": Command("show", "1169435442328911902", "1247736572414001224"),
 }
 
 
@@ -190,14 +192,24 @@ class DiscordClient:
         return resp.json() or {}
 
     # ---- reading the channel (§6.12) --------------------------------------------------------
-    def messages(self, after: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Up to `limit` messages right after `after` (all newest first, as Discord answers)."""
+    def messages(
+        self, after: str | None = None, limit: int = 100, channel: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` messages right after `after` (all newest first, as Discord answers) of
+        the account's channel, or of `channel` (its DM channel with the bot, seed.py)."""
         query = {"limit": str(limit)}
         if after:
             query["after"] = after
-        resp = self._api("GET", f"/channels/{self.account.channel_id}/messages?{urlencode(query)}")
+        where = channel or self.account.channel_id
+        resp = self._api("GET", f"/channels/{where}/messages?{urlencode(query)}")
         data = resp.json()
         return data if isinstance(data, list) else []
+
+    def react(self, channel: str, message_id: str, emoji: str) -> None:
+        """Add the user's reaction, as the web client does (trueai DiscordService.cs:846-848)."""
+        path = (f"/channels/{channel}/messages/{message_id}/reactions/"
+                f"{quote(emoji, safe='')}/%40me?location=Message&type=0")  # fmt: skip
+        self._api("PUT", path)
 
     # ---- CDN ------------------------------------------------------------------------------
     def download(self, url: str) -> bytes:

@@ -109,3 +109,15 @@ def modal_submit(
         **_common(account, MODAL_SUBMIT, nonce),
         "data": {"id": modal_id, "custom_id": custom_id, "components": [row]},
     }
+
+
+def show(
+    account: Account, cmd: Command, nonce: str, channel_id: str, job_id: str
+) -> dict[str, Any]:
+    """`/show job_id:<uuid>` in the user's DM channel with the bot: no guild (trueai
+    Resources/ApiParams/seed.json)."""
+    body = _common(account, APPLICATION_COMMAND, nonce)
+    del body["guild_id"]
+    body["channel_id"] = channel_id
+    options = [{"type": STRING, "name": "job_id", "value": job_id}]
+    return {**body, "data": _command(cmd, options, attachments=[])}

@@ -27,7 +27,7 @@ from ...store.tasks import TaskRepository
 from ..base import Outcome, Provider, ProviderContext
 from . import payloads
 from .account import Account, DiscordSettings
-from .commands import Commands
+from .commands import Commands, send_command
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .matcher import KIND_ACTIONS, Candidate
 from .messages import marker_seed, primary_prompt, seed_of
@@ -220,17 +220,17 @@ class MidjourneyProvider(Provider):
             def build(cmd: Any) -> dict[str, Any]:
                 return payloads.imagine(account, cmd, nonce, prompt)
 
-            self._command(client, commands, "imagine", build)
+            send_command(client, commands, "imagine", build)
             return prompt
         if task.action == TaskAction.SHORTEN:
             text = (task.promptEn or task.prompt or "").strip()
-            self._command(
+            send_command(
                 client, commands, "shorten",
                 lambda cmd: payloads.imagine(account, cmd, nonce, text),
             )  # fmt: skip
             return f"/shorten {text}"
         if task.action == TaskAction.DESCRIBE:
-            self._command(
+            send_command(
                 client, commands, "describe",
                 lambda cmd: payloads.describe(account, cmd, nonce, files),
             )  # fmt: skip
@@ -238,7 +238,7 @@ class MidjourneyProvider(Provider):
         if task.action == TaskAction.BLEND:
             w, h = BlendDimensions(task.dimensions or "SQUARE").aspect
             dims = f"--ar {w}:{h}"
-            self._command(
+            send_command(
                 client, commands, "blend",
                 lambda cmd: payloads.blend(account, cmd, nonce, files, dims),
             )  # fmt: skip
@@ -267,16 +267,6 @@ class MidjourneyProvider(Provider):
         client.interact(payloads.button(account, nonce, str(message_id), flags, custom))
         return custom
 
-    @staticmethod
-    def _command(client: DiscordClient, commands: Commands, name: str, build: Any) -> None:
-        try:
-            client.interact(build(commands.get(name)))
-        except DiscordError as exc:
-            if isinstance(exc, (RateLimited, Unauthorized, Transient)) or not exc.invalid_version:
-                raise
-            # Midjourney redeployed its commands: read the index again, try once more (§6.1).
-            log.warning("command version rejected; refreshing", extra={"command": name})
-            client.interact(build(commands.get(name, refresh=True)))
 
     # ---- uploads (§6.4) -------------------------------------------------------------------
     def _upload(
