@@ -466,18 +466,30 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
         pages = math.ceil(n / 100)
         add(f"list-by-condition, {n:,} ids", listing(n),
             f"BatchGetItem x{pages} (100 keys per call)", pages, "none")  # fmt: skip
-    life_min = 3 + 3 * (steps + 2) - 1 + 2 + 5 + (steps - 1)
+    # Stable links (the template's ImageUrlMode): the quadrants are stored on their first read.
+    lazy = common.settings_value("image_url_mode") == "stable"
+    puts = (
+        "1 PutObject (the grid; its quadrants when first read)"
+        if lazy
+        else ("5 PutObject (grid, 4 quadrants)")
+    )
+    life_min = 3 + 3 * (steps + 2) - 1 + 2 + (1 if lazy else 5) + (steps - 1)
     add("imagine lifecycle to SUCCESS (submit + worker)", lifecycle(),
         f"submit 3 + per worker step ({steps + 2}: start, {steps} progress polls, result) "
         f"GetItem + UpdateItem + SendMessage of the next step (none after the last) + slot "
-        f"acquire and release + 5 PutObject (grid, 4 quadrants) + {steps - 1} previews = "
-        f"{life_min}", life_min,
+        f"acquire and release + {puts} + {steps - 1} previews = {life_min}", life_min,
         "none")  # fmt: skip
     changes = steps + 2  # SUBMITTED, IN_PROGRESS at each step, SUCCESS: one callback each
+    # A callback has no base URL for stable links (PublicBaseUrl empty): the notifier stores
+    # the quadrants before the SUCCESS callback names them presigned.
+    stored = 6 if lazy else 0
     add("imagine lifecycle with notifyHook (+ notifier)", lifecycle(receiver.url),
         f"as above + per state change ({changes}) SendMessage (notify queue) + the "
-        f"notifier's GetItem + one UpdateItem (ledger) = {life_min} + {3 * changes}",
-        life_min + 3 * changes,
+        f"notifier's GetItem + one UpdateItem (ledger)"
+        + (" + HeadObject, GetObject (grid), 4 PutObject (quadrants, before the SUCCESS "
+           "callback names them: no base URL for links)" if lazy else "")
+        + f" = {life_min} + {3 * changes + stored}",
+        life_min + 3 * changes + stored,
         f"{changes} more UpdateItems: the ledger is "
         "written twice per callback (claim before the POST, done after), which keeps "
         "callbacks in order with one in flight per task")  # fmt: skip
@@ -485,7 +497,7 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
     add("upscale lifecycle to SUCCESS (change + worker)", upscale_lifecycle,
         f"change 4 + per worker step GetItem + UpdateItem, {steps + 1} follow-up "
         f"SendMessage, acquire + release; each of the {steps} drawing steps ({steps - 1} "
-        f"previews, the result) GetItem (parent) + GetObject (its quadrant) + PutObject = "
+        f"previews, the result) GetItem (parent) + GetObject (its quadrant{', cropped from the grid' if lazy else ''}) + PutObject = "
         f"{up_min}", up_min,
         "the result step reads the parent twice "
         "(for its quadrant, then for its seed)")  # fmt: skip
@@ -504,6 +516,7 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
 def main() -> None:
     with common.Stack() as stack:
         rows, task_item_bytes = run_operations(stack)
+        quadrants_on_read = common.settings_value("image_url_mode") == "stable"
         steps = common.settings_value("local_progress_steps")
 
     table = common.Table(
@@ -557,8 +570,9 @@ def main() -> None:
         "and DeleteMessage for each delivered message (2 per message, counted as if delivered "
         "alone; Lambda's idle long polling is a fixed monthly cost, see the cost model).",
         f"S3: a finished imagine stores {life['s3_bytes_stored'] / 1024:.0f} KB with the local "
-        "provider (grid, 4 quadrants, preview); real generators' grids are several MB. "
-        "imageUrl and imageUrls are presigned locally: no request until a client downloads.",
+        "provider (grid and preview; the 4 quadrants only when first opened, with the template's "
+        "stable links); real generators' grids are several MB. imageUrl and imageUrls are "
+        "signed locally: no request until a client downloads.",
         f"A finished imagine task item is {task_item_bytes:,} bytes (DynamoDB size rules).",
         "Not counted as AWS calls: API Gateway requests (one per HTTP request) and Lambda "
         "invocations (own column); both are in the cost model.",
@@ -567,7 +581,12 @@ def main() -> None:
         "3_api_calls",
         "3. AWS API calls per operation",
         [table],
-        {"operations": data, "local_progress_steps": steps, "task_item_bytes": task_item_bytes},
+        {
+            "operations": data,
+            "local_progress_steps": steps,
+            "task_item_bytes": task_item_bytes,
+            "quadrants_on_read": quadrants_on_read,
+        },  # fmt: skip
         common.run_script("api_calls.py"),
     )
 

@@ -43,6 +43,8 @@ class Shape:
     poll_seconds: float
     browser: bool  # preflights (mj-api-secret is a non-simple header)
     in_flight: int = 1  # tasks one list-by-condition call covers
+    # Opens the four imageUrls of a grid (Dooy's web UI shows the split images: clients.md §C.1)
+    opens_quadrants: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,13 @@ class Api:
 
 SHAPES = [
     Shape("relay: list-by-condition every 15 s (10 tasks in flight)", "list", 15.0, False, 10),
-    Shape("web UI: fetch every 3 s from a browser (preflights)", "fetch", 3.0, True),
+    Shape(
+        "web UI: fetch every 3 s from a browser (preflights)",
+        "fetch",
+        3.0,
+        True,
+        opens_quadrants=True,
+    ),
     Shape("bot: fetch every 3 s", "fetch", 3.0, False),
 ]
 PROVIDERS = [
@@ -209,7 +217,20 @@ def overhead(
             scale(worker_init, worker_init, worker_mb).scaled, worker_mb
         )
         gbs += a.cold_share * cold
-    invocations = 1 + poll_calls + len(steps)
+    # Image views: with the template's stable links every view of imageUrl (a.downloads per
+    # task) and of each opened quadrant is a request to the link function (302 to S3) and an
+    # S3 GET. Its duration is taken as fetch's (one call's wait + signing; no table read).
+    views = a.downloads + (4 if shape.opens_quadrants else 0)
+    link_mem = mem["ImageRedirectFunction"]
+    billed_requests += views
+    api_cost += views * api.per_million / 1e6
+    gbs += views * gb_seconds(d["fetch"].scaled, link_mem)
+    lazy = bool(inputs["calls"].get("quadrants_on_read"))
+    opened_lazy = lazy and shape.opens_quadrants
+    if opened_lazy:  # the first opened quadrant crops all four from one decode of the grid
+        cpu = grid["split_s"] * 1000
+        gbs += scale(cpu, cpu, link_mem).scaled / 1000 * link_mem / 1024
+    invocations = 1 + poll_calls + len(steps) + views
     lam = invocations * p["lambda_per_million"] / 1e6 + gbs * p["lambda_gb_s_arm64"]
     ddb = (life["rru"] + poll_rru) * p["ddb_rru_per_million"] / 1e6
     ddb += (life["wru"] + life["wru_gsi"]) * p["ddb_wru_per_million"] / 1e6
@@ -217,9 +238,10 @@ def overhead(
     item = inputs["calls"]["task_item_bytes"] + 100
     ddb += (2 * item * p["ddb_storage_gb_month"] + item * p["ddb_pitr_gb_month"]) / 1024**3 * months
     sqs = (life["sqs_send_requests"] + 2 * life["esm_messages"]) * p["sqs_per_million"] / 1e6
-    puts = life["s3_put"] - LOCAL_PREVIEWS + provider.previews
+    puts = life["s3_put"] - LOCAL_PREVIEWS + provider.previews + (4 if opened_lazy else 0)
     s3 = puts * p["s3_put_per_thousand"] / 1e3
-    s3 += (life["s3_get"] + a.downloads) * p["s3_get_per_thousand"] / 1e3
+    gets = life["s3_get"] + views + (2 if opened_lazy else 0)  # + HeadObject, grid GetObject
+    s3 += gets * p["s3_get_per_thousand"] / 1e3
     s3 += life["s3_bytes_stored"] / 1024**3 * p["s3_storage_gb_month"] * months
     logs = invocations * a.log_kb_per_invocation * 1024 / 1024**3 * p["logs_ingest_gb"]
     return {
@@ -309,8 +331,13 @@ def tables(
         f"rows: {', '.join(sorted({r['provider'] + ' / ' + r['shape'].split(':')[0] for r in met})) or 'none'}.",
         "Components of one row (bot, local, REST), per 1,000: "
         + ", ".join(f"{k} {money(v)}" for k, v in some.items() if not k.startswith("_"))
-        + ". S3 is mostly PUTs at $0.005 per 1,000 each: grid + 4 quadrants (+ 3 previews for "
-        "local and midjourney) = $0.025-0.04 per 1,000 tasks whatever else changes.",
+        + ". S3 is mostly PUTs at $0.005 per 1,000 each: the grid (+ 3 previews for local and "
+        "midjourney); the 4 quadrants only for clients that open them (the web UI shape: "
+        "cropped from one decode of the grid on the first opened, + HeadObject + GetObject).",
+        f"Image views: {a.downloads} view of imageUrl per task (--downloads) + the 4 quadrants "
+        "in the web UI shape (Dooy shows the split images), each a billed request to the "
+        "stable link function (ImageUrlMode=stable, the template default; 302 to S3), its "
+        "invocation (duration as fetch's, at its own memory) and an S3 GET.",
         "Per task: the submit, the polls (ceil(task seconds / poll seconds); a relay's "
         "list-by-condition call is shared by the tasks in flight, each id adding its read and "
         "CPU), the worker lifecycle of table 3 (6 steps, 30 AWS calls, as with the local "
@@ -436,11 +463,16 @@ def levers(
     quad_bytes = (
         grid["quadrant_bytes"] / 1024**3 * p["s3_storage_gb_month"] * a.retention_days / 30.4375
     )
-    t.add("store quadrants only when read (crop from the grid on the first imageUrls/upscale "
-          "read)", f"{money(4 * p['s3_put_per_thousand'])} of PUTs + {money(quad_bytes * 1000)} "
-          "of storage (real-size images)",
-          "a GetObject + crop on first read; imageUrls would point at the image-link function",
-          "modelled (worker/images rework, not this session)")  # fmt: skip
+    lw_ = row[("local", "web UI")]["components_rest"]
+    t.add("store quadrants only when read (stable links: the link function crops all four from "
+          "the grid on the first opened one; an upscale crops its quadrant without storing)",
+          f"{money(4 * p['s3_put_per_thousand'])} of PUTs + {money(quad_bytes * 1000)} of "
+          "storage (real-size images) for every task whose quadrants nobody opens (relay, bot)",
+          "a task whose quadrants are opened (web UI shape) pays HeadObject + GetObject + the "
+          f"crop ({grid['split_s'] * 1000:.0f} ms CPU here) on top of the same 4 PUTs: "
+          f"web UI local S3 {money(lw_['s3'])}; presigned mode (ImageUrlMode=presigned) "
+          "stores them at finish as before",
+          "done (images.quadrants_on_read)")  # fmt: skip
     t.add("no stored previews (local, midjourney)", f"{money(3 * p['s3_put_per_thousand'])}",
           "clients lose the in-progress image", "modelled")  # fmt: skip
     life = inputs["calls"]["operations"][LIFECYCLE]

@@ -34,8 +34,10 @@ READ_ENDPOINTS = (
     "TaskListFunction",
     "TaskQueueFunction",
     "TaskListByConditionFunction",
-    "ImageRedirectFunction",
 )
+# The stable image link: reads tasks' images and stores a grid's quadrants on their first read
+# (images.ensure_quadrant); no table, no queue.
+IMAGE_LINK = "ImageRedirectFunction"
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,7 @@ def test_only_the_pool_users_can_read_the_discord_accounts_secret(grants):
     pool = readers(grants, "InstancesSecretArn")
     # Functions added later that use the pool belong in POOL_USERS; the others must not read it.
     assert pool <= POOL_USERS | {fn for fn in pool if fn.startswith("Submit")}
-    for fn in (*READ_ENDPOINTS, "NotifierFunction"):
+    for fn in (*READ_ENDPOINTS, IMAGE_LINK, "NotifierFunction"):
         assert fn not in pool, fn
     assert "WorkerFunction" in pool and "DiscordPollerFunction" in pool
 
@@ -139,6 +141,16 @@ def test_the_read_endpoints_cannot_write(grants):
         assert not writes, (fn, writes)
 
 
+def test_the_image_link_writes_only_quadrants_under_tasks(grants):
+    writes = {
+        (g.action, g.resource)
+        for g in grants[IMAGE_LINK]
+        if not g.action.endswith(("GetObject", "GetSecretValue"))
+        and g.action.split(":")[0] not in ("logs", "xray")
+    }
+    assert writes == {("s3:PutObject", "ImagesBucket/tasks/*")}
+
+
 def test_the_boundary_cuts_back_a_too_broad_policy():
     """The boundary logic itself: a Crud-style grant on '*' loses Scan/DeleteItem and a
     receive on '*' shrinks to the stack's queues."""
@@ -167,5 +179,8 @@ def test_the_boundary_cuts_back_a_too_broad_policy():
 
 def test_the_image_link_key_is_read_only_where_links_are_made_or_checked(grants):
     keyed = readers(grants, "ImageLinkSecret")
-    assert set(READ_ENDPOINTS) | {"NotifierFunction", "SubmitUploadDiscordImagesFunction"} <= keyed
+    assert (
+        set(READ_ENDPOINTS) | {IMAGE_LINK, "NotifierFunction", "SubmitUploadDiscordImagesFunction"}
+        <= keyed
+    )
     assert not keyed & {"WorkerFunction", "SweeperFunction", "DeadLetterFunction"}

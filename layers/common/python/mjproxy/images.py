@@ -172,7 +172,8 @@ def get(key: str) -> bytes:
     return out["Body"].read()
 
 
-# The base URL of the request being served (set by api/http.py), for stable image links.
+# The base URL of the request being served (set by api/http.py), for stable image links; ""
+# inside a request whose base is unknown, None outside any request (a callback, the worker).
 request_base_url: ContextVar[str | None] = ContextVar("request_base_url", default=None)
 _STABLE_KEY = re.compile(
     r"^tasks/(\d{1,20})/((?:grid|image|preview|[1-4]|input-\d{1,2}|video-[1-4])\.(?:png|jpg|webp|gif|bmp|mp4))$"
@@ -214,20 +215,41 @@ def stable_url(key: str) -> str:
     """A link that never expires (`<base>/mj/image/<id>/<file>?sig=…`) whatever
     MJ_IMAGE_URL_MODE says: for URLs clients keep and paste into prompts (uploads). Presigned
     when no base URL is known or the key has no stable form."""
+    return _stable_link(key) or presign(key)
+
+
+def _stable_link(key: str) -> str | None:
     s = settings()
     base = s.public_base_url or request_base_url.get()
     m = _STABLE_KEY.match(key)
     if not base or not m:
-        return presign(key)
+        return None
     try:
         keys = link_keys()
     except Exception:  # noqa: BLE001 - a signing key we cannot read must not fail the answer
         log.exception("image link key unreadable; answering a presigned URL")
-        return presign(key)
+        return None
     url = f"{base}/mj/image/{m.group(1)}/{m.group(2)}"
     if keys:
         url += f"?sig={key_signature(key, keys[0])}"
     return url
+
+
+def quadrant_url(key: str) -> str:
+    """The imageUrls entry of a task whose quadrants are stored when first read: a stable link
+    (the link function stores the quadrant before it redirects), or, outside any request and
+    with no PublicBaseUrl (a callback), the quadrant stored now and presigned. An API request
+    always has a base on AWS (the API's domain) and locally (Host); one without (a bare test
+    event) gets the presigned URL without the work."""
+    link = _stable_link(key)
+    if link is not None:
+        return link
+    if request_base_url.get() is None:
+        try:
+            ensure_quadrant(key)
+        except Exception:  # noqa: BLE001 - a callback must not fail because its grid expired
+            log.exception("quadrant not stored; naming it anyway", extra={"key": key})
+    return presign(key)
 
 
 def presign(key: str) -> str:
@@ -265,11 +287,12 @@ def _credentials() -> sigv4.Credentials | None:
 @on_reset
 def _reset() -> None:
     _presigner.cache_clear()
+    _stored.clear()
 
 
-def split_grid(grid_png: bytes) -> list[bytes]:
-    """The four quadrants of a 2x2 grid as PNGs: top-left, top-right, bottom-left, bottom-right
-    (the order U1..U4 / V1..V4 refer to)."""
+def split_grid(grid_png: bytes, indexes: tuple[int, ...] = (1, 2, 3, 4)) -> list[bytes]:
+    """Quadrants of a 2x2 grid as PNGs, by index: 1 top-left, 2 top-right, 3 bottom-left,
+    4 bottom-right (the order U1..U4 / V1..V4 refer to); all four by default."""
     from PIL import Image
 
     with Image.open(io.BytesIO(grid_png)) as img:
@@ -282,21 +305,86 @@ def split_grid(grid_png: bytes) -> list[bytes]:
             (w // 2, h // 2, w, h),
         ]
         out = []
-        for box in boxes:
+        for index in indexes:
             buf = io.BytesIO()
             # Level 3: a fraction of the default level-6 time for a few percent more bytes.
-            img.crop(box).save(buf, format="PNG", compress_level=3)
+            img.crop(boxes[index - 1]).save(buf, format="PNG", compress_level=3)
             out.append(buf.getvalue())
     return out
 
 
-def store_grid(task_id: str, grid_png: bytes) -> tuple[str, list[str]]:
-    """Store a grid and its four quadrants; returns (grid key, quadrant keys)."""
+def quadrants_on_read() -> bool:
+    """Whether a finished grid stores its quadrants only when first read. With stable links
+    (MJ_IMAGE_URL_MODE=stable, the deployed default) every read of an imageUrls entry passes
+    the link function, which stores the quadrant then: 4 of a grid task's 5 PUTs are saved for
+    every task whose quadrants nobody opens (relays read imageUrl only; clients.md §B.5).
+    Presigned URLs point straight at S3, so the quadrants must exist beforehand."""
+    return settings().image_url_mode == "stable"
+
+
+def store_grid(task_id: str, grid_png: bytes, quadrants: bool = True) -> tuple[str, list[str]]:
+    """Store a grid, and its four quadrants unless `quadrants` is False (then they are cropped
+    from the grid when first read: ensure_quadrant, quadrant); returns (grid key, quadrant
+    keys)."""
     key = grid_key(task_id)
     put(key, grid_png)
-    qkeys = []
-    for i, part in enumerate(split_grid(grid_png), start=1):
-        qkey = quadrant_key(task_id, i)
-        put(qkey, part)
-        qkeys.append(qkey)
+    qkeys = [quadrant_key(task_id, i) for i in range(1, 5)]
+    if quadrants:
+        for qkey, part in zip(qkeys, split_grid(grid_png), strict=True):
+            put(qkey, part)
     return key, qkeys
+
+
+_QUADRANT_KEY = re.compile(r"^tasks/(\d{1,20})/([1-4])\.png$")
+# Quadrant keys this process has seen stored: a warm link function skips the HEAD request.
+_stored: set[str] = set()
+_STORED_LIMIT = 10_000
+
+
+def absent(exc: Exception) -> bool:
+    """An S3 error meaning "no such object". Without s3:ListBucket (the functions have none)
+    S3 answers a missing key with 403 rather than 404; the functions may read every key, so a
+    403 here means missing too."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return False
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in ("404", "403", "NoSuchKey", "NotFound", "AccessDenied")
+
+
+def _remember(key: str) -> None:
+    if len(_stored) >= _STORED_LIMIT:
+        _stored.clear()
+    _stored.add(key)
+
+
+def ensure_quadrant(key: str) -> None:
+    """Make sure quadrant `key` (`tasks/<id>/<n>.png`) exists: if not, crop it and its three
+    siblings from the task's grid in one decode (whoever opens one quadrant of imageUrls opens
+    all four) and store them. Any other key is left alone."""
+    m = _QUADRANT_KEY.match(key)
+    if m is None or key in _stored:
+        return
+    try:
+        client("s3").head_object(Bucket=settings().bucket_name, Key=key)
+    except Exception as exc:
+        if not absent(exc):
+            raise
+    else:
+        _remember(key)
+        return
+    task_id = m.group(1)
+    for i, part in enumerate(split_grid(get(grid_key(task_id))), start=1):
+        put(quadrant_key(task_id, i), part)
+        _remember(quadrant_key(task_id, i))
+
+
+def quadrant(key: str, stored: bool = True) -> bytes:
+    """A quadrant's PNG: the stored object, or, for a grid whose quadrants are stored on first
+    read (`stored` False), cropped from the grid, one GetObject either way, and not stored (a
+    worker reading its parent's quadrant is not a client opening it)."""
+    m = _QUADRANT_KEY.match(key)
+    if stored or m is None:
+        return get(key)
+    return split_grid(get(grid_key(m.group(1))), (int(m.group(2)),))[0]

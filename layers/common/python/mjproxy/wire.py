@@ -48,11 +48,16 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def task_json(task: Task, image_url: ImageUrl | None = None) -> dict[str, Any]:
-    """The Task as clients see it. `image_url` turns an S3 key into a fresh presigned URL."""
+def task_json(
+    task: Task, image_url: ImageUrl | None = None, quadrant_url: ImageUrl | None = None
+) -> dict[str, Any]:
+    """The Task as clients see it. `image_url` turns an S3 key into a fresh presigned URL;
+    `quadrant_url` does it for quadrants stored only when first read (task.quadrantsLazy)."""
 
     def url(key: str | None) -> str | None:
         return image_url(key) if key and image_url else None
+
+    quadrant = quadrant_url if task.quadrantsLazy and quadrant_url and image_url else None
 
     key = task.imageKey or (task.previewKey if not task.terminal else None)
     props = {k: v for k, v in task.properties.items()}
@@ -76,7 +81,9 @@ def task_json(task: Task, image_url: ImageUrl | None = None) -> dict[str, Any]:
         "properties": props,
         "buttons": list(task.buttons),
         # Dooy's web UI shows the four split images when present (clients.md §G).
-        "imageUrls": [{"url": url(k)} for k in task.quadrantKeys] if task.quadrantKeys else None,
+        "imageUrls": [{"url": quadrant(k) if quadrant else url(k)} for k in task.quadrantKeys]
+        if task.quadrantKeys
+        else None,
         "botType": task.botType,
         "parentId": None if task.parentId is None else str(task.parentId),
         # A string, as trueai sends it: seeds reach 2^32 and JS clients read ids as strings.

@@ -70,7 +70,8 @@ class WorkerContext:
         parent = self.parent(task)
         if parent is None or not parent.quadrantKeys or not task.index:
             raise LookupError(f"parent quadrant of {task.id} not available")
-        return images.get(parent.quadrantKeys[task.index - 1])
+        key = parent.quadrantKeys[task.index - 1]
+        return images.quadrant(key, stored=not parent.quadrantsLazy)
 
     def parent_grid(self, task: Task) -> bytes:
         parent = self.parent(task)
@@ -123,8 +124,11 @@ def outcome_changes(
             failReason=None,
         )
         if outcome.result == "grid":
-            key, quadrants = images.store_grid(task.id, outcome.image or b"")
+            lazy = images.quadrants_on_read()
+            key, quadrants = images.store_grid(task.id, outcome.image or b"", not lazy)
             changes.update(imageKey=key, quadrantKeys=quadrants)
+            if lazy:
+                changes["quadrantsLazy"] = True
         elif outcome.result == "single":
             key = images.single_key(task.id)
             images.put(key, outcome.image or b"")

@@ -208,7 +208,8 @@ def endpoint(fn: Callable[[Request], Any], *, authenticated: bool = True) -> Han
         if not request.path.startswith("/mj/") and request.mode is None:
             # `/{mode}/mj/...` routes exist only for the three speed prefixes.
             return spring_error(404, "Not Found", request.path)
-        base_token = images.request_base_url.set(request.base_url)
+        # "" = a request without a known base (only events without a host): no stable links.
+        base_token = images.request_base_url.set(request.base_url or "")
         try:
             if authenticated:
                 auth.check(request)

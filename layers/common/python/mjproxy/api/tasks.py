@@ -15,7 +15,7 @@ def visible(task: Task | None) -> bool:
 
 
 def task_view(task: Task) -> dict[str, Any]:
-    return wire.task_json(task, images.public_url)
+    return wire.task_json(task, images.public_url, images.quadrant_url)
 
 
 def list_view(task: Task) -> dict[str, Any]:

@@ -129,6 +129,8 @@ class Task:
     imageKey: str | None = None  # S3 key of the result (grid, upscaled image, described image)
     previewKey: str | None = None  # S3 key of the latest progress preview
     quadrantKeys: list[str] = field(default_factory=list)
+    # True: the quadrants are stored when first read (images.quadrants_on_read), not at finish.
+    quadrantsLazy: bool | None = None
     videoKeys: list[str] = field(default_factory=list)  # S3 keys of VIDEO results (MP4)
     refKeys: list[str] = field(default_factory=list)  # reference / input images in S3
     dimensions: str | None = None  # blend
