@@ -41,7 +41,12 @@ def client(service: str) -> Any:
             local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
             style = "path" if local else "virtual"
             extra["config"] = Config(signature_version="s3v4", s3={"addressing_style": style})
-        return boto3.client(service, region_name=settings().region, **extra)
+        made = boto3.client(service, region_name=settings().region, **extra)
+        if service == "dynamodb":
+            from .store.answers import use_item_answer_parser
+
+            use_item_answer_parser(made)
+        return made
 
 
 @on_reset

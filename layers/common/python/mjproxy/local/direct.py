@@ -6,9 +6,9 @@ validation, serialization, endpoint rules and the `before-call`/`after-call` eve
 building and signing an HTTP request, moto's URL routing, and botocore's model-driven response
 walk (json.loads then one call per nested AttributeValue: ~2 ms for a task item, ~190 ms for a
 100-item BatchGetItem). The request goes to moto's own handler through the emulator (its lock
-and write journal included); the JSON answer is loaded with json.loads when it holds no binary
-value and no timestamp can occur in the operation's output (the only types botocore's JSON
-parser converts), otherwise with botocore's parser itself, like every error answer.
+and write journal included); the JSON answer is read by mjproxy.store.answers (json.loads when
+it holds no binary value, botocore's parser otherwise and for every error answer), as mjproxy's
+DynamoDB client reads it on AWS.
 tests/integration/test_local_direct.py checks both paths give equal results and errors.
 """
 
@@ -21,39 +21,14 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.endpoint import convert_to_response_dict
 from botocore.parsers import JSONParser
 
-# Outputs made of AttributeValues, counts, capacities and keys: no timestamp shapes.
-ITEM_OPERATIONS = frozenset(
-    {
-        "GetItem",
-        "BatchGetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "BatchWriteItem",
-        "Query",
-        "Scan",
-        "TransactGetItems",
-        "TransactWriteItems",
-    }
-)
-# A binary AttributeValue in the answer: botocore decodes its base64, json.loads would not.
-_BINARY_MARKERS = ('"B":', '"BS":', '"B" :', '"BS" :')
+from ..store.answers import ITEM_OPERATIONS, ItemAnswerParser
+
 EVENT = "before-call.dynamodb"  # registered last: other before-call handlers run first
 
 
-class _Parser(JSONParser):
-    """botocore's JSON parser; a body without binary values is taken as json.loads gives it."""
-
-    def _handle_json_body(self, raw_body: Any, shape: Any) -> Any:
-        text = raw_body.decode("utf-8") if isinstance(raw_body, bytes) else raw_body
-        if shape is not None and not any(m in text for m in _BINARY_MARKERS):
-            return self._parse_body_as_json(raw_body)
-        return super()._handle_json_body(raw_body, shape)
-
-
 @cache
-def _parser() -> _Parser:
-    return _Parser()
+def _parser() -> ItemAnswerParser:
+    return ItemAnswerParser()
 
 
 def _error(response: dict[str, Any], model: Any) -> dict[str, Any]:
