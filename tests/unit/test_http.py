@@ -65,3 +65,20 @@ def test_preflight_answer_lets_browsers_cache_it():
     out = endpoint(lambda r: None)(event("/mj/task/1/fetch", "OPTIONS"), Ctx())
     assert out["statusCode"] == 200
     assert out["headers"]["Access-Control-Max-Age"] == "600"
+
+
+def test_the_first_request_runs_without_cyclic_gc_and_the_collector_comes_back(monkeypatch):
+    import gc
+
+    from mjproxy.api import http
+
+    seen = []
+    handler = http.endpoint(lambda request: seen.append(gc.isenabled()), authenticated=False)
+    monkeypatch.setattr(http, "_first", True)
+    event = {"path": "/mj/task/1/fetch", "httpMethod": "GET"}
+    ctx = type("Ctx", (), {"function_name": "fn", "memory_limit_in_mb": 512,
+                           "invoked_function_arn": "arn:aws:lambda:us-east-1:1:function:fn",
+                           "aws_request_id": "req-1"})()  # fmt: skip
+    assert handler(event, ctx)["statusCode"] == 200
+    assert handler(event, ctx)["statusCode"] == 200
+    assert seen == [False, True] and gc.isenabled()
