@@ -78,6 +78,24 @@ def compile_ms(roots: list[str]) -> float:
     return total * 1000
 
 
+def loaded_kb(roots: list[str]) -> dict[str, float]:
+    """Source and binary files of the loaded modules under `roots` (the layer: mjproxy and its
+    dependencies; boto3 is the runtime's), KB per top-level package: what this function reads
+    of its deployment package on a cold start."""
+    out: dict[str, float] = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if not path or not any(path.startswith(r) for r in roots):
+            continue
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            continue
+        top = name.split(".")[0]
+        out[top] = out.get(top, 0.0) + size / 1024
+    return out
+
+
 def main() -> None:
     function_dir, event_file = sys.argv[1], sys.argv[2]
     attribution = os.environ.get("BENCH_ATTRIBUTION") == "1"
@@ -108,6 +126,7 @@ def main() -> None:
         roots = [r for r in os.environ.get("BENCH_COMPILE_ROOTS", "").split(os.pathsep) if r]
         result["spent_ms"] = SPENT
         result["compile_ms"] = compile_ms(roots)
+        result["loaded_kb"] = loaded_kb(roots)
     print("BENCH-RESULT " + json.dumps(result), flush=True)
 
 

@@ -40,9 +40,12 @@ BASELINE_REQUIREMENTS = ["aws-lambda-powertools", "pydantic"]
 
 
 # ---- the request each API function answers on its cold start ------------------------------
-def cold_requests(parent: str, ids: list[str]) -> dict[str, tuple[str, str, Any]]:
-    """The request each API function answers on its cold start. A function added to the
-    template later and missing here is reported, not measured."""
+def cold_requests(
+    parent: str, ids: list[str], custom_id: str = ""
+) -> dict[str, tuple[str, str, Any]]:
+    """The request each API function answers on its cold start (`custom_id`: a button of the
+    finished `parent`). A function added to the template later and missing here is reported,
+    not measured."""
     png = common.PNG_1X1
     return {
         "SubmitImagineFunction": ("POST", "/mj/submit/imagine", {"prompt": common.IMAGINE_PROMPT}),
@@ -69,7 +72,24 @@ def cold_requests(parent: str, ids: list[str]) -> dict[str, tuple[str, str, Any]
         "AccountListFunction": ("GET", "/mj/account/list", None),
         "AccountFetchFunction": ("GET", "/mj/account/local-1/fetch", None),
         "ImageRedirectFunction": ("GET", image_link(parent), None),
-    }
+        "SubmitActionFunction": ("POST", "/mj/submit/action",
+                                 {"taskId": parent, "customId": custom_id}),
+        "SubmitShortenFunction": ("POST", "/mj/submit/shorten", {"prompt": common.IMAGINE_PROMPT}),
+        "SubmitUploadDiscordImagesFunction": ("POST", "/mj/submit/upload-discord-images",
+                                              {"base64Array": [png]}),
+        "SubmitEditsFunction": ("POST", "/mj/submit/edits", {"prompt": "a hat", "image": png}),
+        "SubmitRetextureFunction": ("POST", "/mj/submit/retexture",
+                                    {"prompt": "gold", "image": png}),
+        "SubmitVideoFunction": ("POST", "/mj/submit/video", {"prompt": "pan", "image": png}),
+        "FaceSwapFunction": ("POST", "/mj/insight-face/swap",
+                             {"sourceBase64": png, "targetBase64": png}),
+        "TaskImageSeedFunction": ("GET", f"/mj/task/{parent}/image-seed", None),
+        # A finished task: answers code 4 after reading it (no task to spare per run).
+        "TaskCancelFunction": ("POST", f"/mj/task/{parent}/cancel", {}),
+        "AccountEnableFunction": ("POST", "/mj/account/local-1/enable", {}),
+        "OpenApiFunction": ("GET", "/mj/openapi.json", None),
+        "ConsoleFunction": ("GET", "/console", None),
+    }  # fmt: skip
 
 
 def image_link(task_id: str) -> str:
@@ -164,8 +184,9 @@ def tree_bytes(path: Path) -> int:
 
 
 def layer_own_bytes() -> int:
-    """layers/common/python as SAM copies it (ContentUri), without bytecode caches."""
-    return tree_bytes(common.LAYER)
+    """layers/common/python as its build copies it (mjproxy; the Makefile and requirements.txt
+    stay behind), without bytecode caches."""
+    return tree_bytes(common.LAYER / "mjproxy")
 
 
 # ---- import attribution -------------------------------------------------------------------
@@ -313,7 +334,9 @@ def make_subjects(stack: common.Stack, tmp: Path) -> tuple[list[Subject], list[s
     subjects.append(Subject(CONVENTIONAL_LABEL, common.BASELINE_APP.parent, str(event_file),
                             "GET /mj/task/{id}/fetch (1 GetItem)"))  # fmt: skip
     api = {f.name: f for f in common.api_functions(stack.template)}
-    for name, (method, path, body) in cold_requests(parent, ids).items():
+    _, task = stack.request("GET", f"/mj/task/{parent}/fetch")
+    custom_id = next(b["customId"] for b in task["buttons"] if "upsample::1" in b["customId"])
+    for name, (method, path, body) in cold_requests(parent, ids, custom_id).items():
         if name not in api:
             continue  # no longer in the template
         fn_name, event = stack.route_event(method, path, body)
@@ -392,7 +415,7 @@ def main() -> None:
             f"Not measured (API functions with no request defined in cold_requests()): "
             f"{', '.join(missing)}."
         )
-    sizes, size_data = size_table(layer_dists, base_dists)
+    sizes, size_data = size_table(layer_dists, base_dists, attribution)
     common.write_results(
         "1_cold_start",
         "1. Cold start per API function and deployment size",
@@ -505,8 +528,9 @@ def report(
         "appears only where botocore signs). The baselines create their one client at import.",
         "+compile if no .pyc: compiling the sources of the layer modules loaded (mjproxy, "
         "powertools, pydantic, ...). Lambda's code directories are read-only, so a deployment "
-        "package without bytecode pays this on every cold start; `python -m compileall` in "
-        "the build avoids it. Not included in the cold start column.",
+        "package without bytecode pays this on every cold start; the layer's build "
+        "(layers/common/python/Makefile) compiles them, so the deployed functions do not. "
+        "Not included in the cold start column (this machine has the .pyc files too).",
     ]
     other = common.Table(
         "Other functions (SQS / schedule triggered): import only, median of 3 (ms)",
@@ -530,7 +554,21 @@ def report(
     return [cold, why, other], data
 
 
-def size_table(layer_dists: list[Distribution], base_dists: list[Distribution]) -> tuple:
+def loaded_cell(att: dict[str, Any] | None) -> str:
+    """KB of the layer this function loads on its cold start: mjproxy + each dependency."""
+    if not att or "loaded_kb" not in att:
+        return "-"
+    kb = {k: v for k, v in att["loaded_kb"].items() if k not in ("app", "bench_baseline_app")}
+    own = kb.pop("mjproxy", 0.0)
+    deps = ", ".join(f"{k} {v:.0f}" for k, v in sorted(kb.items(), key=lambda kv: -kv[1]))
+    return f"{own:.0f}" + (f" + {deps}" if deps else "")
+
+
+def size_table(
+    layer_dists: list[Distribution],
+    base_dists: list[Distribution],
+    attribution: dict[str, dict[str, Any]] | None = None,
+) -> tuple:
     from mjproxy.local.template import Template
 
     mb = 1024 * 1024
@@ -544,37 +582,46 @@ def size_table(layer_dists: list[Distribution], base_dists: list[Distribution]) 
     sizes = common.Table(
         "Deployment size per function (unzipped, MB)",
         ["Function", "Code (KB)", "Layer: mjproxy (MB)", "Layer: dependencies (MB)", "Total (MB)",
-         "vs baseline"],
+         "vs baseline", "Loaded on a cold start (KB: mjproxy + dependencies)"],
     )  # fmt: skip
+    att = attribution or {}
     sizes.add("lean baseline", f"{base_total / 1024:.1f}", "-", "0.00",
-              f"{base_total / mb:.2f}", "-")  # fmt: skip
+              f"{base_total / mb:.2f}", "-", loaded_cell(att.get(LEAN_LABEL)))  # fmt: skip
     sizes.add("conventional handler", f"{conv_code / 1024:.1f}", "-", f"{conv_deps / mb:.2f}",
-              f"{(conv_code + conv_deps) / mb:.2f}", "1.00x")  # fmt: skip
+              f"{(conv_code + conv_deps) / mb:.2f}", "1.00x",
+              loaded_cell(att.get(CONVENTIONAL_LABEL)))  # fmt: skip
     base_total = conv_code + conv_deps  # sizes compare with the conventional handler
-    data = {}
+    data: dict[str, float] = {}
+    loaded: dict[str, Any] = {}
     for fn in Template(common.TEMPLATE).functions():
         code = tree_bytes(fn.code_uri)
         total = code + layer_own + layer_deps
         sizes.add(fn.name, f"{code / 1024:.1f}", f"{layer_own / mb:.2f}",
                   f"{layer_deps / mb:.2f}", f"{total / mb:.2f}",
-                  common.ratio(total, base_total))  # fmt: skip
+                  common.ratio(total, base_total), loaded_cell(att.get(fn.name)))  # fmt: skip
         data[fn.name] = total / mb
+        loaded[fn.name] = (att.get(fn.name) or {}).get("loaded_kb")
     per_dist = ", ".join(f"{d.metadata['Name']} {dist_bytes(d) / mb:.2f}" for d in layer_dists)
     sizes.notes += [
         f"Layer dependencies (installed in .venv, wheel contents without .pyc): {per_dist} MB.",
         "boto3/botocore are not counted: the Lambda runtime provides them. The baseline counts "
         "aws-lambda-powertools + pydantic and their dependencies (no Pillow); the lean baseline "
         "has no dependency outside the runtime, so the ratios are against the conventional one.",
-        f"Pillow is {pillow / mb:.1f} MB of the layer and only the worker (and the Discord "
-        "poller) draw or split images; a separate imaging layer would bring every API "
-        f"function to {(layer_deps - pillow + layer_own) / mb:.1f} MB "
+        f"Pillow is {pillow / mb:.1f} MB of the layer; the worker and the Discord poller draw "
+        "or split images, and the submits that take images (describe, blend, edits, ...) "
+        "decode them once to refuse a corrupt one. A separate imaging layer would bring the "
+        f"other API functions to {(layer_deps - pillow + layer_own) / mb:.1f} MB "
         f"({(layer_deps - pillow + layer_own) / base_total:.2f}x the baseline).",
+        "Loaded on a cold start: the KB of layer files (mjproxy, then each dependency) whose "
+        "modules the function has imported when its first response is out (attribution run): "
+        "what differs between functions that share one layer. pydantic is loaded only for "
+        "a body with unusual values (mjproxy.api.body), Powertools only when something logs.",
         f"This .venv is {os.uname().machine}; Lambda runs the arm64 wheels (Pillow and "
         "pydantic-core binaries differ by a few percent). Lambda's limit is 250 MB unzipped "
         "(function + layers). All functions share the one layer, so they differ only by their "
         "own few hundred bytes.",
     ]
-    return sizes, {"sizes_mb": data, "baseline_size_mb": base_total / mb}
+    return sizes, {"sizes_mb": data, "baseline_size_mb": base_total / mb, "loaded_kb": loaded}
 
 
 if __name__ == "__main__":
