@@ -280,6 +280,7 @@ class Bench:
         """Count every Lambda invocation and time it; time the local provider separately
         (the image generator, which the cost model leaves out)."""
         from mjproxy.local import runner
+        from mjproxy.providers.bedrock import BedrockProvider
         from mjproxy.providers.local import LocalProvider
 
         bench = self
@@ -300,17 +301,18 @@ class Bench:
 
         runner.invoke = invoke
 
-        for name in ("start", "poll"):
-            original = getattr(LocalProvider, name)
+        for cls in (LocalProvider, BedrockProvider):
+            for name in ("start", "poll"):
+                original = getattr(cls, name)
 
-            def timed(self: Any, *args: Any, _original: Callable = original) -> Any:
-                t = time.perf_counter()
-                try:
-                    return _original(self, *args)
-                finally:
-                    bench.provider_seconds += time.perf_counter() - t
+                def timed(self: Any, *args: Any, _original: Callable = original) -> Any:
+                    t = time.perf_counter()
+                    try:
+                        return _original(self, *args)
+                    finally:
+                        bench.provider_seconds += time.perf_counter() - t
 
-            setattr(LocalProvider, name, timed)
+                setattr(cls, name, timed)
 
     def measure(self, action: Callable[[], Any]) -> Usage:
         before = self.meter.snapshot()
@@ -337,6 +339,29 @@ class Bench:
             TableName=self.stack.tasks_table, Key={"id": {"S": task_id}}, ConsistentRead=True
         )["Item"]
         assert item["status"]["S"] == "SUCCESS", item.get("failReason")
+
+
+LIFECYCLE_BEDROCK = "imagine lifecycle, bedrock provider (InvokeModel faked)"
+
+
+class FakeBedrock:
+    """bedrock-runtime's InvokeModel for Stability models: one small PNG per call."""
+
+    def __init__(self) -> None:
+        import base64
+        import io
+
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 64), (40, 90, 160)).save(buf, "PNG")
+        self.image = base64.b64encode(buf.getvalue()).decode()
+
+    def invoke_model(self, **kw: Any) -> dict[str, Any]:
+        import io
+
+        body = {"images": [self.image], "seeds": [1], "finish_reasons": [None]}
+        return {"body": io.BytesIO(json.dumps(body).encode())}
 
 
 class Receiver:
@@ -416,6 +441,32 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
 
         return run
 
+    def bedrock_lifecycle() -> None:
+        """The same imagine on a `bedrock` instance, InvokeModel answered by a fake (its calls
+        are the generator's, not counted): a step provider's lifecycle (plan, one generating
+        step; no progress steps, no previews), which openai's shares (providers/common.py)."""
+        from mjproxy import config
+        from mjproxy.providers import bedrock
+
+        saved = os.environ.get("MJ_INSTANCES")
+        os.environ["MJ_INSTANCES"] = json.dumps(
+            [{"id": "bedrock-1", "provider": "bedrock", "coreSize": 3, "queueSize": 10}]
+        )
+        original = bedrock._default_client_factory
+        bedrock._default_client_factory = lambda region, cfg: FakeBedrock()
+        config.reset()
+        try:
+            bench.finish(
+                bench.post("/mj/submit/imagine", {"prompt": common.IMAGINE_PROMPT})["result"]
+            )
+        finally:
+            bedrock._default_client_factory = original
+            if saved is None:
+                os.environ.pop("MJ_INSTANCES", None)
+            else:
+                os.environ["MJ_INSTANCES"] = saved
+            config.reset()
+
     def upscale_lifecycle() -> None:
         out = bench.post("/mj/submit/change", {"taskId": parent, "action": "UPSCALE", "index": 2})
         bench.finish(out["result"])
@@ -479,6 +530,11 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
         f"GetItem + UpdateItem + SendMessage of the next step (none after the last) + slot "
         f"acquire and release + {puts} + {steps - 1} previews = {life_min}", life_min,
         "none")  # fmt: skip
+    bed_min = 3 + 3 * 2 - 1 + 2 + (1 if lazy else 5)
+    add(LIFECYCLE_BEDROCK, bedrock_lifecycle,
+        f"submit 3 + per worker step (2: start, the generating step) GetItem + UpdateItem + "
+        f"SendMessage of the next (none after the last) + slot acquire and release + {puts} = "
+        f"{bed_min}", bed_min, "none")  # fmt: skip
     changes = steps + 2  # SUBMITTED, IN_PROGRESS at each step, SUCCESS: one callback each
     # A callback has no base URL for stable links (PublicBaseUrl empty): the notifier stores
     # the quadrants before the SUCCESS callback names them presigned.

@@ -19,6 +19,7 @@ import common
 from cost_model import (
     FETCH,
     LIFECYCLE,
+    LIFECYCLE_BEDROCK,
     PRICES,
     Assumptions,
     Duration,
@@ -177,7 +178,11 @@ def overhead(
     """Dollars per imagine task, by component, at Lambda's CPU share."""
     p = PRICES
     ops = inputs["calls"]["operations"]
-    life = ops[LIFECYCLE]
+    # A step provider (bedrock, openai: plan, then one generating step) has its own measured
+    # lifecycle in table 3; the local lifecycle (4 progress steps, 3 previews) is the others'.
+    stepped = provider.grid_from_images and LIFECYCLE_BEDROCK in ops
+    life = ops[LIFECYCLE_BEDROCK] if stepped else ops[LIFECYCLE]
+    own_previews = 0 if stepped else LOCAL_PREVIEWS
     polls = math.ceil(provider.task_seconds / shape.poll_seconds)
     api_mem, list_mem = mem["TaskFetchFunction"], mem["TaskListByConditionFunction"]
     # Requests reaching a function, per task
@@ -205,8 +210,9 @@ def overhead(
     gbs = gb_seconds(d["submit"].scaled, mem["SubmitImagineFunction"]) + poll_gbs
     gbs += sum(gb_seconds(x, worker_mb) for x in steps)
     gbs += provider.wait_seconds * worker_mb / 1024
-    if provider.grid_from_images:
-        cpu = grid["compose_s"] + grid["split_s"]
+    lazy = bool(inputs["calls"].get("quadrants_on_read"))
+    if provider.grid_from_images:  # the split only where quadrants are stored at finish
+        cpu = grid["compose_s"] + (0.0 if lazy else grid["split_s"])
         gbs += scale(cpu * 1000, cpu * 1000, worker_mb).scaled / 1000 * worker_mb / 1024
     init = d["init"]
     if init:
@@ -225,7 +231,6 @@ def overhead(
     billed_requests += views
     api_cost += views * api.per_million / 1e6
     gbs += views * gb_seconds(d["fetch"].scaled, link_mem)
-    lazy = bool(inputs["calls"].get("quadrants_on_read"))
     opened_lazy = lazy and shape.opens_quadrants
     if opened_lazy:  # the first opened quadrant crops all four from one decode of the grid
         cpu = grid["split_s"] * 1000
@@ -238,11 +243,12 @@ def overhead(
     item = inputs["calls"]["task_item_bytes"] + 100
     ddb += (2 * item * p["ddb_storage_gb_month"] + item * p["ddb_pitr_gb_month"]) / 1024**3 * months
     sqs = (life["sqs_send_requests"] + 2 * life["esm_messages"]) * p["sqs_per_million"] / 1e6
-    puts = life["s3_put"] - LOCAL_PREVIEWS + provider.previews + (4 if opened_lazy else 0)
+    puts = life["s3_put"] - own_previews + provider.previews + (4 if opened_lazy else 0)
     s3 = puts * p["s3_put_per_thousand"] / 1e3
     gets = life["s3_get"] + views + (2 if opened_lazy else 0)  # + HeadObject, grid GetObject
     s3 += gets * p["s3_get_per_thousand"] / 1e3
-    s3 += life["s3_bytes_stored"] / 1024**3 * p["s3_storage_gb_month"] * months
+    # Bytes as the local provider's real-size grid (the bedrock row's fake images are tiny).
+    s3 += ops[LIFECYCLE]["s3_bytes_stored"] / 1024**3 * p["s3_storage_gb_month"] * months
     logs = invocations * a.log_kb_per_invocation * 1024 / 1024**3 * p["logs_ingest_gb"]
     return {
         "api": api_cost,
@@ -340,15 +346,17 @@ def tables(
         "invocation (duration as fetch's, at its own memory) and an S3 GET.",
         "Per task: the submit, the polls (ceil(task seconds / poll seconds); a relay's "
         "list-by-condition call is shared by the tasks in flight, each id adding its read and "
-        "CPU), the worker lifecycle of table 3 (6 steps, 30 AWS calls, as with the local "
-        "provider: conservative for Bedrock/OpenAI, which have no progress steps), the "
+        "CPU), the worker lifecycle measured in table 3: the local provider's (6 steps, 4 "
+        "progress writes) for local and midjourney, the bedrock provider's (2 steps: plan, "
+        "generate; InvokeModel faked) for bedrock and openai (the same step provider), the "
         "provider's wait billed at the worker's memory, cold starts on "
         f"{a.cold_share:.0%} of invocations, S3 storage of the local provider's "
         f"{inputs['calls']['operations'][LIFECYCLE]['s3_bytes_stored'] / 1024:.0f} KB for "
         f"{a.retention_days:g} days.",
-        f"Grid work (Bedrock, OpenAI: 4 images -> grid -> 4 quadrants), measured in this run: "
-        f"compose {grid['compose_s'] * 1000:.0f} ms + split {grid['split_s'] * 1000:.0f} ms of "
-        f"CPU on one core, billed at the worker's CPU share (below 1,769 MB the same GB-s at "
+        f"Grid work (Bedrock, OpenAI: 4 images -> grid; the 4 quadrants are cropped only when "
+        f"opened), measured in this run: compose {grid['compose_s'] * 1000:.0f} ms (+ split "
+        f"{grid['split_s'] * 1000:.0f} ms where opened) of CPU on one core, billed at the "
+        f"worker's CPU share (below 1,769 MB the same GB-s at "
         f"any memory). Real images are larger than the local provider's: a grid + quadrants of "
         f"{(grid['grid_bytes'] + grid['quadrant_bytes']) / 1024**2:.1f} MB add "
         f"{money((grid['grid_bytes'] + grid['quadrant_bytes']) / 1024**3 * PRICES['s3_storage_gb_month'] * a.retention_days / 30.4375 * 1000)} "
