@@ -39,6 +39,7 @@ def test_every_fixture_names_its_source():
         "cancel",
         "shorten",
         "seed",
+        "upload",
     ):
         for f in load(name):
             repo_or_doc, _, where = f["source"].partition(" ")
@@ -212,3 +213,23 @@ def test_the_seed_flow_sends_and_reads_what_the_source_shows():
     exp = dm["expect"]
     assert seed_flow._seed_in([dm["d"]], exp["job"]) == exp["seed"]
     assert seed_flow._seed_in([dm["d"]], "00000000-0000-0000-0000-000000000000") is None
+
+
+def test_uploads_send_what_the_source_shows():
+    from mjproxy.providers.midjourney.account import Account
+    from mjproxy.providers.midjourney.discord import DiscordClient
+    from mjproxy.providers.midjourney.http import HttpResponse
+
+    slot, message = load("upload")
+    sent: list[tuple[str, str, dict]] = []
+
+    def send(method, url, headers, data, timeout):
+        sent.append((method, url, json.loads(data)))
+        return HttpResponse(200, json.dumps(slot["answer"]).encode())
+
+    client = DiscordClient(Account("1", "2", "1300000000000000001", "token"), send=send)
+    name = slot["body"]["files"][0]["filename"]
+    assert client.request_upload(name, 73)[1] == slot["answer"]["attachments"][0]["upload_filename"]
+    client.send_upload_message(slot["answer"]["attachments"][0]["upload_filename"], name)
+    for (method, url, body), f in zip(sent, (slot, message), strict=True):
+        assert (method, url.endswith(f["path"]), body) == (f["method"], True, f["body"])

@@ -34,13 +34,9 @@ from .messages import marker_seed, primary_prompt, seed_of
 from .modals import refusal
 from .poller import Poller, disable_account
 from .state import DiscordState
+from .upload import UploadFailed, ext_of, upload, upload_link
 
 log = logging.getLogger(__name__)
-
-# §6.4 failure texts (clients show them as they are).
-UPLOAD_FAILED = "上传图片到discord失败"
-SEND_FAILED = "发送图片消息到discord失败"
-SEND_NO_IMAGE = "发送图片消息到discord失败: 图片不存在"
 
 TRANSIENT_ATTEMPTS = 4
 # How long a job whose answer could be confused with a sibling's holds the sibling back: its
@@ -64,21 +60,6 @@ LOOK_ALIKE: dict[TaskAction, frozenset[TaskAction]] = {
     for action in (TaskAction.VARIATION, TaskAction.REROLL, TaskAction.PAN, TaskAction.ZOOM,
                    TaskAction.UPSCALE_HD)
 }  # fmt: skip
-
-
-class UploadFailed(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _ext(key: str) -> str:
-    return key.rsplit(".", 1)[-1] if "." in key else "png"
-
-
-def _mime(ext: str) -> str:
-    return {"jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp",
-            "gif": "image/gif", "bmp": "image/bmp"}.get(ext, "image/png")  # fmt: skip
 
 
 def imagine_prompt(
@@ -267,7 +248,6 @@ class MidjourneyProvider(Provider):
         client.interact(payloads.button(account, nonce, str(message_id), flags, custom))
         return custom
 
-
     # ---- uploads (§6.4) -------------------------------------------------------------------
     def _upload(
         self, task: Task, ctx: ProviderContext, client: DiscordClient
@@ -278,31 +258,15 @@ class MidjourneyProvider(Provider):
         files: list[list[str]] = []
         urls: list[str] = []
         for n, (key, blob) in enumerate(zip(task.refKeys, data, strict=False), start=1):
-            ext = _ext(key)
+            ext = ext_of(key)
             # Describe is matched back by this name (matcher.by_described_image).
             name = (
                 f"{task.id}.{ext}" if task.action == TaskAction.DESCRIBE else f"{task.id}-{n}.{ext}"
             )
-            try:
-                upload_url, uploaded = client.request_upload(name, len(blob))
-                client.put_upload(upload_url, blob, _mime(ext))
-            except (RateLimited, Unauthorized, Transient):
-                raise
-            except DiscordError as exc:
-                raise UploadFailed(UPLOAD_FAILED) from exc
-            if task.action != TaskAction.IMAGINE:
-                files.append([name, uploaded])
-                continue
-            try:
-                message = client.send_upload_message(uploaded, name)
-            except (RateLimited, Unauthorized, Transient):
-                raise
-            except DiscordError as exc:
-                raise UploadFailed(SEND_FAILED) from exc
-            attachments = message.get("attachments") or []
-            if not attachments or not attachments[0].get("url"):
-                raise UploadFailed(SEND_NO_IMAGE)
-            urls.append(str(attachments[0]["url"]))
+            if task.action == TaskAction.IMAGINE:
+                urls.append(upload_link(client, name, blob))
+            else:
+                files.append([name, upload(client, name, blob)])
         return {"urls": urls} if task.action == TaskAction.IMAGINE else {"files": files}
 
     # ---- ambiguity -----------------------------------------------------------------------------
