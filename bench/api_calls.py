@@ -524,11 +524,14 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
         if lazy
         else ("5 PutObject (grid, 4 quadrants)")
     )
-    life_min = 3 + 3 * (steps + 2) - 1 + 2 + (1 if lazy else 5) + (steps - 1)
+    # Previews: at most one per MJ_PREVIEW_MIN_SECONDS; the steps here run back to back.
+    shown = 1 if common.settings_value("preview_min_seconds") > 0 else steps - 1
+    life_min = 3 + 3 * (steps + 2) - 1 + 2 + (1 if lazy else 5) + shown
     add("imagine lifecycle to SUCCESS (submit + worker)", lifecycle(),
         f"submit 3 + per worker step ({steps + 2}: start, {steps} progress polls, result) "
         f"GetItem + UpdateItem + SendMessage of the next step (none after the last) + slot "
-        f"acquire and release + {puts} + {steps - 1} previews = {life_min}", life_min,
+        f"acquire and release + {puts} + {shown} preview PutObject (of {steps - 1}: "
+        f"MJ_PREVIEW_MIN_SECONDS) = {life_min}", life_min,
         "none")  # fmt: skip
     bed_min = 3 + 3 * 2 - 1 + 2 + (1 if lazy else 5)
     add(LIFECYCLE_BEDROCK, bedrock_lifecycle,
@@ -549,11 +552,12 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
         f"{changes} more UpdateItems: the ledger is "
         "written twice per callback (claim before the POST, done after), which keeps "
         "callbacks in order with one in flight per task")  # fmt: skip
-    up_min = 4 + 2 * (steps + 2) + (steps + 1) + 2 + 2 * steps + steps
+    up_min = 4 + 2 * (steps + 2) + (steps + 1) + 2 + 2 * steps + shown + 1
     add("upscale lifecycle to SUCCESS (change + worker)", upscale_lifecycle,
         f"change 4 + per worker step GetItem + UpdateItem, {steps + 1} follow-up "
         f"SendMessage, acquire + release; each of the {steps} drawing steps ({steps - 1} "
-        f"previews, the result) GetItem (parent) + GetObject (its quadrant{', cropped from the grid' if lazy else ''}) + PutObject = "
+        f"previews, the result) GetItem (parent) + GetObject (its quadrant{', cropped from the grid' if lazy else ''}); "
+        f"PutObject of {shown} preview(s) and the result = "
         f"{up_min}", up_min,
         "the result step reads the parent twice "
         "(for its quadrant, then for its seed)")  # fmt: skip

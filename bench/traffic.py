@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,8 @@ from cost_model import (
 TARGET = 0.05  # USD per 1,000 imagines (issue 17)
 LIST_100 = "list-by-condition, 100 ids"
 LIST_1000 = "list-by-condition, 1,000 ids"
-LOCAL_PREVIEWS = 3  # table 3's lifecycle: MJ_LOCAL_PROGRESS_STEPS=4 -> 3 previews
+# MJ_PREVIEW_MIN_SECONDS as the functions run it (config.py default unless set here).
+PREVIEW_MIN_SECONDS = float(os.environ.get("MJ_PREVIEW_MIN_SECONDS", "10"))
 # DynamoDB's own answer per id of a BatchGetItem in AWS (~10 ms per 100-item page): moto's
 # answer here is 10-100x slower and would be the whole per-id figure.
 AWS_WAIT_MS_PER_ID = 0.1
@@ -54,8 +56,19 @@ class Provider:
     task_seconds: float  # submit to SUCCESS as the client sees it
     wait_seconds: float  # worker billed while it waits on the provider's HTTP answer
     grid_from_images: bool  # the worker composes 4 images into a grid and splits it again
-    previews: int  # progress previews stored in S3 (one PUT each)
+    previews_sent: int  # progress previews the generator produces during a task
+    preview_every_s: float  # seconds between them
     note: str
+
+    def previews(self, min_seconds: float) -> int:
+        """Previews stored (one S3 PUT each): the first, then one whenever the stored one is
+        MJ_PREVIEW_MIN_SECONDS old (images.preview_due)."""
+        stored, last = 0, None
+        for i in range(self.previews_sent):
+            t = i * self.preview_every_s
+            if last is None or t - last >= min_seconds:
+                stored, last = stored + 1, t
+        return stored
 
 
 @dataclass(frozen=True)
@@ -78,10 +91,26 @@ SHAPES = [
     Shape("bot: fetch every 3 s", "fetch", 3.0, False),
 ]
 PROVIDERS = [
-    Provider("local", 40.0, 0.0, False, 3, "procedural images, drawing time excluded"),
-    Provider("bedrock", 15.0, 8.0, True, 0, "4 parallel InvokeModel, ~8 s each (issue 17)"),
-    Provider("openai", 45.0, 40.0, True, 0, "one images call with n=4, ~40 s (issue 17)"),
-    Provider("midjourney", 60.0, 0.0, False, 3, "the worker never blocks; the poller is per hour"),
+    Provider(
+        "local",
+        40.0,
+        0.0,
+        False,
+        3,
+        1.0,
+        "procedural images, drawing time excluded; 3 previews 1 s apart",
+    ),
+    Provider("bedrock", 15.0, 8.0, True, 0, 0.0, "4 parallel InvokeModel, ~8 s each (issue 17)"),
+    Provider("openai", 45.0, 40.0, True, 0, 0.0, "one images call with n=4, ~40 s (issue 17)"),
+    Provider(
+        "midjourney",
+        60.0,
+        0.0,
+        False,
+        6,
+        7.0,
+        "the worker never blocks; the poller is per hour; ~6 previews ~7 s apart (15% ... 93%)",
+    ),
 ]
 APIS = [
     Api("REST API (template.yaml)", PRICES["apigw_rest_per_million"], True,
@@ -182,7 +211,11 @@ def overhead(
     # lifecycle in table 3; the local lifecycle (4 progress steps, 3 previews) is the others'.
     stepped = provider.grid_from_images and LIFECYCLE_BEDROCK in ops
     life = ops[LIFECYCLE_BEDROCK] if stepped else ops[LIFECYCLE]
-    own_previews = 0 if stepped else LOCAL_PREVIEWS
+    lazy = bool(inputs["calls"].get("quadrants_on_read"))
+    # The preview PUTs table 3 measured (zero step delays: the throttle keeps the first one),
+    # replaced by the provider's own count at its pace.
+    own_previews = 0 if stepped else life["s3_put"] - 1 - (0 if lazy else 4)
+    previews = provider.previews(PREVIEW_MIN_SECONDS)
     polls = math.ceil(provider.task_seconds / shape.poll_seconds)
     api_mem, list_mem = mem["TaskFetchFunction"], mem["TaskListByConditionFunction"]
     # Requests reaching a function, per task
@@ -210,7 +243,6 @@ def overhead(
     gbs = gb_seconds(d["submit"].scaled, mem["SubmitImagineFunction"]) + poll_gbs
     gbs += sum(gb_seconds(x, worker_mb) for x in steps)
     gbs += provider.wait_seconds * worker_mb / 1024
-    lazy = bool(inputs["calls"].get("quadrants_on_read"))
     if provider.grid_from_images:  # the split only where quadrants are stored at finish
         cpu = grid["compose_s"] + (0.0 if lazy else grid["split_s"])
         gbs += scale(cpu * 1000, cpu * 1000, worker_mb).scaled / 1000 * worker_mb / 1024
@@ -243,7 +275,7 @@ def overhead(
     item = inputs["calls"]["task_item_bytes"] + 100
     ddb += (2 * item * p["ddb_storage_gb_month"] + item * p["ddb_pitr_gb_month"]) / 1024**3 * months
     sqs = (life["sqs_send_requests"] + 2 * life["esm_messages"]) * p["sqs_per_million"] / 1e6
-    puts = life["s3_put"] - own_previews + provider.previews + (4 if opened_lazy else 0)
+    puts = life["s3_put"] - own_previews + previews + (4 if opened_lazy else 0)
     s3 = puts * p["s3_put_per_thousand"] / 1e3
     gets = life["s3_get"] + views + (2 if opened_lazy else 0)  # + HeadObject, grid GetObject
     s3 += gets * p["s3_get_per_thousand"] / 1e3
@@ -337,8 +369,8 @@ def tables(
         f"rows: {', '.join(sorted({r['provider'] + ' / ' + r['shape'].split(':')[0] for r in met})) or 'none'}.",
         "Components of one row (bot, local, REST), per 1,000: "
         + ", ".join(f"{k} {money(v)}" for k, v in some.items() if not k.startswith("_"))
-        + ". S3 is mostly PUTs at $0.005 per 1,000 each: the grid (+ 3 previews for local and "
-        "midjourney); the 4 quadrants only for clients that open them (the web UI shape: "
+        + ". S3 is mostly PUTs at $0.005 per 1,000 each: the grid (+ the previews stored for "
+        f"local and midjourney, at most one per {PREVIEW_MIN_SECONDS:g} s); the 4 quadrants only for clients that open them (the web UI shape: "
         "cropped from one decode of the grid on the first opened, + HeadObject + GetObject).",
         f"Image views: {a.downloads} view of imageUrl per task (--downloads) + the 4 quadrants "
         "in the web UI shape (Dooy shows the split images), each a billed request to the "
@@ -481,8 +513,19 @@ def levers(
           f"web UI local S3 {money(lw_['s3'])}; presigned mode (ImageUrlMode=presigned) "
           "stores them at finish as before",
           "done (images.quadrants_on_read)")  # fmt: skip
-    t.add("no stored previews (local, midjourney)", f"{money(3 * p['s3_put_per_thousand'])}",
-          "clients lose the in-progress image", "modelled")  # fmt: skip
+    every = {x.name: (x.previews_sent, x.previews(0), x.previews(PREVIEW_MIN_SECONDS))
+             for x in PROVIDERS if x.previews_sent}  # fmt: skip
+    t.add(f"previews stored at most every {PREVIEW_MIN_SECONDS:g} s (MJ_PREVIEW_MIN_SECONDS; "
+          "midjourney: not downloaded either)",
+          ", ".join(f"{n} {money((a0 - b0) * p['s3_put_per_thousand'])} ({a0} -> {b0} PUTs)"
+                    for n, (_, a0, b0) in every.items()),
+          "a web UI polling every 2-5 s sees the preview refreshed every 10 s instead of at "
+          "every step; a relay (15 s) sees no difference; 0 stores every preview",
+          "done (images.preview_due)")  # fmt: skip
+    t.add("no stored previews (local, midjourney)",
+          ", ".join(f"{n} {money(b0 * p['s3_put_per_thousand'])} more"
+                    for n, (_, _a, b0) in every.items()),
+          "clients lose the in-progress image", "not done (clients.md §C.1/C.2 show it)")  # fmt: skip
     life = inputs["calls"]["operations"][LIFECYCLE]
     t.add("KEYS_ONLY task indexes (was ALL)",
           f"about {money((life['wru_gsi'] / 2) * p['ddb_wru_per_million'] / 1e6 * 1000)} "

@@ -90,6 +90,8 @@ class Settings:
     local_step_seconds: int
     local_progress_steps: int
     region: str
+    # A progress preview is stored (one S3 PUT) only if the last was stored this long ago.
+    preview_min_seconds: int = 10
     # Callbacks (notify.py, notifier.py); docs/callbacks.md. The signing secret is not here: it
     # may live in SSM and is read only by the notifier (secrets.py).
     notify_hook: str = ""
@@ -190,6 +192,7 @@ def settings() -> Settings:
         worker_max_attempts=_int("MJ_WORKER_MAX_ATTEMPTS", 5, 1),
         local_step_seconds=_int("MJ_LOCAL_STEP_SECONDS", 1, 0),
         local_progress_steps=_int("MJ_LOCAL_PROGRESS_STEPS", 4, 1),
+        preview_min_seconds=_int("MJ_PREVIEW_MIN_SECONDS", 10, 0),
         region=_str("AWS_REGION") or _str("AWS_DEFAULT_REGION") or "us-east-1",
         notify_hook=_str("MJ_NOTIFY_HOOK"),
         notify_allow_private=_bool("MJ_NOTIFY_ALLOW_PRIVATE"),

@@ -156,6 +156,16 @@ def preview_key(task_id: str) -> str:
     return f"tasks/{task_id}/preview.png"
 
 
+def preview_due(previewed_at: int | None, now_ms: int) -> bool:
+    """Whether a new progress preview is worth its S3 PUT: none stored yet, or the stored one
+    is MJ_PREVIEW_MIN_SECONDS old (10 s by default: a relay polls every 15 s and never sees a
+    faster refresh; web UIs polling every 2-5 s see a preview refreshed every 10 s instead of
+    at every step). 0 stores every preview."""
+    if previewed_at is None:
+        return True
+    return now_ms - int(previewed_at) >= settings().preview_min_seconds * 1000
+
+
 def ref_key(task_id: str, n: int, ext: str) -> str:
     return f"tasks/{task_id}/input-{n}.{ext}"
 

@@ -110,10 +110,10 @@ def outcome_changes(
         changes.update(status=TaskStatus.SUBMITTED, progress="0%", startTime=started)
     elif outcome.kind == "progress":
         changes.update(status=TaskStatus.IN_PROGRESS, progress=outcome.progress, startTime=started)
-        if outcome.preview:
+        if outcome.preview and images.preview_due(task.previewAt, now):
             key = images.preview_key(task.id)
             images.put(key, outcome.preview)
-            changes["previewKey"] = key
+            changes.update(previewKey=key, previewAt=now)
     elif outcome.kind == "done":
         properties.setdefault("messageHash", job_hash(task))
         changes.update(

@@ -128,6 +128,7 @@ class Task:
     seed: int | None = None
     imageKey: str | None = None  # S3 key of the result (grid, upscaled image, described image)
     previewKey: str | None = None  # S3 key of the latest progress preview
+    previewAt: int | None = None  # epoch ms when it was stored (images.preview_due)
     quadrantKeys: list[str] = field(default_factory=list)
     # True: the quadrants are stored when first read (images.quadrants_on_read), not at finish.
     quadrantsLazy: bool | None = None

@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from ... import images
 from ...aws import client as aws_client
 from ...config import Instance, settings
 from ...domain.task import Task, TaskStatus
@@ -365,6 +366,8 @@ class Poller:
                 event.kind == "progress"
                 and url
                 and url != cand.task.providerState.get("previewUrl")
+                # not downloaded when the worker would not store it (MJ_PREVIEW_MIN_SECONDS)
+                and images.preview_due(cand.task.previewAt, now_ms())
             ):
                 try:
                     preview = _png(client.download(url))
