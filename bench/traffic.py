@@ -533,6 +533,15 @@ def levers(
           "index storage",
           "task/list then reads each page's items by key (+0.5 RRU per task listed)",
           "modelled (backlog owns the indexes)")  # fmt: skip
+    poller, pm = Poller(), mem.get("DiscordPollerFunction", 512)
+    now_h = sum(v for k, v in poller.per_hour(pm).items() if k != "invocations")
+    slow = Poller(poll_seconds=6.0)
+    slow_h = sum(v for k, v in slow.per_hour(pm).items() if k != "invocations")
+    t.add("Discord poller: back off to 6 s while a run finds nothing new (3 s otherwise)",
+          f"up to {money((now_h - slow_h) / poller.tasks_per_hour * 1000)} (midjourney rows: "
+          f"{money(now_h)} -> {money(slow_h)} per busy account-hour if every other run is idle)",
+          "progress and results seen up to 3 s later while Midjourney is quiet",
+          "modelled (poller state in providers/midjourney)")  # fmt: skip
     wait_512 = 40 * 512 / 1024 * p["lambda_gb_s_arm64"] * 1000
     t.add("OpenAI without a blocking wait (background request, checked by a delayed SQS job)",
           f"{money(wait_512)} at 512 MB", "a few more short invocations and SQS messages",
