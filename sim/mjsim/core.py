@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import art, cancel, formats, modals, seed, shorten
+from . import art, cancel, formats, modals, niji, seed, shorten
 from .clock import ManualClock, RealClock
 from .formats import MJ_APP_ID, MJ_AUTHOR
 
@@ -115,6 +115,7 @@ class Job:
     text: str | None = None  # describe
     echoed: bool = False  # the nonce went out on the gateway with the job's first message
     session: str | None = None  # the interaction's session_id (session-scoped events)
+    bot: str = MJ_APP_ID  # the application that runs it: Midjourney's or Niji's (niji.py)
     queued_notice: bool = False  # "Job queued" sent
     cancelled: bool = False  # its Cancel Job button was pressed (cancel.py)
 
@@ -178,6 +179,9 @@ class Simulator:
         self.calls: list[Call] = []
         self.log: list[dict[str, Any]] = []
         self.versions = {name: str(1237876415471554623 + i) for i, name in enumerate(COMMAND_IDS)}
+        self.versions.update({niji.key(niji.NIJI_APP_ID, name): str(1248805223892254774 + i)
+                              for i, name in enumerate(niji.COMMAND_IDS)})  # fmt: skip
+        self._app = MJ_APP_ID  # application of the interaction being handled (niji.py)
         self._events: list[tuple[float, int, Callable[[], None]]] = []
         self._event_time: float | None = None
         self._seq = 0
@@ -404,7 +408,10 @@ class Simulator:
              "options": [], "integration_types": [0, 1], "contexts": [0, 1, 2]}
             for name, cid in COMMAND_IDS.items()
         ]  # fmt: skip
-        apps = [{"id": MJ_APP_ID, "name": "Midjourney Bot", "bot_id": MJ_APP_ID}]
+        commands += niji.index_entries(self.versions)
+        apps = [{"id": MJ_APP_ID, "name": "Midjourney Bot", "bot_id": MJ_APP_ID},
+                {"id": niji.NIJI_APP_ID, "name": "niji・journey Bot",
+                 "bot_id": niji.NIJI_APP_ID}]  # fmt: skip
         return Response.json(200, {"applications": apps, "application_commands": commands,
                                    "version": self._snowflake()})  # fmt: skip
 
@@ -420,8 +427,9 @@ class Simulator:
         for name in ("application_id", "guild_id", "channel_id", "session_id", "nonce"):
             if not p.get(name):
                 return self._form_error(name, "BASE_TYPE_REQUIRED", "This field is required")
-        if str(p["application_id"]) != MJ_APP_ID:
+        if str(p["application_id"]) not in niji.APPS:
             return Response.json(404, {"message": "Unknown Application", "code": 10002})
+        self._app = str(p["application_id"])
         if str(p["guild_id"]) != acct.guild_id or str(p["channel_id"]) != acct.channel_id:
             return Response.json(403, {"message": "Missing Access", "code": 50001})
         nonce = str(p["nonce"])
@@ -431,9 +439,10 @@ class Simulator:
         interaction_id = self._snowflake()
         if p.get("type") == 2:
             name = data.get("name")
-            if name not in COMMAND_IDS or str(data.get("id")) != COMMAND_IDS[name]:
+            cid = niji.command_id(self._app, str(name), COMMAND_IDS)
+            if cid is None or str(data.get("id")) != cid:
                 return Response.json(404, {"message": "Unknown interaction", "code": 10062})
-            if str(data.get("version")) != self.versions[name]:
+            if str(data.get("version")) != self.versions[niji.key(self._app, str(name))]:
                 return self._form_error(
                     "data", "INTERACTION_APPLICATION_COMMAND_INVALID_VERSION",
                     "This command is outdated, please try again in a few minutes",
@@ -527,6 +536,12 @@ class Simulator:
             for c in row.get("components") or []
         ]
         if custom not in known:
+            return self._form_error(
+                "data", "COMPONENT_VALIDATION_FAILED", "Component validation failed"
+            )
+        owner = next((j for j in self.jobs.values() if message_id in
+                      (j.final_message_id, j.message_id)), None)  # fmt: skip
+        if owner is not None and owner.bot != self._app:  # another bot's button
             return self._form_error(
                 "data", "COMPONENT_VALIDATION_FAILED", "Component validation failed"
             )
@@ -675,7 +690,8 @@ class Simulator:
         meta: dict[str, Any] = {"id": job.interaction_id, "type": job.interaction_type,
                                 "user": acct.user,
                                 "authorizing_integration_owners": {"0": acct.guild_id}}  # fmt: skip
-        extra: dict[str, Any] = {"application_id": MJ_APP_ID, "mentions": [acct.user],
+        extra: dict[str, Any] = {"application_id": job.bot, "author": niji.author(job.bot),
+                                 "mentions": [acct.user],
                                  "interaction_metadata": meta}  # fmt: skip
         if job.command:
             meta["name"] = job.command
@@ -761,7 +777,7 @@ class Simulator:
         job = Job(id=str(uuid.uuid4()), kind=kind, account=acct, interaction_id=ix,
                   interaction_type=2 if command else 3, command=command, nonce=nonce,
                   prompt=prompt, created_at=self.now(), session=self._session,
-                  **kw)  # fmt: skip
+                  bot=self._app, **kw)  # fmt: skip
         self.jobs[job.id] = job
         return job
 

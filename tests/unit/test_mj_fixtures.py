@@ -40,6 +40,7 @@ def test_every_fixture_names_its_source():
         "shorten",
         "seed",
         "upload",
+        "niji",
     ):
         for f in load(name):
             repo_or_doc, _, where = f["source"].partition(" ")
@@ -233,3 +234,25 @@ def test_uploads_send_what_the_source_shows():
     client.send_upload_message(slot["answer"]["attachments"][0]["upload_filename"], name)
     for (method, url, body), f in zip(sent, (slot, message), strict=True):
         assert (method, url.endswith(f["path"]), body) == (f["method"], True, f["body"])
+
+
+def test_the_niji_bot_is_addressed_as_the_source_shows():
+    from mjproxy.providers.midjourney import payloads
+    from mjproxy.providers.midjourney.account import NIJI_APP_ID, Account, app_of
+    from mjproxy.providers.midjourney.discord import FALLBACK_COMMANDS, command_key
+
+    app, cmds = load("niji")
+    assert NIJI_APP_ID == app["application_id"] == app_of("NIJI_JOURNEY")
+    for name, (cid, version) in cmds["commands"].items():
+        cmd = FALLBACK_COMMANDS[command_key(name, NIJI_APP_ID)]
+        assert (cmd.name, cmd.id, cmd.version, cmd.application_id) == (
+            name,
+            cid,
+            version,
+            app_of("NIJI_JOURNEY"),
+        )
+    account = Account("1", "2", "3", "token")
+    cmd = FALLBACK_COMMANDS[command_key("imagine", NIJI_APP_ID)]
+    assert payloads.imagine(account, cmd, "9", "a fox")["application_id"] == NIJI_APP_ID
+    press = payloads.button(account, "9", "10", 0, "MJ::JOB::upsample::1::x", NIJI_APP_ID)
+    assert press["application_id"] == NIJI_APP_ID

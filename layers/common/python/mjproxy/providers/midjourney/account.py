@@ -14,6 +14,17 @@ from urllib.parse import urlsplit
 from ...config import ConfigError, Instance
 
 MIDJOURNEY_APP_ID = "936929561302675456"
+# The Niji bot, a second application beside Midjourney's (trueai-org/midjourney-proxy@ed32197
+# src/Midjourney.Base/Data/Constants.cs:72 NIJI_APPLICATION_ID): botType NIJI_JOURNEY tasks.
+NIJI_APP_ID = "1022952195194359889"
+BOT_APPS = (MIDJOURNEY_APP_ID, NIJI_APP_ID)
+
+
+def app_of(bot_type: str | None) -> str:
+    """The application a task's interactions go to."""
+    return NIJI_APP_ID if bot_type == "NIJI_JOURNEY" else MIDJOURNEY_APP_ID
+
+
 DEFAULT_API_BASE = "https://discord.com/api/v9"
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "

@@ -31,7 +31,7 @@ from ...config import Instance
 from ...domain.task import Task, new_nonce
 from ...store.instances import InstancePool
 from . import payloads
-from .account import Account, DiscordSettings
+from .account import Account, DiscordSettings, app_of
 from .discord import DiscordClient, DiscordError
 from .matcher import Candidate
 from .messages import Message
@@ -88,7 +88,8 @@ def stop_job(
             if pool.claim_interaction(account.id, account.interaction_interval_seconds) > 0:
                 return "paced"
         body = payloads.button(account, new_nonce(), str(button["messageId"]),
-                               int(button.get("flags") or 0), str(button["customId"]))  # fmt: skip
+                               int(button.get("flags") or 0), str(button["customId"]),
+                               app_of(task.botType))  # fmt: skip
         DiscordClient(account, discord).interact(body)
     except DiscordError as exc:
         log.warning("Cancel Job press refused", extra={"taskId": task.id, "status": exc.status})

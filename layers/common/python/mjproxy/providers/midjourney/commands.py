@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ...config import on_reset
+from .account import MIDJOURNEY_APP_ID
 from .discord import (
     COMMAND_NAMES,
     FALLBACK_COMMANDS,
@@ -22,6 +23,7 @@ from .discord import (
     RateLimited,
     Transient,
     Unauthorized,
+    command_key,
 )
 from .state import DiscordState
 
@@ -36,11 +38,15 @@ def clear_cache() -> None:
 
 
 def _to_plain(commands: dict[str, Command]) -> dict[str, dict[str, str]]:
-    return {n: {"id": c.id, "version": c.version} for n, c in commands.items()}
+    return {k: {"id": c.id, "version": c.version, "app": c.application_id}
+            for k, c in commands.items()}  # fmt: skip
 
 
 def _from_plain(data: dict[str, dict[str, str]]) -> dict[str, Command]:
-    return {n: Command(n, str(c["id"]), str(c["version"])) for n, c in data.items()}
+    # Entries stored before Niji was known have no "app": they are Midjourney's.
+    return {k: Command(k.rpartition(":")[2], str(c["id"]), str(c["version"]),
+                       str(c.get("app") or MIDJOURNEY_APP_ID))
+            for k, c in data.items()}  # fmt: skip
 
 
 class Commands:
@@ -50,14 +56,18 @@ class Commands:
         self.ttl = ttl_seconds
         self.account_id = client.account.id
 
-    def get(self, name: str, refresh: bool = False) -> Command:
+    def get(
+        self, name: str, refresh: bool = False, application_id: str = MIDJOURNEY_APP_ID
+    ) -> Command:
+        """Command `name` of Midjourney's bot, or of Niji's (`application_id`)."""
         if name not in COMMAND_NAMES:
             raise ValueError(name)
+        key = command_key(name, application_id)
         if not refresh:
             cached = self._cached()
-            if cached and name in cached:
-                return cached[name]
-        return self._fetch().get(name) or FALLBACK_COMMANDS[name]
+            if cached and key in cached:
+                return cached[key]
+        return self._fetch().get(key) or FALLBACK_COMMANDS[key]
 
     def _cached(self) -> dict[str, Command] | None:
         now = time.time()
@@ -88,14 +98,20 @@ class Commands:
         return merged
 
 
-def send_command(client: DiscordClient, commands: Commands, name: str, build: Any) -> None:
-    """POST the slash command `build(command)`; a version Discord rejects as stale (50035)
-    refreshes the index and is tried once more (§6.1)."""
+def send_command(
+    client: DiscordClient,
+    commands: Commands,
+    name: str,
+    build: Any,
+    application_id: str = MIDJOURNEY_APP_ID,
+) -> None:
+    """POST the slash command `build(command)` (of Midjourney's bot or Niji's); a version
+    Discord rejects as stale (50035) refreshes the index and is tried once more (§6.1)."""
     try:
-        client.interact(build(commands.get(name)))
+        client.interact(build(commands.get(name, application_id=application_id)))
     except DiscordError as exc:
         if isinstance(exc, (RateLimited, Unauthorized, Transient)) or not exc.invalid_version:
             raise
         # Midjourney redeployed its commands: read the index again, try once more.
         log.warning("command version rejected; refreshing", extra={"command": name})
-        client.interact(build(commands.get(name, refresh=True)))
+        client.interact(build(commands.get(name, refresh=True, application_id=application_id)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .account import MIDJOURNEY_APP_ID, Account, DiscordSettings
+from .account import BOT_APPS, MIDJOURNEY_APP_ID, NIJI_APP_ID, Account, DiscordSettings
 from .http import HttpResponse, Transport, transport
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,12 @@ class Command:
     name: str
     id: str
     version: str
+    application_id: str = MIDJOURNEY_APP_ID
+
+
+def command_key(name: str, application_id: str = MIDJOURNEY_APP_ID) -> str:
+    """Where a command is kept in the index: Midjourney's by name, Niji's as `niji:<name>`."""
+    return f"niji:{name}" if application_id == NIJI_APP_ID else name
 
 
 # The last versions the original hard-coded (2.6.2+). Used only when the guild's command index
@@ -70,6 +76,12 @@ FALLBACK_COMMANDS = {
     "shorten": Command("shorten", "1121575372539039774", "1247736572414001223"),
     # trueai-org/midjourney-proxy@ed32197 src/Midjourney.Base/Resources/ApiParams/seed.json
     "show": Command("show", "1169435442328911902", "1247736572414001224"),
+    # The Niji bot's own (trueai Resources/ApiParams/*niji.json).
+    "niji:imagine": Command("imagine", "1023054140580057099", "1248805223892254774", NIJI_APP_ID),
+    "niji:describe": Command("describe", "1092683500743831652", "1248805223892254776", NIJI_APP_ID),
+    "niji:blend": Command("blend", "1061216934374424697", "1248805223892254775", NIJI_APP_ID),
+    "niji:shorten": Command("shorten", "1121575453916942376", "1248805223892254777", NIJI_APP_ID),
+    "niji:show": Command("show", "1023054140580057101", "1248805223892254781", NIJI_APP_ID),
 }
 
 
@@ -128,16 +140,20 @@ class DiscordClient:
 
     # ---- commands -----------------------------------------------------------------------
     def command_index(self) -> dict[str, Command]:
-        """Midjourney's slash commands (ids and current versions) from the guild's index."""
+        """Midjourney's and Niji's slash commands (ids and current versions) from the guild's
+        index, keyed by command_key."""
         resp = self._api("GET", f"/guilds/{self.account.guild_id}/application-command-index")
         data = resp.json() or {}
         found: dict[str, Command] = {}
         for cmd in data.get("application_commands", []) or []:
-            if str(cmd.get("application_id")) != MIDJOURNEY_APP_ID:
+            app = str(cmd.get("application_id"))
+            if app not in BOT_APPS:
                 continue
             name = cmd.get("name")
             if name in COMMAND_NAMES and cmd.get("id") and cmd.get("version"):
-                found[name] = Command(name, str(cmd["id"]), str(cmd["version"]))
+                found[command_key(name, app)] = Command(
+                    name, str(cmd["id"]), str(cmd["version"]), app
+                )
         return found
 
     # ---- interactions -------------------------------------------------------------------

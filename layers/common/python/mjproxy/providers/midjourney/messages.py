@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .account import MIDJOURNEY_APP_ID
+from .account import BOT_APPS
 
 DISCORD_EPOCH_MS = 1420070400000
 RED = 16711680  # 0xFF0000: Midjourney's error embeds
@@ -182,7 +182,7 @@ class Message:
 
     @property
     def from_midjourney(self) -> bool:
-        return self.author_id == MIDJOURNEY_APP_ID
+        return self.author_id in BOT_APPS  # Midjourney's bot or Niji's
 
     @property
     def flags(self) -> int:

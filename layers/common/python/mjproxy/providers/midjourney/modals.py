@@ -32,7 +32,7 @@ from ...store.instances import InstancePool
 from ...store.tasks import TaskRepository
 from ..base import Outcome
 from . import payloads
-from .account import Account, DiscordSettings
+from .account import Account, DiscordSettings, app_of
 from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, hidden_families
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .poller import disable_account
@@ -168,7 +168,9 @@ class ModalAnswerer:
             return "retry"  # the account's pacing: answer on a later delivery
         custom_id, input_id, value = reply
         nonce = new_nonce()
-        body = payloads.modal_submit(account, nonce, modal.id, custom_id, input_id, value)
+        body = payloads.modal_submit(
+            account, nonce, modal.id, custom_id, input_id, value, app_of(task.botType)
+        )
         try:
             DiscordClient(account, self.discord).interact(body)
         except (RateLimited, Transient):

@@ -15,10 +15,12 @@ STRING = 3
 ATTACHMENT = 11
 
 
-def _common(account: Account, kind: int, nonce: str) -> dict[str, Any]:
+def _common(
+    account: Account, kind: int, nonce: str, app: str = MIDJOURNEY_APP_ID
+) -> dict[str, Any]:
     return {
         "type": kind,
-        "application_id": MIDJOURNEY_APP_ID,
+        "application_id": app,
         "guild_id": account.guild_id,
         "channel_id": account.channel_id,
         "session_id": account.session_id,
@@ -35,7 +37,7 @@ def imagine(account: Account, cmd: Command, nonce: str, prompt: str) -> dict[str
     """/imagine, and /shorten: both take one string option "prompt" (trueai
     Resources/ApiParams/imagine.json, shorten.json)."""
     return {
-        **_common(account, APPLICATION_COMMAND, nonce),
+        **_common(account, APPLICATION_COMMAND, nonce, cmd.application_id),
         "data": _command(cmd, [{"type": STRING, "name": "prompt", "value": prompt}]),
     }
 
@@ -52,7 +54,7 @@ def describe(
 ) -> dict[str, Any]:
     options = [{"type": ATTACHMENT, "name": "image", "value": 0}]
     return {
-        **_common(account, APPLICATION_COMMAND, nonce),
+        **_common(account, APPLICATION_COMMAND, nonce, cmd.application_id),
         "data": _command(cmd, options, attachments=_attachments(files[:1])),
     }
 
@@ -65,7 +67,7 @@ def blend(
     ]
     options.append({"type": STRING, "name": "dimensions", "value": dimensions})
     return {
-        **_common(account, APPLICATION_COMMAND, nonce),
+        **_common(account, APPLICATION_COMMAND, nonce, cmd.application_id),
         "data": _command(cmd, options, attachments=_attachments(files)),
     }
 
@@ -82,10 +84,13 @@ def custom_id(action: TaskAction, index: int | None, message_hash: str) -> str:
 
 
 def button(
-    account: Account, nonce: str, message_id: str, message_flags: int, custom: str
-) -> dict[str, Any]:
+    account: Account, nonce: str, message_id: str, message_flags: int, custom: str,
+    app: str = MIDJOURNEY_APP_ID,
+) -> dict[str, Any]:  # fmt: skip
+    """A press on a message of bot `app` (Niji's buttons go to Niji's application, trueai
+    DiscordService.cs:3182)."""
     return {
-        **_common(account, MESSAGE_COMPONENT, nonce),
+        **_common(account, MESSAGE_COMPONENT, nonce, app),
         "message_id": message_id,
         "message_flags": message_flags,
         "data": {"component_type": 2, "custom_id": custom},
@@ -98,15 +103,16 @@ TEXT_INPUT = 4
 
 
 def modal_submit(
-    account: Account, nonce: str, modal_id: str, custom_id: str, input_id: str, value: str
-) -> dict[str, Any]:
+    account: Account, nonce: str, modal_id: str, custom_id: str, input_id: str, value: str,
+    app: str = MIDJOURNEY_APP_ID,
+) -> dict[str, Any]:  # fmt: skip
     """The answer to a modal Midjourney opened (INTERACTION_MODAL_CREATE): type 5 with the
     modal's interaction id, its custom_id and its one text input filled in (trueai
     Resources/ApiParams/zoom.json and remix.json; tests/fixtures/midjourney/modals.json)."""
     row = {"type": ACTION_ROW,
            "components": [{"type": TEXT_INPUT, "custom_id": input_id, "value": value}]}  # fmt: skip
     return {
-        **_common(account, MODAL_SUBMIT, nonce),
+        **_common(account, MODAL_SUBMIT, nonce, app),
         "data": {"id": modal_id, "custom_id": custom_id, "components": [row]},
     }
 
@@ -116,7 +122,7 @@ def show(
 ) -> dict[str, Any]:
     """`/show job_id:<uuid>` in the user's DM channel with the bot: no guild (trueai
     Resources/ApiParams/seed.json)."""
-    body = _common(account, APPLICATION_COMMAND, nonce)
+    body = _common(account, APPLICATION_COMMAND, nonce, cmd.application_id)
     del body["guild_id"]
     body["channel_id"] = channel_id
     options = [{"type": STRING, "name": "job_id", "value": job_id}]

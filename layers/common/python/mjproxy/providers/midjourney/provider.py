@@ -26,7 +26,7 @@ from ...store.instances import InstancePool
 from ...store.tasks import TaskRepository
 from ..base import Outcome, Provider, ProviderContext
 from . import payloads
-from .account import Account, DiscordSettings
+from .account import Account, DiscordSettings, app_of
 from .commands import Commands, send_command
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .matcher import KIND_ACTIONS, Candidate
@@ -194,6 +194,7 @@ class MidjourneyProvider(Provider):
         if task.action in (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL):
             return self._press(task, ctx, client, account, nonce, None)
         commands = Commands(client, DiscordState(self.pool), client.discord.command_ttl_seconds)
+        app = app_of(task.botType)  # botType NIJI_JOURNEY: the Niji bot's own commands
         files = [tuple(f) for f in uploads.get("files", [])]
         if task.action == TaskAction.IMAGINE:
             prompt = imagine_prompt(task, account, list(uploads.get("urls", [])), fast_exhausted)
@@ -201,19 +202,19 @@ class MidjourneyProvider(Provider):
             def build(cmd: Any) -> dict[str, Any]:
                 return payloads.imagine(account, cmd, nonce, prompt)
 
-            send_command(client, commands, "imagine", build)
+            send_command(client, commands, "imagine", build, app)
             return prompt
         if task.action == TaskAction.SHORTEN:
             text = (task.promptEn or task.prompt or "").strip()
             send_command(
                 client, commands, "shorten",
-                lambda cmd: payloads.imagine(account, cmd, nonce, text),
+                lambda cmd: payloads.imagine(account, cmd, nonce, text), app,
             )  # fmt: skip
             return f"/shorten {text}"
         if task.action == TaskAction.DESCRIBE:
             send_command(
                 client, commands, "describe",
-                lambda cmd: payloads.describe(account, cmd, nonce, files),
+                lambda cmd: payloads.describe(account, cmd, nonce, files), app,
             )  # fmt: skip
             return f"/describe {files[0][0] if files else ''}"
         if task.action == TaskAction.BLEND:
@@ -221,7 +222,7 @@ class MidjourneyProvider(Provider):
             dims = f"--ar {w}:{h}"
             send_command(
                 client, commands, "blend",
-                lambda cmd: payloads.blend(account, cmd, nonce, files, dims),
+                lambda cmd: payloads.blend(account, cmd, nonce, files, dims), app,
             )  # fmt: skip
             return f"/blend {len(files)} {dims}"
         raise DiscordError(0, f"unsupported action {task.action}")
@@ -245,7 +246,8 @@ class MidjourneyProvider(Provider):
             raise DiscordError(0, "关联任务没有Discord消息 (parent has no Midjourney message)")
         custom = custom or payloads.custom_id(task.action, task.index, str(message_hash))
         flags = int(props.get("flags") or 0)
-        client.interact(payloads.button(account, nonce, str(message_id), flags, custom))
+        app = app_of(task.botType)  # the bot whose message it is (children inherit botType)
+        client.interact(payloads.button(account, nonce, str(message_id), flags, custom, app))
         return custom
 
     # ---- uploads (§6.4) -------------------------------------------------------------------

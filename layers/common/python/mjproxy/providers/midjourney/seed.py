@@ -23,7 +23,7 @@ from ...config import Instance
 from ...domain.task import Task, TaskAction, new_nonce, now_ms
 from ...store.instances import InstancePool
 from . import payloads
-from .account import Account, DiscordSettings
+from .account import Account, DiscordSettings, app_of
 from .commands import Commands, send_command
 from .discord import DiscordClient, DiscordError
 from .messages import Message, job_hash, seed_of, snowflake_at
@@ -77,7 +77,10 @@ def fetch_seed(
     job = str(task.properties.get("messageHash") or "")
     if not job or task.action in (TaskAction.DESCRIBE, TaskAction.SHORTEN):
         raise SeedUnavailable("关联任务状态错误")
-    dm = str(instance.settings.get("privateChannelId") or "")
+    # Niji's seeds come from its own DM channel and its own /show (trueai NijiBotChannelId,
+    # Resources/ApiParams/seedniji.json).
+    niji = task.botType == "NIJI_JOURNEY"
+    dm = str(instance.settings.get("nijiBotChannelId" if niji else "privateChannelId") or "")
     if not dm:
         raise SeedUnavailable(NO_CHANNEL)
     pool = pool or InstancePool()
@@ -98,7 +101,8 @@ def fetch_seed(
         nonce = new_nonce()
         commands = Commands(client, state, discord.command_ttl_seconds)
         send_command(client, commands, "show",
-                     lambda cmd: payloads.show(account, cmd, nonce, dm, job))  # fmt: skip
+                     lambda cmd: payloads.show(account, cmd, nonce, dm, job),
+                     app_of(task.botType))  # fmt: skip
         reacted = False
         while time.time() < deadline:
             raws = client.messages(after=after, limit=50, channel=dm)
