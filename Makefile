@@ -24,8 +24,13 @@ lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/ruff check .
 
+# Three workers on two cores: the local tier's tests mostly wait on a running system (steps of
+# 1 s, browsers), so a third process keeps the cores busy. One file runs in one worker, since a
+# file's tests share its module fixtures (one local system each). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 3
 test: lint
-	$(BIN)/pytest -p no:cacheprovider --disable-socket --allow-unix-socket tests
+	$(BIN)/pytest -p no:cacheprovider --disable-socket --allow-unix-socket \
+		-n $(TEST_WORKERS) --dist loadfile tests
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

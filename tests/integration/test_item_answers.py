@@ -13,7 +13,7 @@ from moto import mock_aws
 from mjproxy.store import answers
 from mjproxy.store.answers import use_item_answer_parser
 
-from .test_local_direct import TABLE, _script, same_answers
+from .test_local_direct import TABLE, _script, assert_same_script
 
 
 def _run(fast: bool) -> tuple[list[Any], int]:
@@ -43,12 +43,7 @@ def test_item_answers_equal_botocores_parse(monkeypatch):
     slow, slow_taken = _run(fast=False)
     fast, fast_taken = _run(fast=True)
     assert slow_taken == 0 and fast_taken > 0  # the json.loads path is the one taken
-    assert len(slow) == len(fast)
-    for a, b in zip(slow, fast, strict=True):
-        if len(a) == 2:
-            assert same_answers(a[1], b[1]), (a, b)
-        else:
-            assert a == b
+    assert_same_script(slow, fast)
     by_call = {a[0] + str(i): a for i, a in enumerate(fast)}
     assert by_call["get_item5"][1]["Item"]["blob"] == {"B": b"\x00\x01png"}  # the slow path
 

@@ -37,6 +37,16 @@ def same_answers(slow: dict[str, Any], fast: dict[str, Any]) -> bool:
     return strip(slow) == strip(fast)
 
 
+def assert_same_script(slow: list[Any], fast: list[Any]) -> None:
+    """Two runs of `_script` gave the same answers and the same errors, call by call."""
+    assert len(slow) == len(fast)
+    for a, b in zip(slow, fast, strict=True):
+        if len(a) == 2:
+            assert same_answers(a[1], b[1]), (a, b)
+        else:
+            assert a == b
+
+
 def _script(db: Any) -> list[Any]:
     """Item operations in the shapes the store uses, answers and errors alike."""
     out: list[Any] = []
@@ -114,12 +124,7 @@ def test_direct_answers_equal_the_http_round_trip(monkeypatch):
     slow, slow_writes, slow_sent = _run(monkeypatch, direct=False)
     fast, fast_writes, fast_sent = _run(monkeypatch, direct=True)
     assert slow_sent > 0 and fast_sent == 0  # the direct path is the one taken
-    assert len(slow) == len(fast)
-    for a, b in zip(slow, fast, strict=True):
-        if len(a) == 2:
-            assert same_answers(a[1], b[1]), (a, b)
-        else:
-            assert a == b
+    assert_same_script(slow, fast)
     # Binary values come back as bytes, errors with their codes, as over HTTP.
     answers = dict((a[0] + str(i), a) for i, a in enumerate(fast))
     assert answers["get_item5"][1]["Item"]["blob"] == {"B": b"\x00\x01png"}

@@ -5,6 +5,10 @@ another task's answer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from moto import mock_aws
 
 from mjproxy.store.tasks import TaskRepository
@@ -25,6 +29,14 @@ def deliver_until(mj, check, rounds: int = 80) -> None:
             return
         mj.deliver_once()
     raise AssertionError("condition not reached")
+
+
+@contextmanager
+def one_slot(monkeypatch: Any, sim: Any) -> Iterator[Any]:
+    """One simulator account with coreSize 1: a second task waits for the first's slot."""
+    account = sim.add_account()
+    with mock_aws():
+        yield make_system(monkeypatch, sim, [sim.instance_config(account, coreSize=1)])
 
 
 def interactions(mj) -> int:
@@ -57,9 +69,7 @@ def test_cancelling_a_running_job_presses_midjourneys_cancel_button(mj):
 
 
 def test_the_freed_slot_starts_the_next_task_and_it_succeeds(monkeypatch, sim):
-    account = sim.add_account()
-    with mock_aws():
-        system = make_system(monkeypatch, sim, [sim.instance_config(account, coreSize=1)])
+    with one_slot(monkeypatch, sim) as system:
         first = imagine(system, "a lantern on a pier")
         second = imagine(system, "a kite over dunes")
         assert fetch(system, second)["status"] == "NOT_START"
@@ -94,9 +104,7 @@ def test_a_job_cancelled_before_its_first_message_never_answers_for_a_sibling(mj
 
 
 def test_cancelling_a_waiting_task_sends_nothing_to_discord(monkeypatch, sim):
-    account = sim.add_account()
-    with mock_aws():
-        system = make_system(monkeypatch, sim, [sim.instance_config(account, coreSize=1)])
+    with one_slot(monkeypatch, sim) as system:
         first = imagine(system, "a red door")
         waiting = imagine(system, "a blue door")
         before = sim.count("interactions", "POST")

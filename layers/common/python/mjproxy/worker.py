@@ -33,7 +33,7 @@ from .domain.task import (
     TaskStatus,
     now_ms,
 )
-from .providers import Outcome, Provider, capabilities_of, get_provider
+from .providers import Outcome, Provider, capabilities_of, get_provider, niji
 from .store.instances import InstancePool
 from .store.tasks import Conflict, TaskRepository
 
@@ -216,11 +216,13 @@ class Worker:
             return
         provider = provider_for(task, instance)
         ctx = WorkerContext(settings=settings(), instance=instance, repo=self.repo)
+        # What the generator sees (a Niji task's style phrase); `task` stays as stored.
+        sent = niji.for_generator(task, ctx) if instance.provider in niji.PHRASED else task
         try:
             if job.step == jobs.START:
-                outcome = provider.start(task, ctx)
+                outcome = provider.start(sent, ctx)
             else:
-                outcome = provider.poll(task, ctx)
+                outcome = provider.poll(sent, ctx)
         except Exception as exc:
             attempts = max(receive_count, job.attempt + 1)
             if attempts >= settings().worker_max_attempts:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PIL import UnidentifiedImageError
@@ -21,7 +22,7 @@ from PIL import UnidentifiedImageError
 from ..actions import ActionSpec, spec_of
 from ..domain.prompts import parse_prompt
 from ..domain.task import TaskAction
-from . import local_actions, local_art
+from . import local_actions, local_art, niji
 from .base import Outcome, Provider
 from .common import ACTION_METHODS
 
@@ -99,9 +100,12 @@ class LocalProvider(Provider):
                 state={"step": step + 1},
             )
         try:
-            return self._finish(task, ctx)
+            outcome = self._finish(task, ctx)
         except InputError as exc:
             return Outcome.failed(str(exc))
+        if outcome.image and niji.is_niji(task):  # no Niji bot here: its look instead
+            outcome = replace(outcome, image=niji.cel_shade(outcome.image))
+        return outcome
 
     # ---- the final result ------------------------------------------------------------------
     def _finish(self, task: Task, ctx: ProviderContext) -> Outcome:
