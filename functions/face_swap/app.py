@@ -1,4 +1,4 @@
-"""POST /mj/insight-face/swap: face swap (answers code 4: no provider has a face-swap model)."""
+"""POST /mj/insight-face/swap: a SWAP_FACE task (openai instances; elsewhere code 4 服务不支持)."""
 
 from mjproxy.api.http import Request, endpoint
 from mjproxy.api.models import FaceSwapRequest

@@ -16,6 +16,7 @@ POOL_USERS = {
     "SubmitSimpleChangeFunction",
     "SubmitDescribeFunction",
     "SubmitBlendFunction",
+    "FaceSwapFunction",  # a submit (SWAP_FACE task) under its trueai route name
     "AccountListFunction",
     "AccountFetchFunction",
     "AccountEnableFunction",

@@ -101,13 +101,20 @@ def new_task(
 
 
 def choose_instance(
-    pool: InstancePool, task: Task | None = None, account_filter: AccountFilter | None = None
+    pool: InstancePool,
+    task: Task | None = None,
+    account_filter: AccountFilter | None = None,
+    providers: tuple[str, ...] | None = None,
 ) -> Instance:
     """BestWaitIdle (protocol.md §5.4): the least loaded enabled instance, ties broken at random,
-    among those the task may use (its speed mode, bot and `accountFilter`: api/choice.py); code 3
-    when none. A fast->relax fallback instance changes the task's mode."""
+    among those the task may use (its speed mode, bot and `accountFilter`: api/choice.py; only
+    `providers` when given, for a capability few have); code 3 when none. A fast->relax
+    fallback instance changes the task's mode."""
+    enabled = pool.enabled()
+    if providers is not None:
+        enabled = [i for i in enabled if i.provider in providers]
     found = candidates(
-        pool.enabled(),
+        enabled,
         mode=task.mode if task else None,
         bot_type=task.botType if task else None,
         account_filter=account_filter,

@@ -10,7 +10,15 @@ from ..domain import codes
 from ..domain.task import TaskAction, TaskStatus
 from .errors import ProtocolError
 from .models import EditRequest, FaceSwapRequest, ImagineRequest, VideoRequest
-from .submit import Services, accept, choose_instance, find_parent, parse_images, prompt_task
+from .submit import (
+    Services,
+    accept,
+    choose_instance,
+    find_parent,
+    new_task,
+    parse_images,
+    prompt_task,
+)
 from .submit_more import image_from_link
 
 
@@ -98,10 +106,34 @@ def submit_video(
 def submit_face_swap(
     body: FaceSwapRequest, mode: str | None = None, svc: Services | None = None
 ) -> dict[str, Any]:
-    """SWAP_FACE: trueai runs it on Replicate's InsightFace model; none of our providers (local,
-    midjourney, bedrock, openai) has a face-swap model, so every request gets trueai's own
-    refusal, code 4 服务不支持, with the reason (plus-api.md §2.1). No task is created."""
-    raise ProtocolError(codes.VALIDATION_ERROR, codes.FACE_SWAP_UNSUPPORTED)
+    """SWAP_FACE (trueai's checks and strings, InsightFaceController.cs): the face of `source`
+    put on the person in `target`, each a data URL, bare base64 or an http(s) URL. Only `openai`
+    instances can (faceswap/); with none, 4 服务不支持 before anything else, as trueai answers
+    when its face-swap service is off."""
+    from ..faceswap import BOT_TYPE, SUPPORTED
+
+    svc = svc or Services()
+    if not any(i.provider in SUPPORTED for i in svc.pool.enabled()):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.FACE_SWAP_UNSUPPORTED)
+    source = body.sourceBase64 if not _blank(body.sourceBase64) else body.sourceUrl
+    target = body.targetBase64 if not _blank(body.targetBase64) else body.targetUrl
+    if _blank(source):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.FACE_SOURCE_EMPTY)
+    if _blank(target):
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.FACE_TARGET_EMPTY)
+    if (source or "").strip() == (target or "").strip():
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.FACE_SAME)
+    inputs = [image_input(target or ""), image_input(source or "")]  # faceswap.TARGET, SOURCE
+    task = new_task(
+        TaskAction.SWAP_FACE,
+        state=body.state,
+        notify_hook=body.notifyHook,
+        mode=mode,
+        bot_type=BOT_TYPE,
+    )
+    task.description = "/swap_face"
+    instance = choose_instance(svc.pool, task, body.accountFilter, providers=SUPPORTED)
+    return accept(svc, task, instance, inputs)
 
 
 def submit_edit(

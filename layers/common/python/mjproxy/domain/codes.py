@@ -40,7 +40,10 @@ IMAGE_EMPTY = "image不能为空"
 MOTION_INVALID = "motion参数错误"
 UNSUPPORTED = "服务不支持"
 EDIT_UNSUPPORTED = "服务不支持: 该实例的图像生成器未接入图片编辑 (edits/retexture)"
-FACE_SWAP_UNSUPPORTED = "服务不支持: 换脸 (face swap) 需要 InsightFace 模型，本服务的实例均未提供"
+FACE_SWAP_UNSUPPORTED = "服务不支持: 换脸 (face swap) 只有 openai 实例提供，所选实例的图像生成器没有换脸模型"
+FACE_SOURCE_EMPTY = "人脸图片不能为空"  # trueai InsightFaceController
+FACE_TARGET_EMPTY = "目标图片不能为空"
+FACE_SAME = "人脸图片和目标图片不能相同"
 BOT_TYPE_INVALID = "botType参数错误"
 MODE_NOT_ALLOWED_FMT = "账号不支持该模式: {mode}"
 

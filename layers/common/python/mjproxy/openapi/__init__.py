@@ -65,7 +65,7 @@ OPERATIONS: tuple[tuple[str, str, str, dict | None, dict | None], ...] = (
     ("post", "/mj/submit/retexture", "RETEXTURE: new colours and surface, same structure",
      _body(prompt={"type": "string"}, image={"type": "string"}, accountFilter=ACCOUNT_FILTER),
      ENVELOPE),
-    ("post", "/mj/insight-face/swap", "Face swap: code 4 服务不支持 (no face-swap model here)",
+    ("post", "/mj/insight-face/swap", "Face swap: a SWAP_FACE task on an openai instance, else code 4 服务不支持",
      _body(sourceBase64=IMAGE, sourceUrl={"type": "string"}, targetBase64=IMAGE,
            targetUrl={"type": "string"}, accountFilter=ACCOUNT_FILTER), ENVELOPE),
     ("get", "/mj/task/{id}/fetch", "One task, or null", None, TASK),

@@ -43,6 +43,7 @@ from ..actions import spec_of
 from ..config import ConfigError
 from ..domain.task import Task, TaskAction
 from ..edits.openai import OpenAIEdits
+from ..faceswap.openai import OpenAIFaceSwap
 from .base import Outcome, ProviderContext
 from .common import (
     ACTION_METHODS,
@@ -139,6 +140,13 @@ class OpenAIConfig(StepConfig):
         "Keep this picture's composition, shapes and outlines exactly; change only its "
         "materials, textures, colours and lighting to: {prompt}",
         "prompt of /mj/submit/retexture",
+    )
+    face_swap_prompt: str = setting(
+        "MJ_OPENAI_FACE_SWAP_PROMPT",
+        "Put the face from the second image on the person in the first image: keep the first "
+        "image's pose, hair, body, clothes, background, light and style exactly, and match the "
+        "face's skin tone and lighting to it.",
+        "instruction of /mj/insight-face/swap (the target image first, then the face)",
     )
     vary_subtle_prompt: str = setting(
         "MJ_OPENAI_VARY_SUBTLE_PROMPT",
@@ -237,7 +245,7 @@ def _image_file(data: bytes, n: int) -> tuple[str, bytes, str]:
     return f"image-{n}.png", ensure_png(data), "image/png"
 
 
-class OpenAIProvider(OpenAIActions, OpenAIEdits, StepProvider):
+class OpenAIProvider(OpenAIActions, OpenAIEdits, OpenAIFaceSwap, StepProvider):
     name = "openai"
     config_type = OpenAIConfig
 
@@ -304,6 +312,8 @@ class OpenAIProvider(OpenAIActions, OpenAIEdits, StepProvider):
             return self._describe(task, ctx, cfg, api)
         if task.action in (TaskAction.EDIT, TaskAction.RETEXTURE):
             return self.image_edit(task, ctx, cfg, api, task.promptEn or task.prompt or "")
+        if task.action == TaskAction.SWAP_FACE:
+            return self.face_swap(task, ctx, cfg, api)
         origin = reroll_origin(task, ctx) if task.action == TaskAction.REROLL else task
         prompt = task.promptEn or task.prompt or source_prompt(origin, ctx)
         spec = spec_of(origin)
