@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import art, cancel, formats, modals, niji, seed, shorten
+from . import art, cancel, formats, modals, niji, seed, shorten, video
 from .clock import ManualClock, RealClock
 from .formats import MJ_APP_ID, MJ_AUTHOR
 
@@ -48,6 +48,7 @@ KNOWN_PARAMS = {
     "s", "stylize", "tile", "v", "version", "niji", "iw", "weird", "w", "fast", "relax",
     "turbo", "repeat", "r", "sref", "cref", "cw", "sw", "sv", "p", "personalize", "raw",
     "video", "hd", "draft", "exp", "oref", "ow", "public", "stealth",
+    "motion", "end", "bs",  # video jobs (sim/mjsim/video.py)
 }  # fmt: skip
 _PARAM = re.compile(r"(?:^|\s)--([A-Za-z][\w-]*)((?:\s+(?!--)[^\s]+)*)")
 _AR = re.compile(r"^(\d{1,4}):(\d{1,4})$")
@@ -193,6 +194,7 @@ class Simulator:
         self._secret = uuid.uuid4().bytes
         self._session: str | None = None  # session_id of the interaction being handled
         self.windows: dict[str, modals.Window] = {}  # open modals by interaction id
+        self.clips: dict[str, bytes] = {}  # video clips on Midjourney's CDN by path (video.py)
         self.dms: dict[str, str] = {}  # account token -> its DM channel with the bot (seed.py)
         self.shown: dict[str, str] = {}  # DM message id -> the job /show posted it for
         # Gateway: hooks(account, event name, payload) called for every dispatch (gateway.py).
@@ -312,6 +314,8 @@ class Simulator:
                 return self._cdn(path, query)
             if path.startswith("/upload/"):
                 return self._record(method, "upload", self._put_upload(path, body or b""))
+            if path.startswith(video.CDN_PREFIX):
+                return video.serve(self, path)
             if not path.startswith("/api/v9/"):
                 return Response.json(404, {"message": "404: Not Found", "code": 0})
             return self._api(method, path[len("/api/v9") :], query, hdrs, body or b"")
@@ -554,6 +558,8 @@ class Simulator:
         if acct.remix and modals.open_remix(self, acct, ix, nonce, parent, parts):
             return Response(204)
         action = parts[2] if parts[1] == "JOB" else parts[1]
+        if video.press(self, acct, ix, nonce, parent, action):
+            return Response(204)
         if action == "upsample":
             self._upscale(acct, ix, nonce, parent, int(parts[3]))
         elif action == "variation":
@@ -818,6 +824,8 @@ class Simulator:
         # Same prompt and seed give the same picture, as in Midjourney; otherwise a new one.
         key = f"{job.prompt}|{seed.group(1)}" if seed else job.id
         job.image = art.grid(key, self._aspect(job.prompt), self._references(prompt))
+        if video.is_video(prompt):
+            job.kind = "video"
         self._schedule_grid_job(job)
 
     def _reroll(
@@ -889,7 +897,8 @@ class Simulator:
             msg = self._bot_post(
                 job, type=19, content=formats.upscale_done(job.prompt, acct.user_id, index),
                 attachments=[self._attachment(acct.channel_id, job.image, name, "image/png")],
-                components=formats.upscale_components(job.id, web=self.current),
+                components=[*formats.upscale_components(job.id, web=self.current),
+                            video.animate_row(job.id)],
                 message_reference={"type": 0, "channel_id": acct.channel_id,
                                    "guild_id": acct.guild_id,
                                    "message_id": parent.final_message_id},
@@ -978,7 +987,7 @@ class Simulator:
             self._emit(acct, "MESSAGE_DELETE", {"id": job.message_id,
                                                 "channel_id": acct.channel_id})  # fmt: skip
         name = f"{acct.username}_{formats.file_words(job.prompt)}_{job.id}.png"
-        msg = self._bot_post(
+        msg = video.finish(self, job) if job.kind == "video" else self._bot_post(
             job,
             content=formats.grid_done(
                 job.prompt, acct.user_id, self.mode, job.by, job.id if self.current else None

@@ -95,7 +95,7 @@ def file_words(prompt: str, limit: int = 6) -> str:
     return "_".join(words[:limit]) or "image"
 
 
-def _button(custom_id: str, label: str = "", emoji: str | None = None, style: int = 2) -> dict:
+def button(custom_id: str, label: str = "", emoji: str | None = None, style: int = 2) -> dict:
     out: dict = {"type": 2, "custom_id": custom_id, "style": style}
     if label:
         out["label"] = label
@@ -113,9 +113,9 @@ def web_row(job: str) -> dict:
 
 
 def grid_components(job: str, web: bool = False) -> list[dict]:
-    row1 = [_button(f"MJ::JOB::upsample::{i}::{job}", f"U{i}") for i in range(1, 5)]
-    row1.append(_button(f"MJ::JOB::reroll::0::{job}::SOLO", emoji="🔄"))
-    row2 = [_button(f"MJ::JOB::variation::{i}::{job}", f"V{i}") for i in range(1, 5)]
+    row1 = [button(f"MJ::JOB::upsample::{i}::{job}", f"U{i}") for i in range(1, 5)]
+    row1.append(button(f"MJ::JOB::reroll::0::{job}::SOLO", emoji="🔄"))
+    row2 = [button(f"MJ::JOB::variation::{i}::{job}", f"V{i}") for i in range(1, 5)]
     rows = [{"type": 1, "components": row1}, {"type": 1, "components": row2}]
     return [*rows, web_row(job)] if web else rows
 
@@ -131,32 +131,32 @@ def upscale_rows(job: str) -> list[dict]:
     # CustomComponentModel.cs:233-436 (labels, emoji, pans and the reroll on an upscale)
     return [
         {"type": 1, "components": [
-            _button(f"MJ::JOB::upsample_v6_2x_subtle::1::{job}::SOLO", "Upscale (Subtle)"),
-            _button(f"MJ::JOB::upsample_v6_2x_creative::1::{job}::SOLO", "Upscale (Creative)"),
+            button(f"MJ::JOB::upsample_v6_2x_subtle::1::{job}::SOLO", "Upscale (Subtle)"),
+            button(f"MJ::JOB::upsample_v6_2x_creative::1::{job}::SOLO", "Upscale (Creative)"),
         ]},
         {"type": 1, "components": [
-            _button(f"MJ::JOB::low_variation::1::{job}::SOLO", "Vary (Subtle)"),
-            _button(f"MJ::JOB::high_variation::1::{job}::SOLO", "Vary (Strong)"),
-            _button(f"MJ::Inpaint::1::{job}::SOLO", "Vary (Region)"),
+            button(f"MJ::JOB::low_variation::1::{job}::SOLO", "Vary (Subtle)"),
+            button(f"MJ::JOB::high_variation::1::{job}::SOLO", "Vary (Strong)"),
+            button(f"MJ::Inpaint::1::{job}::SOLO", "Vary (Region)"),
         ]},
         {"type": 1, "components": [
-            _button(f"MJ::Outpaint::50::1::{job}::SOLO", "Zoom Out 2x"),
-            _button(f"MJ::Outpaint::75::1::{job}::SOLO", "Zoom Out 1.5x"),
-            _button(f"MJ::CustomZoom::{job}", "Custom Zoom"),
+            button(f"MJ::Outpaint::50::1::{job}::SOLO", "Zoom Out 2x"),
+            button(f"MJ::Outpaint::75::1::{job}::SOLO", "Zoom Out 1.5x"),
+            button(f"MJ::CustomZoom::{job}", "Custom Zoom"),
         ]},
         {"type": 1, "components": [
-            _button(f"MJ::JOB::pan_left::1::{job}::SOLO", emoji="⬅️"),
-            _button(f"MJ::JOB::pan_right::1::{job}::SOLO", emoji="➡️"),
-            _button(f"MJ::JOB::pan_up::1::{job}::SOLO", emoji="⬆️"),
-            _button(f"MJ::JOB::pan_down::1::{job}::SOLO", emoji="⬇️"),
-            _button(f"MJ::JOB::reroll::0::{job}::SOLO", emoji="🔄"),
+            button(f"MJ::JOB::pan_left::1::{job}::SOLO", emoji="⬅️"),
+            button(f"MJ::JOB::pan_right::1::{job}::SOLO", emoji="➡️"),
+            button(f"MJ::JOB::pan_up::1::{job}::SOLO", emoji="⬆️"),
+            button(f"MJ::JOB::pan_down::1::{job}::SOLO", emoji="⬇️"),
+            button(f"MJ::JOB::reroll::0::{job}::SOLO", emoji="🔄"),
         ]},
     ]  # fmt: skip
 
 
 def describe_components(job: str) -> list[dict]:
-    row = [_button(f"MJ::Job::PicReader::{i}", str(i)) for i in range(1, 5)]
-    row.append(_button("MJ::Picread::Retry", emoji="🔄"))
+    row = [button(f"MJ::Job::PicReader::{i}", str(i)) for i in range(1, 5)]
+    row.append(button("MJ::Picread::Retry", emoji="🔄"))
     return [{"type": 1, "components": row}]
 
 

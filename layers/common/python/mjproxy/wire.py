@@ -63,7 +63,11 @@ def task_json(
     props = {k: v for k, v in task.properties.items()}
     for name in PROPERTY_FIELDS:
         props.setdefault(name, None)
-    videos = [u for u in (url(k) for k in task.videoKeys) if u]
+    # A video "key" may be a provider's own link (a Midjourney CDN clip we could not copy).
+    videos = [
+        u for u in (k if k.startswith(("https://", "http://")) else url(k) for k in task.videoKeys)
+        if u
+    ]  # fmt: skip
     return {
         "id": str(task.id),
         "action": task.action.value,

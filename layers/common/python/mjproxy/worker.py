@@ -138,7 +138,14 @@ def outcome_changes(
             images.put(key, outcome.video or b"", "video/mp4")
             still = images.single_key(task.id)
             images.put(still, outcome.image or b"")
-            changes.update(videoKeys=[key], imageKey=still)
+            keys = [key]
+            for n, extra in enumerate(outcome.more_videos, start=2):
+                if isinstance(extra, bytes):
+                    keys.append(images.video_key(task.id, n))
+                    images.put(keys[-1], extra, "video/mp4")
+                else:
+                    keys.append(extra)  # a link (wire.py shows it as it is)
+            changes.update(videoKeys=keys, imageKey=still)
         elif task.action == TaskAction.SHORTEN:  # text: the prompt stays the client's own
             text = outcome.text or ""
             changes["promptEn"] = text

@@ -56,7 +56,7 @@ def submit_video(
 ) -> dict[str, Any]:
     """VIDEO from an image (or, with `action:"extend"` + `taskId`, continuing a finished video):
     `videoUrl` / `videoUrls[{url}]` point at the MP4 (video/providers.py for each provider)."""
-    from ..video.providers import SUPPORTED
+    from ..video.providers import NO_EXTEND, SUPPORTED
 
     svc = svc or Services()
     if _blank(body.prompt):
@@ -100,6 +100,8 @@ def submit_video(
         instance = choose_instance(svc.pool, task, body.accountFilter)
     if instance.provider not in SUPPORTED:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_DISABLED)
+    if parent is not None and instance.provider in NO_EXTEND:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_EXTEND_UNSUPPORTED)
     return accept(svc, task, instance, inputs)
 
 

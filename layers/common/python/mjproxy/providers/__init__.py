@@ -47,13 +47,14 @@ def get_provider(name: str) -> Provider:
 # customIds /mj/submit/action accepts. Declared here rather than on the classes so that a submit
 # function knows them without importing a provider (and its Pillow / boto3 dependencies).
 # midjourney presses whatever component Midjourney attached, so it does every family.
-# Animate needs a video model: local renders clips, bedrock runs Nova Reel (mjproxy.video);
-# OpenAI's image API has none, and Midjourney's videos are not read back from Discord yet.
+# Animate needs a video model: local renders clips, bedrock runs Nova Reel (mjproxy.video),
+# midjourney presses Midjourney's own Animate (providers/midjourney/video.py); OpenAI's image
+# API has none.
 CAPABILITIES: dict[str, frozenset[str]] = {
     "local": ALL_CAPABILITIES,
     "bedrock": ALL_CAPABILITIES,
     "openai": ALL_CAPABILITIES - {Capability.ANIMATE},
-    "midjourney": ALL_CAPABILITIES - {Capability.ANIMATE},
+    "midjourney": ALL_CAPABILITIES,
 }
 
 

@@ -55,6 +55,9 @@ class Outcome:
     fail_reason: str | None = None
     seed: int | None = None  # the seed the generator really used (GET /mj/task/{id}/image-seed)
     video: bytes | None = None  # "video": the MP4; `image` is then its still (the imageUrl)
+    # "video": the batch's other clips (midjourney: up to 3), each the MP4 (stored like `video`)
+    # or a link the provider could not copy (kept as it is in videoUrls).
+    more_videos: tuple[bytes | str, ...] = ()
     # The result's buttons when the provider knows them (midjourney: the components Midjourney
     # attached); None derives them from the family table and the provider's capabilities.
     buttons: list[dict[str, Any]] | None = None

@@ -1,5 +1,6 @@
 """VIDEO tasks on each provider: `local` renders a procedural clip (local.py); `bedrock` runs
-Amazon Nova Reel asynchronously (its job writes the MP4 to our bucket, we poll it). Other
+Amazon Nova Reel asynchronously (its job writes the MP4 to our bucket, we poll it);
+`midjourney` runs Midjourney's video jobs through Discord (providers/midjourney/video.py). Other
 providers have no video model here: the submit answers 4 视频功能未启用 for them."""
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ if TYPE_CHECKING:
     from ..domain.task import Task
     from ..providers.base import ProviderContext
 
-SUPPORTED = ("local", "bedrock")
+SUPPORTED = ("local", "bedrock", "midjourney")
+# Providers whose video jobs cannot be continued (`action:"extend"`): see
+# providers/midjourney/video.py for why Discord's extend is not run.
+NO_EXTEND = ("midjourney",)
 NOVA_REEL_MODEL = "amazon.nova-reel-v1:1"
 NOVA_REEL_SIZE = (1280, 720)  # the only image size Nova Reel's TEXT_VIDEO accepts
 NOVA_POLL_SECONDS = 15
@@ -29,6 +33,10 @@ def video_provider(name: str) -> Provider:
         return NovaReelProvider()
     if name == "local":
         return LocalVideoProvider()
+    if name == "midjourney":  # Discord's own video jobs: the provider itself (its video.py)
+        from ..providers import get_provider
+
+        return get_provider(name)
     raise ValueError(f"provider {name!r} has no video model")
 
 

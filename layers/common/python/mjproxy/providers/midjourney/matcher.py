@@ -42,6 +42,7 @@ from .messages import (
     seed_of,
 )
 from .shorten import is_shorten_reply
+from .video import is_video_prompt
 
 # "describe": a text result, describe's four prompts or /shorten's five.
 EventKind = Literal["ignore", "failure", "start", "progress", "done", "describe", "account"]
@@ -398,6 +399,8 @@ def _child_actions(event: Event) -> tuple[TaskAction, ...] | None:
     if event.kind == "failure":
         return None
     parsed = event.message.parsed
+    if parsed is not None and is_video_prompt(parsed.prompt):
+        return (TaskAction.VIDEO,)  # Animate on an upscale (video.py)
     if parsed is not None:
         return KIND_ACTIONS.get(parsed.kind, ())
     if event.upscale:  # a result read by its buttons / an old start text
@@ -450,7 +453,9 @@ def _imagine_prompt(event: Event) -> str | None:
 def _imagines(event: Event, cands: list[Candidate]) -> list[Candidate]:
     if event.message.parent_message_id or event.message.interaction_name not in (None, "imagine"):
         return []  # a button result or another command: never an imagine
-    return [c for c in cands if c.task.action == TaskAction.IMAGINE]
+    # /submit/video runs as an /imagine too; its echo carries --video (video.py)
+    action = TaskAction.VIDEO if is_video_prompt(_imagine_prompt(event)) else TaskAction.IMAGINE
+    return [c for c in cands if c.task.action == action]
 
 
 def by_seed(event: Event, cands: list[Candidate]) -> Candidate | None:

@@ -25,7 +25,7 @@ from typing import Any
 from ... import images
 from ...aws import client as aws_client
 from ...config import Instance, settings
-from ...domain.task import Task, TaskStatus
+from ...domain.task import Task, TaskAction, TaskStatus
 from ...store.instances import InstancePool
 from ...store.tasks import TaskRepository
 from ...worker import Worker
@@ -38,6 +38,7 @@ from .matcher import Candidate, Event, match, retired_keys
 from .messages import Message, snowflake_at
 from .outcomes import describe_outcome, done_outcome, failure_outcome, progress_outcome
 from .state import AccountItem, DiscordState, PollerState, now_ms
+from .video import fetch_result
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +343,17 @@ class Poller:
             def make(t: Task) -> Outcome:
                 return describe_outcome(event, t, cand)
 
+        elif event.kind == "done" and cand.task.action == TaskAction.VIDEO:
+            try:  # the clips, from Discord's and Midjourney's CDNs (video.py)
+                make = fetch_result(event, cand, client)
+            except DiscordError as exc:
+                log.warning("video download failed", extra={"status": exc.status})
+                return "retry"
+            except (OSError, ValueError) as exc:  # not a video PyAV can read: it never will be
+                reason = f"video result unreadable: {exc}"
+
+                def make(t: Task) -> Outcome:
+                    return Outcome.failed(reason)
         elif event.kind == "done":
             try:
                 image = client.download(event.image_url or "")

@@ -35,6 +35,7 @@ from .modals import refusal
 from .poller import Poller, disable_account
 from .state import DiscordState
 from .upload import UploadFailed, ext_of, upload, upload_link
+from .video import video_prompt
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ SPEED_MODES = ("fast", "relax", "turbo")
 # /describe of its own.
 PRESSED = frozenset(
     {Capability.UPSCALE, Capability.VARIATION, Capability.REROLL, Capability.UPSCALE_HD,
-     Capability.VARY, Capability.VARY_REGION, Capability.OUTPAINT}
+     Capability.VARY, Capability.VARY_REGION, Capability.OUTPAINT, Capability.ANIMATE}
 )  # fmt: skip
+# Commands whose images are sent as links in the prompt (upload_link), not as attachments.
+LINKED = (TaskAction.IMAGINE, TaskAction.VIDEO)
 
 
 # A button child -> the children of the same message whose result text looks the same
@@ -204,6 +207,15 @@ class MidjourneyProvider(Provider):
 
             send_command(client, commands, "imagine", build, app)
             return prompt
+        if task.action == TaskAction.VIDEO:  # /submit/video: an /imagine with --video (video.py)
+            urls = list(uploads.get("urls", []))
+            base = imagine_prompt(task, account, urls[:1], fast_exhausted)
+            text = video_prompt(task, base, urls)
+            send_command(
+                client, commands, "imagine",
+                lambda cmd: payloads.imagine(account, cmd, nonce, text), app,
+            )  # fmt: skip
+            return text
         if task.action == TaskAction.SHORTEN:
             text = (task.promptEn or task.prompt or "").strip()
             send_command(
@@ -265,11 +277,11 @@ class MidjourneyProvider(Provider):
             name = (
                 f"{task.id}.{ext}" if task.action == TaskAction.DESCRIBE else f"{task.id}-{n}.{ext}"
             )
-            if task.action == TaskAction.IMAGINE:
+            if task.action in LINKED:
                 urls.append(upload_link(client, name, blob))
             else:
                 files.append([name, upload(client, name, blob)])
-        return {"urls": urls} if task.action == TaskAction.IMAGINE else {"files": files}
+        return {"urls": urls} if task.action in LINKED else {"files": files}
 
     # ---- ambiguity -----------------------------------------------------------------------------
     def _sibling_in_flight(self, task: Task, account: Account) -> float | None:
