@@ -41,6 +41,7 @@ def test_every_fixture_names_its_source():
         "seed",
         "upload",
         "niji",
+        "video",
     ):
         for f in load(name):
             repo_or_doc, _, where = f["source"].partition(" ")
