@@ -8,6 +8,7 @@ from __future__ import annotations
 from tests.integration.midjourney.test_midjourney import sim_job
 from tests.integration.test_plus_video import code_desc, frames, mp4_of
 from tests.scenarios import data_url, png_bytes, run_to_end, submit_ok
+from tests.scenarios import fetch as fetch_task
 
 IMAGE = data_url(png_bytes((64, 64), (200, 40, 40)))
 CDN = "http://mjsim.test/mjcdn"
@@ -89,3 +90,31 @@ def test_extend_on_midjourney_is_refused_with_the_reason(mj, monkeypatch):
     assert code_desc(r) == (
         4, "服务不支持: 视频延展 (extend) needs Discord's video upscale and Remix window"
     )
+
+
+def test_two_animates_of_one_upscale_and_two_videos_at_once_each_get_their_own_job(
+    mj, monkeypatch
+):
+    video_env(monkeypatch)
+    grid = run_to_end(mj, submit_ok(mj, "/mj/submit/imagine", {"prompt": "a lighthouse"}))
+    up = run_to_end(
+        mj, submit_ok(mj, "/mj/submit/change", {"taskId": grid["id"], "action": "UPSCALE",
+                                                 "index": 1})  # fmt: skip
+    )
+    presses = {
+        motion: submit_ok(mj, "/mj/submit/action", {"taskId": up["id"], "customId": b["customId"]})
+        for b in up["buttons"]
+        if (motion := b["customId"].split("::")[2].removeprefix("animate_")) in ("high", "low")
+    }
+    videos = {
+        motion: submit_ok(mj, "/mj/submit/video",
+                          {"prompt": "same words", "image": IMAGE, "motion": motion})
+        for motion in ("high", "low")
+    }  # fmt: skip
+    mj.drain()
+    for motion, task_id in [*presses.items(), *videos.items()]:
+        task = fetch_task(mj, task_id)
+        job = sim_job(mj, task_id)
+        assert task["status"] == "SUCCESS", task
+        assert f"--motion {motion}" in job.prompt
+        assert mp4_of(task["videoUrl"]) == mj.sim.clips[f"/video/{job.id}/0_0.mp4"]

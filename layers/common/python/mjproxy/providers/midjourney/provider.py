@@ -309,7 +309,9 @@ class MidjourneyProvider(Provider):
     def _ambiguous(task: Task, account: Account) -> bool:
         if task.action in LOOK_ALIKE or task.action in (TaskAction.BLEND, TaskAction.SHORTEN):
             return True
-        if task.action == TaskAction.IMAGINE:
+        if task.action == TaskAction.VIDEO and task.parentId:  # Animate: told apart by order
+            return True
+        if task.action in LINKED:
             return not account.seed_marker or seed_of(task.promptEn or task.prompt) is not None
         return False
 
@@ -323,8 +325,12 @@ class MidjourneyProvider(Provider):
             ) == task.properties.get("referencedMessageId")
         if task.action in (TaskAction.BLEND, TaskAction.SHORTEN):
             return other.action == task.action  # answers told apart by send order only
+        if task.action == TaskAction.VIDEO and task.parentId:  # two Animates of one upscale
+            return other.action == task.action and other.properties.get(
+                "referencedMessageId"
+            ) == task.properties.get("referencedMessageId")
         # Reference-image links differ per upload; the text is what Midjourney echoes alike.
         mine = primary_prompt(task.promptEn or task.prompt or "").replace("<link>", "")
         theirs = primary_prompt(str(other.providerState.get("prompt") or other.promptEn or ""))
         theirs = theirs.replace("<link>", "")
-        return other.action == TaskAction.IMAGINE and mine == theirs
+        return other.action == task.action and mine == theirs
