@@ -95,7 +95,8 @@ LOAD_AT_START = _load_average()  # when this script started (common is imported 
 
 
 def commit() -> str:
-    """The code measured: HEAD's short hash, `+changes` when the work tree differs from it."""
+    """The code measured: HEAD's short hash, `+changes` when the work tree (bench/results aside)
+    differs from it."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -105,7 +106,9 @@ def commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # bench/results is what a run writes: the earlier scripts of one `make bench` run
+            # must not mark the code the later ones measure as changed.
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
             cwd=ROOT,
             capture_output=True,
             text=True,
