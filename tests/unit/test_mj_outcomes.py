@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mjproxy.domain.task import Task, TaskAction, TaskStatus
 from mjproxy.providers.midjourney import matcher as m
-from mjproxy.providers.midjourney.messages import Message
+from mjproxy.providers.midjourney.messages import RED, Message
 from mjproxy.providers.midjourney.outcomes import (
     describe_outcome,
     done_outcome,
@@ -73,5 +73,5 @@ def test_describe_and_failure():
     out = describe_outcome(e, t, m.Candidate.of(t))
     assert out.result == "text" and out.text == "1️⃣ a\n\n2️⃣ b"
     assert out.properties["finalPrompt"] == out.text
-    f = event("", embeds=[{"title": "Invalid parameter", "description": "bad", "color": m.RED}])
+    f = event("", embeds=[{"title": "Invalid parameter", "description": "bad", "color": RED}])
     assert failure_outcome(f, t).fail_reason == "[Invalid parameter] bad"
