@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import notify
 from ..domain import codes
@@ -12,6 +12,9 @@ from ..store.instances import InstancePool
 from ..store.tasks import Conflict, TaskRepository
 from .errors import ProtocolError
 from .tasks import visible
+
+if TYPE_CHECKING:
+    from ..config import Instance
 
 
 def _find(repo: TaskRepository, task_id: str) -> Task:
@@ -67,11 +70,11 @@ def cancel(
 def _stop_provider_job(task: Task, pool: InstancePool) -> None:
     """The provider's own cancel, after the answer is decided (it never changes the answer)."""
     try:
-        instance = pool.instance(task.instanceId) if task.instanceId else None
+        instance = _midjourney_instance(task, pool)
     except Exception:
         logger.exception("instance unreadable; provider job left running")
         return
-    if instance is not None and instance.enable and instance.provider == "midjourney":
+    if instance is not None:
         from ..providers.midjourney.cancel import stop_job
 
         done = stop_job(task, instance, pool)
@@ -109,9 +112,18 @@ def image_seed(
     return {"code": codes.SUCCESS, "description": codes.OK, "result": str(seed), "properties": {}}
 
 
-def _provider_seed(task: Task, repo: TaskRepository, pool: InstancePool) -> int | None:
+def _midjourney_instance(task: Task, pool: InstancePool) -> Instance | None:
+    """The task's instance when it is an enabled midjourney account (the one provider with its
+    own cancel and seed calls), else None."""
     instance = pool.instance(task.instanceId) if task.instanceId else None
     if instance is None or not instance.enable or instance.provider != "midjourney":
+        return None
+    return instance
+
+
+def _provider_seed(task: Task, repo: TaskRepository, pool: InstancePool) -> int | None:
+    instance = _midjourney_instance(task, pool)
+    if instance is None:
         return None
     from ..providers.midjourney.seed import SeedUnavailable, fetch_seed
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from ...config import Instance
 from ...domain.task import Task, new_nonce
 from ...store.instances import InstancePool
 from . import payloads
-from .account import Account, DiscordSettings, app_of
+from .account import DiscordSettings, app_of
 from .discord import DiscordClient, DiscordError
 from .matcher import Candidate
 from .messages import Message
@@ -78,8 +77,7 @@ def stop_job(
         if not isinstance(button, dict) or not button.get("customId"):
             return "no button"
         discord = DiscordSettings.from_env()
-        session, _ = state.sending(instance.id)
-        account = replace(Account.from_instance(instance, discord), gateway_session=session)
+        account, _ = state.sending_account(instance, discord)
         wait = pool.claim_interaction(account.id, account.interaction_interval_seconds)
         if wait > PACING_WAIT_MAX_SECONDS:
             return "paced"

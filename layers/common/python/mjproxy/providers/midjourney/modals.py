@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ...actions import ActionSpec, Modal, spec_of
@@ -32,7 +32,7 @@ from ...store.instances import InstancePool
 from ...store.tasks import TaskRepository
 from ..base import Outcome
 from . import payloads
-from .account import Account, DiscordSettings, app_of
+from .account import DiscordSettings, app_of
 from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, hidden_families
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
 from .poller import disable_account
@@ -162,8 +162,7 @@ class ModalAnswerer:
             reason = reply
             self.worker.apply_event(task.id, lambda t: Outcome.failed(reason))
             return "applied"
-        session, _ = DiscordState(self.pool).sending(instance.id)
-        account = replace(Account.from_instance(instance, self.discord), gateway_session=session)
+        account, _ = DiscordState(self.pool).sending_account(instance, self.discord)
         if self.pool.claim_interaction(account.id, account.interaction_interval_seconds) > 0:
             return "retry"  # the account's pacing: answer on a later delivery
         custom_id, input_id, value = reply

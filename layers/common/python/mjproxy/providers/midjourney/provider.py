@@ -16,7 +16,6 @@ refusals fail the task with Discord's own message (§6.2); upload failures with 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from ...actions import Capability, spec_of
@@ -127,8 +126,7 @@ class MidjourneyProvider(Provider):
     # ---- sending ----------------------------------------------------------------------------
     def _send(self, task: Task, ctx: ProviderContext) -> Outcome:
         discord = DiscordSettings.from_env()
-        session, fast_exhausted = DiscordState(self.pool).sending(ctx.instance.id)
-        account = replace(Account.from_instance(ctx.instance, discord), gateway_session=session)
+        account, fast_exhausted = DiscordState(self.pool).sending_account(ctx.instance, discord)
         client = DiscordClient(account, discord)
         state: dict[str, Any] = {}
         try:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from ...config import Instance
 from ...domain.task import Task, TaskAction, new_nonce, now_ms
 from ...store.instances import InstancePool
 from . import payloads
-from .account import Account, DiscordSettings, app_of
+from .account import DiscordSettings, app_of
 from .commands import Commands, send_command
 from .discord import DiscordClient, DiscordError
 from .messages import Message, job_hash, seed_of, snowflake_at
@@ -86,8 +85,7 @@ def fetch_seed(
     pool = pool or InstancePool()
     discord = DiscordSettings.from_env()
     state = DiscordState(pool)
-    session, _ = state.sending(instance.id)
-    account = replace(Account.from_instance(instance, discord), gateway_session=session)
+    account, _ = state.sending_account(instance, discord)
     client = DiscordClient(account, discord)
     deadline = time.time() + BUDGET_SECONDS
     try:

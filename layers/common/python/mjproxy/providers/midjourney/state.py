@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...aws import client
+from ...config import Instance
 from ...store.instances import InstancePool
+from .account import Account, DiscordSettings
 
 
 def now_ms() -> int:
@@ -124,6 +126,13 @@ class DiscordState:
         item = self.read(account_id)
         live = item.gateway_until > (now_ms() if now is None else now)
         return (item.gateway_session if live else None), item.fast_exhausted
+
+    def sending_account(self, instance: Instance, discord: DiscordSettings) -> tuple[Account, bool]:
+        """The account as an interaction goes out from it (carrying the live gateway session, see
+        `sending`), and whether fast hours are exhausted."""
+        session, fast_exhausted = self.sending(instance.id)
+        account = replace(Account.from_instance(instance, discord), gateway_session=session)
+        return account, fast_exhausted
 
     def mark_fast_exhausted(self, account_id: str, reason: str) -> None:
         self._db.update_item(
