@@ -71,7 +71,8 @@ class Usage:
     calls: Counter = field(default_factory=Counter)  # "dynamodb.GetItem" -> n
     rru: float = 0.0
     wru: float = 0.0  # base tables
-    wru_gsi: float = 0.0  # global secondary indexes
+    wru_gsi: float = 0.0  # global secondary indexes, at the template's projection
+    wru_gsi_all: float = 0.0  # the same writes had the indexes projected ALL (issue 17 lever)
     sqs_requests: int = 0  # billed 64 KB chunks of SendMessage
     s3_put: int = 0
     s3_get: int = 0
@@ -88,6 +89,7 @@ class Usage:
         out.calls = self.calls - before.calls
         out.rru, out.wru = self.rru - before.rru, self.wru - before.wru
         out.wru_gsi = self.wru_gsi - before.wru_gsi
+        out.wru_gsi_all = self.wru_gsi_all - before.wru_gsi_all
         out.sqs_requests = self.sqs_requests - before.sqs_requests
         out.s3_put, out.s3_get = self.s3_put - before.s3_put, self.s3_get - before.s3_get
         out.s3_bytes = {k: v for k, v in self.s3_bytes.items() if before.s3_bytes.get(k) != v}
@@ -127,13 +129,17 @@ class Meter:
         self.errors: list[str] = []
         self.side = common.side_client("dynamodb")
         self.keys = {}  # table -> key attribute names
-        self.indexes = {}  # table -> [(index name, key attribute names)]
+        self.indexes = {}  # table -> [(index name, key attribute names, projection type)]
         for logical, res in stack.template.of_type("AWS::DynamoDB::Table").items():
             props = res["Properties"]
             table = stack.template.physical[logical]
             self.keys[table] = [k["AttributeName"] for k in props["KeySchema"]]
             self.indexes[table] = [
-                (g["IndexName"], [k["AttributeName"] for k in g["KeySchema"]])
+                (
+                    g["IndexName"],
+                    [k["AttributeName"] for k in g["KeySchema"]],
+                    stack.template.resolve(g["Projection"]["ProjectionType"]),
+                )
                 for g in props.get("GlobalSecondaryIndexes", [])
             ]
 
@@ -228,8 +234,9 @@ class Meter:
                 return
             new = None if op == "DeleteItem" else self._item(table, self._key(params))
             u.wru += max(1, math.ceil(max(item_size(old), item_size(new)) / KB))
-            for _name, attrs in self.indexes.get(table, []):
-                u.wru_gsi += index_writes(old, new, attrs)
+            for _name, attrs, projection in self.indexes.get(table, []):
+                u.wru_gsi += index_writes(old, new, attrs, projection)
+                u.wru_gsi_all += index_writes(old, new, attrs, "ALL")
 
 
 def body_size(body: Any) -> int:
@@ -247,20 +254,25 @@ def body_size(body: Any) -> int:
     return size
 
 
-def index_writes(old: dict | None, new: dict | None, attrs: list[str]) -> int:
-    """Write units an index with ALL projection takes for one base-table write."""
+def index_writes(
+    old: dict | None, new: dict | None, attrs: list[str], projection: str = "ALL"
+) -> int:
+    """Write units an index takes for one base-table write (DynamoDB's rules: an update that
+    changes neither the index keys nor a projected attribute writes nothing to the index; a
+    KEYS_ONLY index entry is the table and index keys, under 1 KB)."""
+    keys_only = projection == "KEYS_ONLY"
 
     def in_index(item: dict | None) -> bool:
         return bool(item) and all(a in item for a in attrs)
 
     def units(item: dict | None) -> int:
-        return max(1, math.ceil(item_size(item) / KB))
+        return 1 if keys_only else max(1, math.ceil(item_size(item) / KB))
 
     was, now = in_index(old), in_index(new)
     if was and now:
         if any(old[a] != new[a] for a in attrs):
             return units(old) + units(new)  # key changed: delete + put
-        return units(new) if old != new else 0
+        return units(new) if old != new and not keys_only else 0
     if now:
         return units(new)
     if was:
@@ -603,6 +615,7 @@ def main() -> None:
             "rru": u.rru,
             "wru": u.wru,
             "wru_gsi": u.wru_gsi,
+            "wru_gsi_all": u.wru_gsi_all,
             "sqs_send_requests": u.sqs_requests,
             "esm_messages": u.esm_messages,
             "s3_put": u.s3_put,
@@ -646,6 +659,9 @@ def main() -> None:
             "local_progress_steps": steps,
             "task_item_bytes": task_item_bytes,
             "quadrants_on_read": quadrants_on_read,
+            "index_projection": stack.template.resolve(
+                stack.template.parameters["TaskIndexProjection"].get("Default", "ALL")
+            ),
         },  # fmt: skip
         common.run_script("api_calls.py"),
     )

@@ -81,6 +81,14 @@ class Assumptions:
         return math.ceil(self.task_seconds / self.poll_seconds)
 
 
+def index_copy_bytes(inputs: dict[str, Any], item: int) -> int:
+    """Bytes the all-by-submit index keeps per finished task: the whole item (ALL) or its keys
+    (KEYS_ONLY: id, gsiList, submitTime + DynamoDB's 100 bytes of index overhead)."""
+    if inputs["calls"].get("index_projection", "ALL") == "KEYS_ONLY":
+        return 140
+    return item
+
+
 # ---- inputs -----------------------------------------------------------------------------------
 def load_inputs() -> dict[str, Any]:
     calls = common.read_result("3_api_calls")
@@ -218,8 +226,9 @@ def per_task(
     ddb_requests = rru * p["ddb_rru_per_million"] / 1e6 + wru * p["ddb_wru_per_million"] / 1e6
     months = a.retention_days / DAYS_PER_MONTH
     item = inputs["calls"]["task_item_bytes"] + 100  # +100 bytes of per-item overhead
-    # The base table and the all-by-submit index hold a finished task (ALL projection).
-    ddb_storage = (2 * item / GB * p["ddb_storage_gb_month"] + item / GB * p["ddb_pitr_gb_month"]) * months  # fmt: skip
+    # The base table and the all-by-submit index hold a finished task.
+    stored = item + index_copy_bytes(inputs, item)
+    ddb_storage = (stored / GB * p["ddb_storage_gb_month"] + item / GB * p["ddb_pitr_gb_month"]) * months  # fmt: skip
     # SQS: sends + the event source mapping's receive and delete per delivered message
     sqs_req = life["sqs_send_requests"] + 2 * life["esm_messages"]
     sqs_req += extra("sqs_send_requests") + 2 * extra("esm_messages")

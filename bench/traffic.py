@@ -25,6 +25,7 @@ from cost_model import (
     Assumptions,
     Duration,
     gb_seconds,
+    index_copy_bytes,
     money,
     scale,
 )
@@ -276,7 +277,8 @@ def overhead(
     ddb += (life["wru"] + life["wru_gsi"]) * p["ddb_wru_per_million"] / 1e6
     months = a.retention_days / 30.4375
     item = inputs["calls"]["task_item_bytes"] + 100
-    ddb += (2 * item * p["ddb_storage_gb_month"] + item * p["ddb_pitr_gb_month"]) / 1024**3 * months
+    stored = item + index_copy_bytes(inputs, item)
+    ddb += (stored * p["ddb_storage_gb_month"] + item * p["ddb_pitr_gb_month"]) / 1024**3 * months
     sqs = (life["sqs_send_requests"] + 2 * life["esm_messages"]) * p["sqs_per_million"] / 1e6
     puts = life["s3_put"] - own_previews + previews + (4 if opened_lazy else 0)
     s3 = puts * p["s3_put_per_thousand"] / 1e3
@@ -437,11 +439,11 @@ def tables(
                f"DynamoDB's answer); call base {fixed.measured:.1f} ms",
                "table 2 (100 vs 1,000 ids), table 3 (RRU)")  # fmt: skip
     item = inputs["calls"]["task_item_bytes"] + 100
-    per_task_month = (2 * item * PRICES["ddb_storage_gb_month"] + item
-                      * PRICES["ddb_pitr_gb_month"]) / 1024**3  # fmt: skip
+    per_task_month = ((item + index_copy_bytes(inputs, item)) * PRICES["ddb_storage_gb_month"]
+                      + item * PRICES["ddb_pitr_gb_month"]) / 1024**3  # fmt: skip
     growth.add("one more task kept in the table",
-               f"{money(per_task_month * 1e6)} per million tasks per month (item + its "
-               "all-by-submit copy + PITR); 0 per request",
+               f"{money(per_task_month * 1e6)} per million tasks per month (item + "
+               "its all-by-submit entry (its keys with KEYS_ONLY) + PITR); 0 per request",
                "0: fetch/list-by-condition read by key; task/list reads one page of the "
                "all-by-submit index (Limit = pageSize), queue the active index (running tasks "
                "only)", "table 3 (item size); the store's queries")  # fmt: skip
@@ -530,12 +532,15 @@ def levers(
                     for n, (_, _a, b0) in every.items()),
           "clients lose the in-progress image", "not done (clients.md §C.1/C.2 show it)")  # fmt: skip
     life = inputs["calls"]["operations"][LIFECYCLE]
-    t.add("KEYS_ONLY task indexes (was ALL)",
-          f"about {money((life['wru_gsi'] / 2) * p['ddb_wru_per_million'] / 1e6 * 1000)} "
-          f"(index writes {life['wru_gsi']:g} WRU -> ~{life['wru_gsi'] / 2:g}) + half the "
-          "index storage",
-          "task/list then reads each page's items by key (+0.5 RRU per task listed)",
-          "modelled (backlog owns the indexes)")  # fmt: skip
+    all_gsi = life.get("wru_gsi_all", life["wru_gsi"])
+    t.add("KEYS_ONLY task indexes (was ALL; template TaskIndexProjection)",
+          f"{money((all_gsi - life['wru_gsi']) * p['ddb_wru_per_million'] / 1e6 * 1000)} "
+          f"(index writes per imagine {all_gsi:g} WRU -> {life['wru_gsi']:g}, measured in "
+          "table 3: progress writes change no index key) + the indexes' copy of every item",
+          "task/list, the queue and the sweeper read each page's tasks by key (+0.5 RRU per "
+          "task listed, one BatchGetItem per page); a stack created before keeps ALL (an "
+          "index's projection cannot change in place)",
+          "done (store/tasks.py _hydrate)")  # fmt: skip
     poller, pm = Poller(), mem.get("DiscordPollerFunction", 512)
     now_h = sum(v for k, v in poller.per_hour(pm).items() if k != "invocations")
     slow = Poller(poll_seconds=6.0)

@@ -143,7 +143,32 @@ def test_list_is_a_query_never_a_scan(system):
     )
     system.get("/mj/task/list")
     system.get("/mj/task/queue")
-    assert calls and set(calls) == {"Query"}
+    # The indexes hold keys only (TaskIndexProjection): each page's tasks are then read by key.
+    assert calls and set(calls) == {"Query", "BatchGetItem"}
+
+
+def test_lists_answer_whole_tasks_from_key_only_indexes(system):
+    """The template's indexes project KEYS_ONLY: list and queue still answer whole tasks, and
+    the queue leaves out a task that finished after the index was read."""
+    from mjproxy import aws
+    from mjproxy.domain.task import TaskStatus
+    from mjproxy.store.tasks import ACTIVE_INDEX, TaskRepository
+
+    ids = make_tasks(3, status="IN_PROGRESS")
+    out = aws.client("dynamodb").describe_table(TableName=TaskRepository().table)["Table"]
+    assert {g["Projection"]["ProjectionType"] for g in out["GlobalSecondaryIndexes"]} == {
+        "KEYS_ONLY"
+    }
+    listed = system.get("/mj/task/list").json()
+    assert [t["id"] for t in listed] == ids[::-1]
+    assert [t["id"] for t in system.get("/mj/task/queue").json()] == ids
+    assert all(t["prompt"] and t["status"] and t["submitTime"] for t in listed)
+    repo = TaskRepository()
+    index_items = [{"id": {"S": i}, ACTIVE_INDEX.attr: {"S": "ACTIVE"}} for i in ids]
+    finished = repo.update(ids[0], {"status": "SUCCESS"}, from_status=[TaskStatus.IN_PROGRESS])
+    assert [t.id for t in repo._hydrate(index_items, active_only=True)] == ids[1:]
+    assert [t.id for t in repo._hydrate(index_items, active_only=False)] == ids
+    assert finished.status == TaskStatus.SUCCESS
 
 
 # ---- list-by-condition ------------------------------------------------------------------------

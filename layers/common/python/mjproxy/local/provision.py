@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from .template import Template
+from .template import Tag, Template
 
 PREFIX = "mjproxy"
 _TABLE_SKIP = {
@@ -25,6 +25,18 @@ def physical_name(logical: str) -> str:
     return f"{PREFIX}-{logical}"
 
 
+def _resolved(template: Template, value: Any) -> Any:
+    """`value` with every intrinsic (e.g. the indexes' `!Ref TaskIndexProjection`) resolved at
+    the parameters' defaults."""
+    if isinstance(value, dict):
+        return {k: _resolved(template, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(template, v) for v in value]
+    if isinstance(value, Tag):
+        return template.resolve(value)
+    return value
+
+
 def provision(
     template: Template, *, visibility_timeout: int | None = None, region: str = "us-east-1"
 ) -> None:
@@ -36,7 +48,7 @@ def provision(
     for logical, res in template.of_type("AWS::DynamoDB::Table").items():
         props: dict[str, Any] = res.get("Properties", {})
         name = physical_name(logical)
-        kwargs = {k: v for k, v in props.items() if k not in _TABLE_SKIP}
+        kwargs = {k: _resolved(template, v) for k, v in props.items() if k not in _TABLE_SKIP}
         ddb.create_table(TableName=name, **kwargs)
         ttl = props.get("TimeToLiveSpecification")
         if ttl:

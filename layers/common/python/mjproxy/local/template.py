@@ -22,6 +22,9 @@ class _Tag:
         return f"{self.tag} {self.value!r}"
 
 
+Tag = _Tag  # an intrinsic function (`!Ref`, `!If`, ...) as loaded, for callers that resolve one
+
+
 class _Loader(yaml.SafeLoader):
     pass
 

@@ -1,7 +1,8 @@
 """Sharded task indexes (issue 13): the list and queue GSIs spread over SHARDS partition keys.
 
 Every task write touches the `all-by-submit` index and every unfinished task's write the
-`active-by-submit` one (both project ALL). With one partition key value each, the whole system
+`active-by-submit` one when they project ALL (stacks from before issue 17; KEYS_ONLY, the
+default since, is written only when a task enters or leaves an index). With one partition key value each, the whole system
 was capped by one index partition (about 1,000 WCU/s: some 500 writes/s of 1-2 KB tasks). Each
 task now carries the mark of one of SHARDS shards, chosen from its id (`TASK#3`, `ACTIVE#3`), so
 writes spread over SHARDS partitions; the index keys (names and types) are unchanged, so no index
@@ -30,6 +31,8 @@ SHARDS = 8  # never lowered: tasks already written to a higher shard would vanis
 
 Cursor = dict[str, dict[str, Any] | None]  # mark -> position (index key), None: from the start
 Query = Callable[..., dict[str, Any]]  # the DynamoDB client's query
+# Index items -> their tasks, in the same order, leaving out those gone from the table
+Hydrate = Callable[[list[dict[str, Any]]], list[Task]]
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,12 @@ def merged(
     newest_first: bool,
     cursor: Cursor | None,
     chunk: int,
+    hydrate: Hydrate | None = None,
 ) -> Iterator[tuple[Task, Cursor | None]]:
     """Tasks of every shard in submitTime order; each with the cursor that continues after it
-    (None once every shard is exhausted). `chunk`: items asked of a shard per query."""
+    (None once every shard is exhausted). `chunk`: items asked of a shard per query; `hydrate`
+    turns a page of index items into tasks (a KEYS_ONLY index holds only the keys)."""
+    to_tasks = hydrate or (lambda items: [from_item(it) for it in items])
     shards = [_Shard(mark, (cursor or {}).get(mark)) for mark in index.marks]
 
     def fill(shard: _Shard) -> None:
@@ -93,7 +99,7 @@ def merged(
             if shard.next_key:
                 kwargs["ExclusiveStartKey"] = shard.next_key
             out = query(**kwargs)
-            shard.buffer.extend(from_item(it) for it in out.get("Items", []))
+            shard.buffer.extend(to_tasks(out.get("Items", [])))
             shard.next_key = out.get("LastEvaluatedKey")
             shard.more = shard.next_key is not None
 

@@ -14,7 +14,9 @@ from .codec import TASK_ATTRS, from_item, to_av, to_item
 from .shards import SHARDS, Cursor, ShardedIndex, merged
 
 # Both indexes are sharded over several partition key values (store/shards.py). The active one is
-# sparse: only unfinished tasks carry its key.
+# sparse: only unfinished tasks carry its key. They project KEYS_ONLY (template.yaml
+# TaskIndexProjection; ALL on stacks created before): a task's progress writes, which change no
+# index key, then write no index at all, and a read fetches each page's items by key.
 ACTIVE_INDEX = ShardedIndex("active-by-submit", "gsiActive", "ACTIVE")
 LIST_INDEX = ShardedIndex("all-by-submit", "gsiList", "TASK")
 BATCH_GET_MAX = 100
@@ -139,7 +141,26 @@ class TaskRepository:
         self, index: ShardedIndex, newest_first: bool, cursor: Cursor | None, chunk: int = 100
     ) -> Iterator[tuple[Task, Cursor | None]]:
         """Tasks of a sharded index in submitTime order, each with the cursor after it."""
-        return merged(self._db.query, self.table, index, newest_first, cursor, max(1, chunk))
+        active_only = index is ACTIVE_INDEX
+
+        def hydrate(items: list[dict[str, Any]]) -> list[Task]:
+            return self._hydrate(items, active_only)
+
+        return merged(
+            self._db.query, self.table, index, newest_first, cursor, max(1, chunk), hydrate
+        )
+
+    def _hydrate(self, items: list[dict[str, Any]], active_only: bool) -> list[Task]:
+        """Index items as tasks, in index order. An ALL index's items are whole; a KEYS_ONLY
+        index's are read by key (one BatchGetItem per 100). A task deleted since the index was
+        read is left out, and so, for the active index, is one that has finished since: the
+        index lags the table a little, the item itself does not."""
+        whole = {it["id"]["S"]: from_item(it) for it in items if "status" in it}
+        missing = [it["id"]["S"] for it in items if "status" not in it]
+        if missing:
+            whole.update((t.id, t) for t in self.batch_get(missing))
+        out = [whole[it["id"]["S"]] for it in items if it["id"]["S"] in whole]
+        return [t for t in out if t.status in ACTIVE] if active_only else out
 
     def _page(
         self, index: ShardedIndex, newest_first: bool, limit: int | None, cursor: Cursor | None
