@@ -164,10 +164,10 @@ def test_lists_answer_whole_tasks_from_key_only_indexes(system):
     assert [t["id"] for t in system.get("/mj/task/queue").json()] == ids
     assert all(t["prompt"] and t["status"] and t["submitTime"] for t in listed)
     repo = TaskRepository()
-    index_items = [{"id": {"S": i}, ACTIVE_INDEX.attr: {"S": "ACTIVE"}} for i in ids]
+    entries = [({"id": {"S": i}, ACTIVE_INDEX.attr: {"S": "ACTIVE"}}, None) for i in ids]
     finished = repo.update(ids[0], {"status": "SUCCESS"}, from_status=[TaskStatus.IN_PROGRESS])
-    assert [t.id for t in repo._hydrate(index_items, active_only=True)] == ids[1:]
-    assert [t.id for t in repo._hydrate(index_items, active_only=False)] == ids
+    assert [t.id for t, _ in repo._hydrate(entries, active_only=True)] == ids[1:]
+    assert [t.id for t, _ in repo._hydrate(entries, active_only=False)] == ids
     assert finished.status == TaskStatus.SUCCESS
 
 

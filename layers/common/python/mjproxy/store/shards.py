@@ -24,15 +24,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..domain.task import Task
-from .codec import from_item
-
 SHARDS = 8  # never lowered: tasks already written to a higher shard would vanish from lists
 
 Cursor = dict[str, dict[str, Any] | None]  # mark -> position (index key), None: from the start
 Query = Callable[..., dict[str, Any]]  # the DynamoDB client's query
-# Index items -> their tasks, in the same order, leaving out those gone from the table
-Hydrate = Callable[[list[dict[str, Any]]], list[Task]]
+Item = dict[str, Any]  # an index item as DynamoDB answers it (whole, or its keys: KEYS_ONLY)
 
 
 @dataclass(frozen=True)
@@ -48,19 +44,19 @@ class ShardedIndex:
     def marks(self) -> tuple[str, ...]:
         return (self.base, *(f"{self.base}#{n}" for n in range(SHARDS)))
 
-    def position(self, task: Task, mark: str) -> dict[str, Any]:
-        """The index key of `task` in shard `mark` (an ExclusiveStartKey for that shard)."""
-        return {
-            "id": {"S": task.id},
-            self.attr: {"S": mark},
-            "submitTime": {"N": str(int(task.submitTime or 0))},
-        }
+    def item_position(self, item: Item, mark: str) -> dict[str, Any]:
+        """The index key of an index item (whole or keys only) in shard `mark`."""
+        return {"id": item["id"], self.attr: {"S": mark}, "submitTime": _submit_time(item)}
+
+
+def _submit_time(item: Item) -> dict[str, str]:
+    return item.get("submitTime") or {"N": "0"}
 
 
 class _Shard:
     def __init__(self, mark: str, start: dict[str, Any] | None) -> None:
         self.mark = mark
-        self.buffer: deque[Task] = deque()
+        self.buffer: deque[Item] = deque()
         self.position = start  # last task handed out (None: from the beginning)
         self.next_key = start  # where the next query continues
         self.more = True
@@ -77,12 +73,11 @@ def merged(
     newest_first: bool,
     cursor: Cursor | None,
     chunk: int,
-    hydrate: Hydrate | None = None,
-) -> Iterator[tuple[Task, Cursor | None]]:
-    """Tasks of every shard in submitTime order; each with the cursor that continues after it
-    (None once every shard is exhausted). `chunk`: items asked of a shard per query; `hydrate`
-    turns a page of index items into tasks (a KEYS_ONLY index holds only the keys)."""
-    to_tasks = hydrate or (lambda items: [from_item(it) for it in items])
+) -> Iterator[tuple[Item, Cursor | None]]:
+    """Index items of every shard in submitTime order; each with the cursor that continues
+    after it (None once every shard is exhausted). `chunk`: items asked of a shard per query.
+    Items, not tasks: a KEYS_ONLY index holds only the keys, which order and position need, and
+    the caller reads the tasks of a whole page at once (store/tasks.py)."""
     shards = [_Shard(mark, (cursor or {}).get(mark)) for mark in index.marks]
 
     def fill(shard: _Shard) -> None:
@@ -99,12 +94,12 @@ def merged(
             if shard.next_key:
                 kwargs["ExclusiveStartKey"] = shard.next_key
             out = query(**kwargs)
-            shard.buffer.extend(to_tasks(out.get("Items", [])))
+            shard.buffer.extend(out.get("Items", []))
             shard.next_key = out.get("LastEvaluatedKey")
             shard.more = shard.next_key is not None
 
-    def order(task: Task) -> int:
-        t = int(task.submitTime or 0)
+    def order(item: Item) -> int:
+        t = int(_submit_time(item)["N"])
         return -t if newest_first else t
 
     heap: list[tuple[int, int]] = []
@@ -116,13 +111,13 @@ def merged(
     while heap:
         _, n = heapq.heappop(heap)
         shard = shards[n]
-        task = shard.buffer.popleft()
-        shard.position = index.position(task, shard.mark)
+        item = shard.buffer.popleft()
+        shard.position = index.item_position(item, shard.mark)
         fill(shard)
         if shard.buffer:
             heapq.heappush(heap, (order(shard.buffer[0]), n))
         done = all(s.done for s in shards)
-        yield task, (None if done else {s.mark: s.position for s in shards})
+        yield item, (None if done else {s.mark: s.position for s in shards})
 
 
 def valid_cursor(value: Any, index: ShardedIndex) -> bool:

@@ -140,27 +140,35 @@ class TaskRepository:
     def iterate(
         self, index: ShardedIndex, newest_first: bool, cursor: Cursor | None, chunk: int = 100
     ) -> Iterator[tuple[Task, Cursor | None]]:
-        """Tasks of a sharded index in submitTime order, each with the cursor after it."""
+        """Tasks of a sharded index in submitTime order, each with the cursor after it. The
+        tasks behind up to a page of index items (`chunk` per shard, at most BatchGetItem's 100)
+        are read at once: one BatchGetItem per page for a KEYS_ONLY index."""
+        items = merged(self._db.query, self.table, index, newest_first, cursor, max(1, chunk))
+        batch = min(BATCH_GET_MAX, max(1, chunk) * SHARDS)
         active_only = index is ACTIVE_INDEX
+        pending: list[tuple[dict[str, Any], Cursor | None]] = []
+        for entry in items:
+            pending.append(entry)
+            if len(pending) >= batch:
+                yield from self._hydrate(pending, active_only)
+                pending = []
+        yield from self._hydrate(pending, active_only)
 
-        def hydrate(items: list[dict[str, Any]]) -> list[Task]:
-            return self._hydrate(items, active_only)
-
-        return merged(
-            self._db.query, self.table, index, newest_first, cursor, max(1, chunk), hydrate
-        )
-
-    def _hydrate(self, items: list[dict[str, Any]], active_only: bool) -> list[Task]:
-        """Index items as tasks, in index order. An ALL index's items are whole; a KEYS_ONLY
-        index's are read by key (one BatchGetItem per 100). A task deleted since the index was
-        read is left out, and so, for the active index, is one that has finished since: the
-        index lags the table a little, the item itself does not."""
-        whole = {it["id"]["S"]: from_item(it) for it in items if "status" in it}
-        missing = [it["id"]["S"] for it in items if "status" not in it]
+    def _hydrate(
+        self, entries: list[tuple[dict[str, Any], Cursor | None]], active_only: bool
+    ) -> Iterator[tuple[Task, Cursor | None]]:
+        """Index entries as tasks, in index order. An ALL index's items are whole; a KEYS_ONLY
+        index's are read by key. A task deleted since the index was read is left out, and so,
+        for the active index, is one that has finished since: the index lags the table a
+        little, the item itself does not."""
+        whole = {it["id"]["S"]: from_item(it) for it, _ in entries if "status" in it}
+        missing = [it["id"]["S"] for it, _ in entries if "status" not in it]
         if missing:
             whole.update((t.id, t) for t in self.batch_get(missing))
-        out = [whole[it["id"]["S"]] for it in items if it["id"]["S"] in whole]
-        return [t for t in out if t.status in ACTIVE] if active_only else out
+        for item, after in entries:
+            task = whole.get(item["id"]["S"])
+            if task is not None and (task.status in ACTIVE or not active_only):
+                yield task, after
 
     def _page(
         self, index: ShardedIndex, newest_first: bool, limit: int | None, cursor: Cursor | None
