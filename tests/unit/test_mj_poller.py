@@ -3,6 +3,8 @@ and what it never matches twice (messages of jobs whose task ended)."""
 
 from __future__ import annotations
 
+import pytest
+
 from mjproxy.domain.task import Task, TaskAction, TaskStatus
 from mjproxy.providers.midjourney import poller as poller_mod
 from mjproxy.providers.midjourney.poller import Poller
@@ -36,7 +38,7 @@ def test_a_running_jobs_message_keeps_the_cursor_behind_it():
     p, state = FakePoller(), PollerState(after="10")
     msgs = [message(20, "**owl** - <@1> (31%) (fast)", "7"), message(30, "hello", "x",
                                                                      author={"id": "5"})]  # fmt: skip
-    assert p._process(msgs, [task("1")], state, client=None) == 1
+    assert p._process(msgs, [task("1")], state, client=None) == (1, 1)
     assert state.after == "19"  # the progress message is read again next time
 
 
@@ -68,3 +70,34 @@ def test_an_unclaimed_message_is_read_again_for_a_grace_period_only(monkeypatch)
     clock["now"] += poller_mod.UNCLAIMED_GRACE_MS + 1
     p._process(stray, [task("1", prompt="owl")], state, client=None)
     assert state.after == "20" and state.unclaimed == {}
+
+
+def test_the_next_delay_doubles_while_quiet_up_to_the_ceiling_and_resets_on_a_change():
+    delays, delay = [], 0.0  # a fresh chain's first message goes out at once
+    for quiet in (True, True, True, False, True):
+        delay = poller_mod.next_delay(delay, 3.0, 12.0, quiet)
+        delays.append(delay)
+    assert delays == [6.0, 12.0, 12.0, 3.0, 6.0]
+    assert poller_mod.next_delay(3.0, 3.0, 3.0, True) == 3.0  # ceiling = interval: no back-off
+
+
+def test_the_ceiling_defaults_to_twice_the_interval_and_is_never_below_it(monkeypatch):
+    from mjproxy.config import ConfigError
+    from mjproxy.providers.midjourney.account import DiscordSettings
+
+    monkeypatch.delenv("MJ_DISCORD_POLL_MAX_SECONDS", raising=False)
+    monkeypatch.delenv("MJ_MIDJOURNEY_PREVIEWS", raising=False)
+    default = DiscordSettings.from_env()
+    assert default.max_poll_seconds(3.0) == 6.0 and default.previews == "link"
+    monkeypatch.setenv("MJ_DISCORD_POLL_MAX_SECONDS", "2")
+    assert DiscordSettings.from_env().max_poll_seconds(3.0) == 3.0
+    monkeypatch.setenv("MJ_MIDJOURNEY_PREVIEWS", "keep")
+    with pytest.raises(ConfigError):
+        DiscordSettings.from_env()
+
+
+def test_an_unbound_task_keeps_the_poller_at_its_interval():
+    bound = Task(id="2", action=TaskAction.IMAGINE, status=TaskStatus.IN_PROGRESS,
+                 providerState={"sentAt": 1, "messageIds": ["20"]})  # fmt: skip
+    assert not poller_mod.awaiting_first_message([bound])
+    assert poller_mod.awaiting_first_message([bound, task("1")])

@@ -81,3 +81,35 @@ def test_preview_shown_only_while_running():
         previewKey="tasks/9/preview.png",
     )
     assert wire.task_json(failed, lambda k: k)["imageUrl"] is None
+
+
+def test_a_linked_preview_is_the_image_while_running_and_a_stored_image_wins():
+    cdn = "https://cdn.discordapp.com/attachments/1/2/owl_grid_0.webp?ex=1"
+    linked = Task(
+        id="9",
+        action=TaskAction.IMAGINE,
+        status=TaskStatus.IN_PROGRESS,
+        providerState={"previewUrl": cdn},
+    )
+    assert wire.task_json(linked, lambda k: f"https://signed/{k}")["imageUrl"] == cdn
+    stored = Task(
+        id="9",
+        action=TaskAction.IMAGINE,
+        status=TaskStatus.IN_PROGRESS,
+        previewKey="tasks/9/preview.png",
+        providerState={"previewUrl": cdn},
+    )
+    assert wire.task_json(stored, lambda k: k)["imageUrl"] == "tasks/9/preview.png"
+    done = Task(
+        id="9",
+        action=TaskAction.IMAGINE,
+        status=TaskStatus.SUCCESS,
+        imageKey="tasks/9/grid.png",
+        providerState={"previewUrl": cdn},
+    )
+    assert wire.task_json(done, lambda k: k)["imageUrl"] == "tasks/9/grid.png"
+    failed = Task(
+        id="9", action=TaskAction.IMAGINE, status=TaskStatus.FAILURE,
+        providerState={"previewUrl": cdn},
+    )  # fmt: skip
+    assert wire.task_json(failed, lambda k: k)["imageUrl"] is None

@@ -58,8 +58,9 @@ def test_imagine_goes_through_every_status_and_stores_midjourneys_grid(mj):
     progress = [t["progress"] for t in running]
     assert "15%" in progress and "93%" in progress
     assert [int(p[:-1]) for p in progress] == sorted(int(p[:-1]) for p in progress)
-    # The preview is shown while running (stored in S3, presigned like the result).
-    assert any(t["imageUrl"] and "preview.png" in t["imageUrl"] for t in running)
+    # The preview is shown while running: Discord's CDN URL, nothing stored (previews `link`).
+    assert any(t["imageUrl"] and t["imageUrl"].startswith(f"{SIM_BASE}/") for t in running)
+    assert all(t["imageUrl"] is None or "preview.png" not in t["imageUrl"] for t in seen)
     final = seen[-1]
     assert final["status"] == "SUCCESS" and final["progress"] == "100%"
     assert final["state"] == "s1" and final["failReason"] is None

@@ -160,7 +160,8 @@ def preview_due(previewed_at: int | None, now_ms: int) -> bool:
     """Whether a new progress preview is worth its S3 PUT: none stored yet, or the stored one
     is MJ_PREVIEW_MIN_SECONDS old (10 s by default: a relay polls every 15 s and never sees a
     faster refresh; web UIs polling every 2-5 s see a preview refreshed every 10 s instead of
-    at every step). 0 stores every preview."""
+    at every step). 0 stores every preview. midjourney's are not stored at all unless
+    MJ_MIDJOURNEY_PREVIEWS=store (poller.py)."""
     if previewed_at is None:
         return True
     return now_ms - int(previewed_at) >= settings().preview_min_seconds * 1000

@@ -60,6 +60,9 @@ def task_json(
     quadrant = quadrant_url if task.quadrantsLazy and quadrant_url and image_url else None
 
     key = task.imageKey or (task.previewKey if not task.terminal else None)
+    # midjourney with MJ_MIDJOURNEY_PREVIEWS=link stores no preview: while it runs, imageUrl is
+    # the latest preview's Discord CDN URL (as trueai's proxy answers); a stored image wins.
+    linked = None if key or task.terminal else task.providerState.get("previewUrl")
     props = {k: v for k, v in task.properties.items()}
     for name in PROPERTY_FIELDS:
         props.setdefault(name, None)
@@ -79,7 +82,7 @@ def task_json(
         "submitTime": _int_or_none(task.submitTime),
         "startTime": _int_or_none(task.startTime),
         "finishTime": _int_or_none(task.finishTime),
-        "imageUrl": url(key),
+        "imageUrl": url(key) or linked,
         "progress": task.progress,
         "failReason": task.failReason,
         "properties": props,

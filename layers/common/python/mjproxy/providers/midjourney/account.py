@@ -43,6 +43,12 @@ DEFAULT_COMMAND_TTL_SECONDS = 24 * 3600
 # REST-poll mode: a sent job that shows no message of its own within this time was refused by an
 # ephemeral reply the poller cannot read (protocol.md §6.12); it fails then, not at the timeout.
 DEFAULT_ANSWER_SECONDS = 120.0
+# While Midjourney shows nothing new the poller reads less often, up to this many times the poll
+# interval (MJ_DISCORD_POLL_MAX_SECONDS overrides; set it to the interval for no back-off).
+DEFAULT_BACKOFF_FACTOR = 2.0
+# Progress previews: "link" gives clients Discord's CDN URL of the latest one (as trueai does:
+# no download, no S3 PUT); "store" copies them to S3 (at most every MJ_PREVIEW_MIN_SECONDS).
+PREVIEW_MODES = ("link", "store")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -53,6 +59,13 @@ def _env_float(name: str, default: float) -> float:
         return max(0.0, float(raw))
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _preview_mode(raw: str) -> str:
+    mode = raw.strip().lower() or PREVIEW_MODES[0]
+    if mode not in PREVIEW_MODES:
+        raise ConfigError(f"MJ_MIDJOURNEY_PREVIEWS must be one of {PREVIEW_MODES}, got {raw!r}")
+    return mode
 
 
 def _hosts(name: str) -> tuple[str, ...]:
@@ -86,6 +99,8 @@ class DiscordSettings:
     poller_queue_url: str = ""
     http_timeout_seconds: float = 20.0
     answer_seconds: float = DEFAULT_ANSWER_SECONDS
+    poll_max_seconds: float = 0.0  # 0: DEFAULT_BACKOFF_FACTOR x the account's poll interval
+    previews: str = "link"
 
     @classmethod
     def from_env(cls) -> DiscordSettings:
@@ -104,7 +119,15 @@ class DiscordSettings:
             poller_queue_url=os.environ.get("DISCORD_POLLER_QUEUE_URL", "").strip(),
             http_timeout_seconds=_env_float("MJ_DISCORD_HTTP_TIMEOUT_SECONDS", 20.0),
             answer_seconds=_env_float("MJ_DISCORD_ANSWER_SECONDS", DEFAULT_ANSWER_SECONDS),
+            poll_max_seconds=_env_float("MJ_DISCORD_POLL_MAX_SECONDS", 0.0),
+            previews=_preview_mode(os.environ.get("MJ_MIDJOURNEY_PREVIEWS", "")),
         )
+
+    def max_poll_seconds(self, base: float) -> float:
+        """The longest delay between two reads of an account polled every `base` seconds; never
+        below `base` (a maximum under the interval means no back-off)."""
+        ceiling = self.poll_max_seconds or base * DEFAULT_BACKOFF_FACTOR
+        return max(base, ceiling)
 
     def download_allowed(self, url: str) -> bool:
         return _allowed(url, DISCORD_CDN_HOSTS, self.extra_cdn_hosts)

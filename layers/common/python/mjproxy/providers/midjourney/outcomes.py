@@ -25,12 +25,14 @@ def _percent(progress: str | None) -> int | None:
 
 
 def progress_outcome(
-    event: Event, task: Task, cand: Candidate, preview: bytes | None
+    event: Event, task: Task, cand: Candidate, preview: bytes | None, linked: bool = False
 ) -> Outcome | None:
-    """Start / progress: IN_PROGRESS with Midjourney's percentage; None when nothing changed."""
+    """Start / progress: IN_PROGRESS with Midjourney's percentage; None when nothing changed.
+    previewUrl is the preview's Discord URL once stored (`preview`) or, with previews linked
+    (MJ_MIDJOURNEY_PREVIEWS=link), as what clients see as imageUrl meanwhile (wire.py)."""
     binding = cand.binding_state()
     state: dict[str, Any] = {**binding}
-    if preview is not None and event.image_url:
+    if (preview is not None or linked) and event.image_url:
         state["previewUrl"] = event.image_url
     button = cancel_button(event.message)  # what POST /mj/task/{id}/cancel presses (cancel.py)
     if button is not None:

@@ -3,14 +3,16 @@
 One SQS message per account circulates while the account has running tasks: each delivery reads
 the channel's new messages after a cursor (re-reading the messages of jobs still running, since
 Midjourney edits them in place), hands each to the matcher, applies the outcomes through
-Worker.apply_event, then re-enqueues itself with DelaySeconds = the account's poll interval.
+Worker.apply_event, then re-enqueues itself with DelaySeconds = the account's poll interval, or,
+while runs find nothing new, a delay that doubles up to MJ_DISCORD_POLL_MAX_SECONDS (`next_delay`).
 
 A lease on the account's item (state.py) keeps it to one chain per account: the message carries
 the lease token, every run hands the lease to a fresh token carried by the next message, so a
 duplicated or stale message finds a token that is no longer current and stops. The next message
 is enqueued before the lease is handed over: if the Lambda dies in between, SQS redelivers the
 current message, which still holds the lease. If a chain dies anyway its lease expires and the
-next interaction on the account (`ensure`) starts a new one.
+next interaction on the account (`ensure`) starts a new one; if the chain is alive but backed
+off, `ensure` wakes it (`_wake`) so the new job is read at the base interval.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ MAX_PAGES = 5  # per run; the rest is read on the next run
 LEASE_SLACK_MS = 120_000  # a run may take this long before its lease is considered dead
 START_MARGIN_MS = 5_000  # read from a little before the oldest running task was submitted
 UNCLAIMED_GRACE_MS = 30_000  # re-read an unmatched Midjourney message for this long
+WAKE_MARGIN_MS = 1_000  # wake a chain only if that reads sooner by at least this much
 
 
 def disable_account(
@@ -84,12 +87,31 @@ def _png(data: bytes) -> bytes | None:
         return None
 
 
+def next_delay(previous: float | None, base: float, ceiling: float, quiet: bool) -> float:
+    """The delay before the next run. A run that saw something new (or must look again soon)
+    goes back to the base interval; a quiet one doubles the previous delay, up to `ceiling`:
+    Midjourney's progress edits come several seconds apart and a queued job may wait minutes,
+    so most reads in between find nothing, and each costs a Lambda run and SQS messages."""
+    if not quiet:
+        return base
+    return min(ceiling, max(previous or 0.0, base) * 2)
+
+
+def awaiting_first_message(tasks: list[Task]) -> bool:
+    """A running task has no Midjourney message bound yet: it was sent moments ago (its sentAt
+    may not even be written when a fresh chain's first run reads), or is about to be. Its first
+    answer is due within seconds and decides how soon it shows progress: no back-off then."""
+    return any(not Candidate.of(t).bound for t in tasks)
+
+
 @dataclass
 class RunReport:
     """What one run did (for logs and the measurements)."""
 
     messages: int = 0
     matched: int = 0
+    changed: int = 0  # matched messages that changed a task (or must be read again soon)
+    quiet: bool = False  # nothing new: the next delay may grow
     api_calls: int = 0
     next_delay: float | None = None
     gateway: bool = False  # stopped: the gateway listener covers the account
@@ -119,13 +141,32 @@ class Poller:
         return now_ms() + int(delay * 1000) + LEASE_SLACK_MS
 
     def _enqueue(self, instance_id: str, token: str, delay: float) -> None:
+        """The chain's next message; it carries its delay, which the next run doubles if it
+        finds nothing new."""
         if not self.discord.poller_queue_url:
             raise RuntimeError("DISCORD_POLLER_QUEUE_URL is not set")
         aws_client("sqs").send_message(
             QueueUrl=self.discord.poller_queue_url,
-            MessageBody=json.dumps({"instanceId": instance_id, "lease": token}),
+            MessageBody=json.dumps({"instanceId": instance_id, "lease": token, "delay": delay}),
             DelaySeconds=max(0, min(900, int(round(delay)))),
         )
+
+    def _wake(self, instance: Instance) -> bool:
+        """A live chain whose next message is due later than the base interval from now (it
+        backed off while Midjourney was quiet) gets a copy of that message, with the same lease
+        token, due at the base interval: a new job is then read as soon as without back-off.
+        Whichever of the two runs first hands the lease on; the other finds a stale token and
+        stops, as a duplicated SQS delivery does. True when a copy was sent."""
+        item = self.state.read(instance.id)
+        base = self._poll_seconds(instance)
+        due = item.poller.due_at
+        now = now_ms()
+        if not item.lease or item.lease_until < now or not due:
+            return False
+        if due - now <= base * 1000 + WAKE_MARGIN_MS:
+            return False
+        self._enqueue(instance.id, item.lease, base)
+        return True
 
     def gateway_covers(self, item: AccountItem, tasks: list[Task] | None = None) -> bool:
         """The gateway listener (gateway_events.py) has seen every event the running tasks can
@@ -138,8 +179,8 @@ class Poller:
         return item.gateway_covers(max(floor, int(item.poller.read_at or 0)), now)
 
     def ensure(self, instance: Instance) -> bool:
-        """Start the account's poller unless one is alive, or the gateway listener covers the
-        account. True when this call started it."""
+        """Start the account's poller unless one is alive (then wake it if it backed off), or
+        the gateway listener covers the account. True when this call started it."""
         item = self.state.read(instance.id)
         if item.gateway_since and self.gateway_covers(item):
             return False
@@ -150,6 +191,7 @@ class Poller:
         if not self.state.acquire_lease(
             instance.id, token, self._lease_until(self._poll_seconds(instance))
         ):
+            self._wake(instance)
             return False
         self._enqueue(instance.id, token, 0)
         return True
@@ -163,8 +205,8 @@ class Poller:
                 started += int(self.ensure(instance))
         return started
 
-    def run(self, instance_id: str, token: str) -> RunReport:
-        """One delivery of the account's poller message."""
+    def run(self, instance_id: str, token: str, previous_delay: float | None = None) -> RunReport:
+        """One delivery of the account's poller message (enqueued `previous_delay` s ago)."""
         report = RunReport()
         item = self.state.read(instance_id)
         if item.lease != token:
@@ -192,6 +234,7 @@ class Poller:
         client = DiscordClient(account, self.discord)
         poller = item.poller
         delay = account.poll_seconds
+        awaiting = awaiting_first_message(tasks)
         try:
             read_at = now_ms()
             messages = self._read(client, poller, tasks)
@@ -208,14 +251,19 @@ class Poller:
             messages = None
         if messages is not None:
             report.messages = len(messages)
-            report.matched = self._process(
+            report.matched, report.changed = self._process(
                 messages, tasks, poller, client, item.gateway_retired, instance
             )
-            self._expire_unanswered(tasks, now_ms())
+            report.changed += self._expire_unanswered(tasks, now_ms())
+            # A failed read (messages None) is not quiet: it is retried at the base interval.
+            report.quiet = not report.changed and not awaiting
+            ceiling = self.discord.max_poll_seconds(delay)
+            delay = next_delay(previous_delay, delay, ceiling, report.quiet)
         report.api_calls = client.calls
         report.next_delay = delay
         new_token = uuid.uuid4().hex
         self._enqueue(instance_id, new_token, delay)
+        poller.due_at = now_ms() + int(delay * 1000)
         self.state.rotate_lease(instance_id, token, new_token, self._lease_until(delay), poller)
         return report
 
@@ -249,13 +297,15 @@ class Poller:
         client: DiscordClient,
         also_retired: frozenset[str] = frozenset(),
         instance: Instance | None = None,
-    ) -> int:
+    ) -> tuple[int, int]:
+        """Match and apply the messages; (matched, changed): messages matched to a task, and
+        those that changed a task, ended it, refused the account or must be read again soon."""
         cands = [Candidate.of(t) for t in tasks]
         retired = set(poller.retired) | also_retired
         pins: list[int] = []  # messages to read again next time
         now = now_ms()
         newest = int(poller.after or 0)
-        matched = 0
+        matched = changed = 0
         for raw in messages:
             msg = Message(raw)
             newest = max(newest, int(msg.id))
@@ -263,6 +313,7 @@ class Poller:
             if event.kind == "ignore":
                 continue
             if event.kind == "account" and instance is not None:
+                changed += 1
                 self.protect(event, cand, instance)
                 poller.retire(msg.id)  # read again later, it must not strike twice
                 retired.add(msg.id)
@@ -282,6 +333,7 @@ class Poller:
             except Exception:
                 log.exception("applying a Discord message failed", extra={"taskId": cand.task.id})
                 result = "retry"
+            changed += result != "unchanged"
             if result == "ended":
                 keys = [*retired_keys(event), cand.interaction_id, cand.job_hash]
                 keys += cand.message_ids
@@ -294,7 +346,7 @@ class Poller:
         # Forget unclaimed messages only once the cursor has passed them: an expired entry that
         # is still ahead of the cursor must not be taken for new and pinned all over again.
         poller.unclaimed = {k: v for k, v in poller.unclaimed.items() if int(k) > int(poller.after)}
-        return matched
+        return matched, changed
 
     def protect(self, event: Event, cand: Candidate | None, instance: Instance) -> None:
         """An account-level refusal (matcher.account_refusal): its task fails, then the account
@@ -307,12 +359,13 @@ class Poller:
             self.worker.apply_event(current, lambda t: Outcome.failed(reason))
         protect_account(instance, action, reason, self.repo, self.pool, current)
 
-    def _expire_unanswered(self, tasks: list[Task], now: int) -> None:
+    def _expire_unanswered(self, tasks: list[Task], now: int) -> int:
         """REST-poll mode: a job sent long enough ago with no message of its own was refused
-        ephemerally (or never reached Midjourney): fail it with a reason that says so."""
+        ephemerally (or never reached Midjourney): fail it with a reason that says so. Returns
+        how many it failed."""
         limit = self.discord.answer_seconds
         if limit <= 0:
-            return
+            return 0
         reason = NO_ANSWER.format(seconds=limit)
 
         def unanswered(t: Task) -> bool:
@@ -324,14 +377,18 @@ class Poller:
                 and (now - (c.sent_at or 0) >= limit * 1000)
             )
 
+        failed = 0
         for task in tasks:  # as read before this run; apply_event checks a fresh read again
             if unanswered(task):
-                self.worker.apply_event(
+                done = self.worker.apply_event(
                     task.id, lambda t: Outcome.failed(reason) if unanswered(t) else None
                 )
+                failed += done is not None
+        return failed
 
     def _apply(self, event: Event, cand: Candidate, client: DiscordClient) -> str:
-        """Apply one matched message; "ended" (task finished), "active", or "retry"."""
+        """Apply one matched message; "ended" (task finished), "active" (task changed),
+        "unchanged" (a message read again, as it was), or "retry"."""
         make: Any
         if event.kind == "failure":
 
@@ -372,29 +429,31 @@ class Poller:
                 return done_outcome(event, t, cand, image, hidden)
 
         else:
-            preview = None
+            preview, linked = None, False
             url = event.image_url
-            if (
-                event.kind == "progress"
-                and url
+            new = bool(
+                event.kind == "progress" and url
                 and url != cand.task.providerState.get("previewUrl")
+            )  # fmt: skip
+            if new and self.discord.previews == "link":
+                # Clients get Discord's own CDN URL (wire.py): nothing downloaded or stored.
+                linked = self.discord.download_allowed(url or "")
+            elif new and images.preview_due(cand.task.previewAt, now_ms()):
                 # not downloaded when the worker would not store it (MJ_PREVIEW_MIN_SECONDS)
-                and images.preview_due(cand.task.previewAt, now_ms())
-            ):
                 try:
-                    preview = _png(client.download(url))
+                    preview = _png(client.download(url or ""))
                 except DiscordError:
                     preview = None
 
             def make(t: Task) -> Outcome | None:
-                return progress_outcome(event, t, cand, preview)
+                return progress_outcome(event, t, cand, preview, linked)
 
         updated = self.worker.apply_event(cand.task.id, make)
         if updated is None:
             fresh = self.repo.get(cand.task.id)
             if fresh is None or fresh.terminal:
                 return "ended"
-            return "active"
+            return "unchanged"
         cand.task = updated
         return "ended" if updated.terminal else "active"
 
@@ -403,5 +462,6 @@ def handle_message(body: str) -> RunReport | None:
     """One SQS record of the poller queue."""
     data = json.loads(body)
     instance_id, token = str(data["instanceId"]), str(data["lease"])
+    delay = data.get("delay")  # absent in messages sent before the back-off existed
     settings()  # fail early on bad configuration
-    return Poller().run(instance_id, token)
+    return Poller().run(instance_id, token, float(delay) if delay is not None else None)

@@ -37,13 +37,15 @@ class PollerState:
     retired: list[str] = field(default_factory=list)
     unclaimed: dict[str, int] = field(default_factory=dict)
     read_at: int | None = None  # when the last successful read started (ms)
+    # When the chain's next message is due (ms): a new task wakes a backed-off chain (poller.py).
+    due_at: int | None = None
 
     RETIRED_MAX = 300
 
     def to_json(self) -> str:
         return json.dumps(
             {"after": self.after, "retired": self.retired[-self.RETIRED_MAX :],
-             "unclaimed": self.unclaimed, "readAt": self.read_at},
+             "unclaimed": self.unclaimed, "readAt": self.read_at, "dueAt": self.due_at},
             separators=(",", ":"),
         )  # fmt: skip
 
@@ -57,6 +59,7 @@ class PollerState:
             retired=list(data.get("retired") or []),
             unclaimed={str(k): int(v) for k, v in (data.get("unclaimed") or {}).items()},
             read_at=data.get("readAt"),
+            due_at=data.get("dueAt"),
         )
 
     def retire(self, *keys: str | None) -> None:
