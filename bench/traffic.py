@@ -13,7 +13,7 @@ import io
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import common
@@ -35,6 +35,8 @@ LIST_100 = "list-by-condition, 100 ids"
 LIST_1000 = "list-by-condition, 1,000 ids"
 # MJ_PREVIEW_MIN_SECONDS as the functions run it (config.py default unless set here).
 PREVIEW_MIN_SECONDS = float(os.environ.get("MJ_PREVIEW_MIN_SECONDS", "10"))
+# MJ_MIDJOURNEY_PREVIEWS likewise: "link" (the default) stores no midjourney preview at all.
+MJ_PREVIEWS = os.environ.get("MJ_MIDJOURNEY_PREVIEWS", "").strip().lower() or "link"
 # DynamoDB's own answer per id of a BatchGetItem in AWS (~10 ms per 100-item page): moto's
 # answer here is 10-100x slower and would be the whole per-id figure.
 AWS_WAIT_MS_PER_ID = 0.1
@@ -60,9 +62,14 @@ class Provider:
     previews_sent: int  # progress previews the generator produces during a task
     preview_every_s: float  # seconds between them
     note: str
+    linked_previews: bool = False  # previews are the generator's own URLs: none stored
 
     def previews(self, min_seconds: float) -> int:
-        """Previews stored (one S3 PUT each): the first, then one whenever the stored one is
+        """Previews stored (one S3 PUT each)."""
+        return 0 if self.linked_previews else self.stored_previews(min_seconds)
+
+    def stored_previews(self, min_seconds: float) -> int:
+        """Previews stored when they are stored: the first, then one whenever the stored one is
         MJ_PREVIEW_MIN_SECONDS old (images.preview_due)."""
         stored, last = 0, None
         for i in range(self.previews_sent):
@@ -110,7 +117,9 @@ PROVIDERS = [
         False,
         6,
         7.0,
-        "the worker never blocks; the poller is per hour; ~6 previews ~7 s apart (15% ... 93%)",
+        "the worker never blocks; the poller is per hour; ~6 previews ~7 s apart (15% ... 93%), "
+        + ("linked: Discord's CDN URLs, none stored" if MJ_PREVIEWS == "link" else "stored"),
+        linked_previews=MJ_PREVIEWS == "link",
     ),
 ]
 APIS = [
@@ -305,22 +314,48 @@ def total(parts: dict[str, float]) -> float:
     return sum(v for k, v in parts.items() if not k.startswith("_") and k != "worker_wait")
 
 
+def backoff_runs_per_hour(base: float, ceiling: float, change_every_s: float) -> float:
+    """Poller runs in an hour when something new shows up every `change_every_s` seconds: the
+    chain's own rule (poller.next_delay) played against that pace."""
+    from mjproxy.providers.midjourney.poller import next_delay
+
+    t, delay, runs = 0.0, base, 0
+    while t < 3600:
+        last, t = t, t + delay
+        runs += 1
+        changed = math.floor(t / change_every_s) > math.floor(last / change_every_s)
+        delay = next_delay(delay, base, ceiling, not changed)
+    return float(runs)
+
+
 @dataclass(frozen=True)
 class Poller:
     """One busy Discord account: the poller reads the channel every DiscordPollSeconds while the
-    account has running tasks (template.yaml); each read is one invocation that waits on
-    Discord's HTTP answer, re-enqueues itself (SQS send + the event source mapping's receive
-    and delete) and reads the account's running tasks."""
+    account has running tasks (template.yaml), or up to DiscordPollMaxSeconds apart while
+    reads find nothing new; each read is one invocation that waits on Discord's HTTP answer,
+    re-enqueues itself (SQS send + the event source mapping's receive and delete) and reads
+    the account's running tasks."""
 
     poll_seconds: float = 3.0
+    max_poll_seconds: float = 6.0  # DiscordPollMaxSeconds=0: twice DiscordPollSeconds
+    # Something new every ~2.3 s: 3 jobs at once, each a progress edit ~7 s apart (PROVIDERS).
+    change_every_s: float = 7.0 / 3
+    runs_measured: float | None = None  # per busy hour, bench/midjourney_sim.py
     discord_wait_s: float = 0.25  # assumption: Discord's REST answer incl. TLS reuse
     cpu_s: float = 0.01
     rru: float = 1.0  # assumption: one Query of the account's running tasks
     tasks_per_hour: float = 180.0  # coreSize 3 x ~60 s per fast imagine
 
+    @property
+    def runs_per_hour(self) -> float:
+        if self.runs_measured:
+            return self.runs_measured
+        return backoff_runs_per_hour(self.poll_seconds, self.max_poll_seconds,
+                                     self.change_every_s)  # fmt: skip
+
     def per_hour(self, memory: int) -> dict[str, float]:
         p = PRICES
-        runs = 3600 / self.poll_seconds
+        runs = self.runs_per_hour
         wall = (self.discord_wait_s + self.cpu_s * max(1.0, 1769 / memory)) * 1000
         return {
             "invocations": runs,
@@ -331,12 +366,32 @@ class Poller:
         }  # fmt: skip
 
 
+def busy_poller() -> Poller:
+    """The busy account's poller, with its runs per hour as bench/midjourney_sim.py measured
+    them when a run there used the defaults (poll 3 s, back-off 2x) at a Midjourney-like pace
+    (progress steps >= 5 s apart; its 1 s default steps change something at every read)."""
+    rows = common.read_result("midjourney_sim") or []
+    fits = [r for r in rows if r.get("reads_per_busy_hour") and r.get("poll_seconds") == 3.0
+            and r.get("max_poll_seconds") is None and (r.get("step_seconds") or 0) >= 5]  # fmt: skip
+    if not fits:
+        return Poller()
+    return Poller(runs_measured=float(fits[-1]["reads_per_busy_hour"]))
+
+
+def poller_source(poller: Poller) -> str:
+    if poller.runs_measured:
+        return "runs measured by bench/midjourney_sim.py (one channel read a run)"
+    return (f"modelled: DiscordPollSeconds {poller.poll_seconds:g}, back-off up to "
+            f"{poller.max_poll_seconds:g} s, something new every {poller.change_every_s:.1f} s "
+            "(assumed; bench/midjourney_sim.py --step 5 measures it)")  # fmt: skip
+
+
 def tables(
     inputs: dict[str, Any], d: dict[str, Any], a: Assumptions, template: Any
 ) -> tuple[list[common.Table], dict[str, Any]]:
     grid = grid_cpu_seconds()
     mem = {f.name: common.memory_mb(template, f.name) for f in template.functions()}
-    poller = Poller()
+    poller = busy_poller()
     poller_mem = mem.get("DiscordPollerFunction", 1024)
     poller_hour = poller.per_hour(poller_mem)
     poller_hour_total = sum(v for k, v in poller_hour.items() if k != "invocations")
@@ -375,7 +430,8 @@ def tables(
         "Components of one row (bot, local, REST), per 1,000: "
         + ", ".join(f"{k} {money(v)}" for k, v in some.items() if not k.startswith("_"))
         + ". S3 is mostly PUTs at $0.005 per 1,000 each: the grid (+ the previews stored for "
-        f"local and midjourney, at most one per {PREVIEW_MIN_SECONDS:g} s); the 4 quadrants only for clients that open them (the web UI shape: "
+        f"local{'' if MJ_PREVIEWS == 'link' else ' and midjourney'}, at most one per "
+        f"{PREVIEW_MIN_SECONDS:g} s; midjourney's are linked unless MJ_MIDJOURNEY_PREVIEWS=store); the 4 quadrants only for clients that open them (the web UI shape: "
         "cropped from one decode of the grid on the first opened, + HeadObject + GetObject).",
         f"Image views: {a.downloads} view of imageUrl per task (--downloads) + the 4 quadrants "
         "in the web UI shape (Dooy shows the split images), each a billed request to the "
@@ -418,7 +474,8 @@ def tables(
         + " | ".join(f"{x.label} (${x.per_million:g}/million): {x.features}" for x in APIS)
         + ".",
         f"midjourney rows include a share of the busy account's poller: "
-        f"{money(poller_hour_total)} per account-hour / {poller.tasks_per_hour:g} tasks per hour.",
+        f"{money(poller_hour_total)} per account-hour ({poller.runs_per_hour:.0f} runs: "
+        f"{poller_source(poller)}) / {poller.tasks_per_hour:g} tasks per hour.",
     ]
 
     levers_table = levers(data, grid, a, mem, inputs)
@@ -451,7 +508,7 @@ def tables(
                f"{money(poller_hour_total)} ({poller_hour['invocations']:.0f} poller runs at "
                f"{poller_mem} MB)",
                f"each run waits ~{poller.discord_wait_s * 1000:.0f} ms on Discord (assumed)",
-               "model: DiscordPollSeconds, poller memory (template.yaml)")  # fmt: skip
+               f"{poller_source(poller)}; poller memory (template.yaml)")  # fmt: skip
     growth.notes += [
         "Per-id growth is linear: one BatchGetItem per 100 ids, 5 signatures per finished task "
         "(mjproxy.sigv4, ~10 us each). A relay with 100 tasks in flight polling every 15 s "
@@ -518,18 +575,27 @@ def levers(
           f"web UI local S3 {money(lw_['s3'])}; presigned mode (ImageUrlMode=presigned) "
           "stores them at finish as before",
           "done (images.quadrants_on_read)")  # fmt: skip
-    every = {x.name: (x.previews_sent, x.previews(0), x.previews(PREVIEW_MIN_SECONDS))
+    # What storing costs (PUTs at every preview, then at the throttle), whether or not stored.
+    every = {x.name: (x.stored_previews(0), x.stored_previews(PREVIEW_MIN_SECONDS))
              for x in PROVIDERS if x.previews_sent}  # fmt: skip
     t.add(f"previews stored at most every {PREVIEW_MIN_SECONDS:g} s (MJ_PREVIEW_MIN_SECONDS; "
-          "midjourney: not downloaded either)",
+          "midjourney with MJ_MIDJOURNEY_PREVIEWS=store: not downloaded either)",
           ", ".join(f"{n} {money((a0 - b0) * p['s3_put_per_thousand'])} ({a0} -> {b0} PUTs)"
-                    for n, (_, a0, b0) in every.items()),
+                    for n, (a0, b0) in every.items()),
           "a web UI polling every 2-5 s sees the preview refreshed every 10 s instead of at "
           "every step; a relay (15 s) sees no difference; 0 stores every preview",
           "done (images.preview_due)")  # fmt: skip
-    t.add("no stored previews (local, midjourney)",
-          ", ".join(f"{n} {money(b0 * p['s3_put_per_thousand'])} more"
-                    for n, (_, _a, b0) in every.items()),
+    mj_stored = every["midjourney"][1]
+    t.add("midjourney previews linked, not stored (MJ_MIDJOURNEY_PREVIEWS=link, the default: "
+          "imageUrl while running is Discord's CDN URL of the latest preview, as trueai's)",
+          f"{money(mj_stored * p['s3_put_per_thousand'])} ({mj_stored} -> 0 PUTs) + the "
+          f"{mj_stored} preview downloads and WebP -> PNG conversions in the poller (not priced)",
+          "the in-progress imageUrl is on Discord's host (signed, expires after ~24 h; the "
+          "finished image is ours as before) and changes at every preview; store keeps S3 copies",
+          "done (poller.py, wire.py)" if MJ_PREVIEWS == "link"
+          else "done, off in this run (MJ_MIDJOURNEY_PREVIEWS=store)")  # fmt: skip
+    t.add("no stored previews (local)",
+          f"local {money(every['local'][1] * p['s3_put_per_thousand'])} more",
           "clients lose the in-progress image", "not done (clients.md §C.1/C.2 show it)")  # fmt: skip
     life = inputs["calls"]["operations"][LIFECYCLE]
     all_gsi = life.get("wru_gsi_all", life["wru_gsi"])
@@ -541,15 +607,26 @@ def levers(
           "task listed, one BatchGetItem per page); a stack created before keeps ALL (an "
           "index's projection cannot change in place)",
           "done (store/tasks.py _hydrate)")  # fmt: skip
-    poller, pm = Poller(), mem.get("DiscordPollerFunction", 512)
-    now_h = sum(v for k, v in poller.per_hour(pm).items() if k != "invocations")
-    slow = Poller(poll_seconds=6.0)
-    slow_h = sum(v for k, v in slow.per_hour(pm).items() if k != "invocations")
-    t.add("Discord poller: back off to 6 s while a run finds nothing new (3 s otherwise)",
-          f"up to {money((now_h - slow_h) / poller.tasks_per_hour * 1000)} (midjourney rows: "
-          f"{money(now_h)} -> {money(slow_h)} per busy account-hour if every other run is idle)",
-          "progress and results seen up to 3 s later while Midjourney is quiet",
-          "modelled (poller state in providers/midjourney)")  # fmt: skip
+    pm = mem.get("DiscordPollerFunction", 512)
+    poller = busy_poller()
+
+    def hour(x: Poller) -> float:
+        return sum(v for k, v in x.per_hour(pm).items() if k != "invocations")
+
+    fixed = replace(poller, max_poll_seconds=poller.poll_seconds, runs_measured=None)
+    alone = replace(poller, change_every_s=7.0, runs_measured=None)  # one job at a time
+    alone_fixed = replace(alone, max_poll_seconds=poller.poll_seconds)
+    t.add(f"Discord poller: back off to {poller.max_poll_seconds:g} s while a run finds nothing "
+          f"new ({poller.poll_seconds:g} s otherwise)",
+          f"busy account (3 jobs): {money((hour(fixed) - hour(poller)) / poller.tasks_per_hour * 1000)} "
+          f"({fixed.runs_per_hour:.0f} -> {poller.runs_per_hour:.0f} runs per hour, "
+          f"{poller_source(poller)}); one job at a time: {money(hour(alone_fixed) - hour(alone))} "
+          f"per account-hour ({alone_fixed.runs_per_hour:.0f} -> {alone.runs_per_hour:.0f} runs)",
+          f"progress and results seen up to {poller.max_poll_seconds - poller.poll_seconds:g} s "
+          "later while Midjourney is quiet; a job sent meanwhile wakes the chain (one more SQS "
+          "message and one run that stops at once); DiscordPollMaxSeconds = DiscordPollSeconds "
+          "turns it off",
+          "done (poller.next_delay)")  # fmt: skip
     wait_512 = 40 * 512 / 1024 * p["lambda_gb_s_arm64"] * 1000
     t.add("OpenAI without a blocking wait (background request, checked by a delayed SQS job)",
           f"{money(wait_512)} at 512 MB", "a few more short invocations and SQS messages",
