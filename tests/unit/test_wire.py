@@ -85,31 +85,15 @@ def test_preview_shown_only_while_running():
 
 def test_a_linked_preview_is_the_image_while_running_and_a_stored_image_wins():
     cdn = "https://cdn.discordapp.com/attachments/1/2/owl_grid_0.webp?ex=1"
-    linked = Task(
-        id="9",
-        action=TaskAction.IMAGINE,
-        status=TaskStatus.IN_PROGRESS,
-        providerState={"previewUrl": cdn},
-    )
-    assert wire.task_json(linked, lambda k: f"https://signed/{k}")["imageUrl"] == cdn
-    stored = Task(
-        id="9",
-        action=TaskAction.IMAGINE,
-        status=TaskStatus.IN_PROGRESS,
-        previewKey="tasks/9/preview.png",
-        providerState={"previewUrl": cdn},
-    )
-    assert wire.task_json(stored, lambda k: k)["imageUrl"] == "tasks/9/preview.png"
-    done = Task(
-        id="9",
-        action=TaskAction.IMAGINE,
-        status=TaskStatus.SUCCESS,
-        imageKey="tasks/9/grid.png",
-        providerState={"previewUrl": cdn},
-    )
-    assert wire.task_json(done, lambda k: k)["imageUrl"] == "tasks/9/grid.png"
-    failed = Task(
-        id="9", action=TaskAction.IMAGINE, status=TaskStatus.FAILURE,
-        providerState={"previewUrl": cdn},
-    )  # fmt: skip
-    assert wire.task_json(failed, lambda k: k)["imageUrl"] is None
+
+    def image_url(status: TaskStatus, **keys: str) -> str | None:
+        task = Task(id="9", action=TaskAction.IMAGINE, status=status,
+                    providerState={"previewUrl": cdn}, **keys)  # fmt: skip
+        return wire.task_json(task, lambda k: f"https://signed/{k}")["imageUrl"]
+
+    assert image_url(TaskStatus.IN_PROGRESS) == cdn  # MJ_MIDJOURNEY_PREVIEWS=link
+    stored = image_url(TaskStatus.IN_PROGRESS, previewKey="tasks/9/preview.png")
+    assert stored == "https://signed/tasks/9/preview.png"
+    done = image_url(TaskStatus.SUCCESS, imageKey="tasks/9/grid.png")
+    assert done == "https://signed/tasks/9/grid.png"
+    assert image_url(TaskStatus.FAILURE) is None
