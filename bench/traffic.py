@@ -341,6 +341,7 @@ class Poller:
     # Something new every ~2.3 s: 3 jobs at once, each a progress edit ~7 s apart (PROVIDERS).
     change_every_s: float = 7.0 / 3
     runs_measured: float | None = None  # per busy hour, bench/midjourney_sim.py
+    runs_fixed_measured: float | None = None  # the same without back-off (--max-poll 3)
     discord_wait_s: float = 0.25  # assumption: Discord's REST answer incl. TLS reuse
     cpu_s: float = 0.01
     rru: float = 1.0  # assumption: one Query of the account's running tasks
@@ -366,16 +367,22 @@ class Poller:
         }  # fmt: skip
 
 
-def busy_poller() -> Poller:
+def busy_poller(core: int = 3) -> Poller:
     """The busy account's poller, with its runs per hour as bench/midjourney_sim.py measured
-    them when a run there used the defaults (poll 3 s, back-off 2x) at a Midjourney-like pace
-    (progress steps >= 5 s apart; its 1 s default steps change something at every read)."""
+    them when a run there used the defaults (poll 3 s, back-off to 6 s) with `core` jobs at once
+    (coreSize) at a Midjourney-like pace (progress steps >= 5 s apart; its 1 s default steps
+    change something at every read). Else modelled: 3 jobs, or one, each ~7 s between edits."""
     rows = common.read_result("midjourney_sim") or []
-    fits = [r for r in rows if r.get("reads_per_busy_hour") and r.get("poll_seconds") == 3.0
-            and r.get("max_poll_seconds") is None and (r.get("step_seconds") or 0) >= 5]  # fmt: skip
-    if not fits:
-        return Poller()
-    return Poller(runs_measured=float(fits[-1]["reads_per_busy_hour"]))
+
+    def measured(ceilings: tuple[float | None, ...]) -> float | None:
+        fits = [r for r in rows if r.get("reads_per_busy_hour") and r.get("poll_seconds") == 3.0
+                and r.get("max_poll_seconds") in ceilings and r.get("core_size") == core
+                and (r.get("step_seconds") or 0) >= 5]  # fmt: skip
+        return float(fits[-1]["reads_per_busy_hour"]) if fits else None
+
+    # The same run with --max-poll 3 is the baseline without back-off, when there is one.
+    return Poller(change_every_s=7.0 / core, runs_measured=measured((None, 6.0)),
+                  runs_fixed_measured=measured((3.0,)))  # fmt: skip
 
 
 def poller_source(poller: Poller) -> str:
@@ -383,7 +390,8 @@ def poller_source(poller: Poller) -> str:
         return "runs measured by bench/midjourney_sim.py (one channel read a run)"
     return (f"modelled: DiscordPollSeconds {poller.poll_seconds:g}, back-off up to "
             f"{poller.max_poll_seconds:g} s, something new every {poller.change_every_s:.1f} s "
-            "(assumed; bench/midjourney_sim.py --step 5 measures it)")  # fmt: skip
+            "(assumed; measured by bench/midjourney_sim.py --step 7 --max-poll 3 6, with "
+            "--tasks 2 --core 1 for one job at a time)")  # fmt: skip
 
 
 def tables(
@@ -613,15 +621,21 @@ def levers(
     def hour(x: Poller) -> float:
         return sum(v for k, v in x.per_hour(pm).items() if k != "invocations")
 
-    fixed = replace(poller, max_poll_seconds=poller.poll_seconds, runs_measured=None)
-    alone = replace(poller, change_every_s=7.0, runs_measured=None)  # one job at a time
-    alone_fixed = replace(alone, max_poll_seconds=poller.poll_seconds)
+    def without_backoff(x: Poller) -> Poller:
+        measured = x.runs_fixed_measured if x.runs_measured else None  # like with like
+        return replace(x, max_poll_seconds=x.poll_seconds, runs_measured=measured)
+
+    fixed, alone = without_backoff(poller), busy_poller(core=1)  # alone: one job at a time
+    alone_fixed = without_backoff(alone)
     t.add(f"Discord poller: back off to {poller.max_poll_seconds:g} s while a run finds nothing "
           f"new ({poller.poll_seconds:g} s otherwise)",
-          f"busy account (3 jobs): {money((hour(fixed) - hour(poller)) / poller.tasks_per_hour * 1000)} "
+          f"busy account (3 jobs): "
+          f"{money(max(0.0, hour(fixed) - hour(poller)) / poller.tasks_per_hour * 1000)} "
           f"({fixed.runs_per_hour:.0f} -> {poller.runs_per_hour:.0f} runs per hour, "
-          f"{poller_source(poller)}); one job at a time: {money(hour(alone_fixed) - hour(alone))} "
-          f"per account-hour ({alone_fixed.runs_per_hour:.0f} -> {alone.runs_per_hour:.0f} runs)",
+          f"{poller_source(poller)}); one job at a time: "
+          f"{money(max(0.0, hour(alone_fixed) - hour(alone)))} per account-hour "
+          f"({alone_fixed.runs_per_hour:.0f} -> {alone.runs_per_hour:.0f} runs, "
+          f"{poller_source(alone)})",
           f"progress and results seen up to {poller.max_poll_seconds - poller.poll_seconds:g} s "
           "later while Midjourney is quiet; a job sent meanwhile wakes the chain (one more SQS "
           "message and one run that stops at once); DiscordPollMaxSeconds = DiscordPollSeconds "
