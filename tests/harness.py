@@ -13,7 +13,7 @@ import boto3
 
 from mjproxy.local.provision import function_environment, provision
 from mjproxy.local.runner import api_event, invoke, load_handler, sqs_event
-from mjproxy.local.template import Function, Template
+from mjproxy.local.template import DEFAULT_ROUTE, Function, Template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,13 +57,21 @@ class Harness:
         data = raw.encode() if isinstance(raw, str) else (raw or b"")
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         candidates = []
+        default = None
         for fn, handler in self.functions.values():
             for route in fn.routes:
+                if route.path == DEFAULT_ROUTE:
+                    default = (route, fn, handler)
+                    continue
                 m = route.regex.match(path.split("?")[0])
                 if m and route.method == method:
                     candidates.append((route.specificity, route, fn, handler, m))
         if not candidates:
-            return Response(403, {}, '{"message":"Missing Authentication Token"}')
+            # The HTTP API's $default route (template NotFoundFunction) answers the rest.
+            assert default is not None, "template.yaml lost its $default route"
+            route, fn, handler = default
+            out = invoke(fn, handler, api_event(route, method, path, hdrs, data, {}))
+            return Response(out["statusCode"], out.get("headers") or {}, out.get("body") or "")
         _, route, fn, handler, m = sorted(candidates, key=lambda c: c[0])[0]
         out = invoke(fn, handler, api_event(route, method, path, hdrs, data, m.groupdict()))
         return Response(out["statusCode"], out.get("headers") or {}, out.get("body") or "")

@@ -138,3 +138,41 @@ def test_the_comparison_is_constant_time(monkeypatch):
 
     auth.check(Req())
     assert calls == [(b"wrong", SECRET.encode()), (SECRET.encode(), SECRET.encode())]
+
+
+# ---- the source-address allow-list (ApiAllowedSourceCidrs; the REST API's resource policy) ---
+def allow_sources(monkeypatch, cidrs: str) -> None:
+    from mjproxy.api import sources
+
+    monkeypatch.setenv("MJ_ALLOWED_SOURCE_CIDRS", cidrs)
+    sources.allowed_networks.cache_clear()
+
+
+@pytest.mark.parametrize("endpoint", [IMAGINE, FETCH])
+def test_an_address_outside_the_list_is_403_before_anything_runs(system, monkeypatch, endpoint):
+    from mjproxy.store.tasks import TaskRepository
+
+    allow_sources(monkeypatch, "203.0.113.0/24, 2001:db8::/32")
+    r = call(system, endpoint, {"X-Forwarded-For": "198.51.100.7"})
+    assert r.status == 403 and r.json()["error"] == "Forbidden"
+    assert r.json()["path"] == endpoint[1]
+    assert TaskRepository().list_recent(limit=5)[0] == []  # the imagine created nothing
+    assert call(system, endpoint, {"X-Forwarded-For": "203.0.113.9"}).status == 200
+    assert call(system, endpoint, {"X-Forwarded-For": "2001:db8::5"}).status == 200
+    # No address, or no list entry of its family, is refused too.
+    assert call(system, endpoint, {"X-Forwarded-For": "not-an-ip"}).status == 403
+    allow_sources(monkeypatch, "203.0.113.0/24")
+    assert call(system, endpoint, {"X-Forwarded-For": "2001:db8::5"}).status == 403
+
+
+def test_the_list_comes_before_the_secret_and_the_template_default_admits_everyone(
+    system, monkeypatch
+):
+    use_secret(monkeypatch, MJ_API_SECRET=SECRET)
+    allow_sources(monkeypatch, "10.0.0.0/8")
+    r = call(system, IMAGINE, {"X-Forwarded-For": "192.0.2.1", "mj-api-secret": SECRET})
+    assert r.status == 403
+    allow_sources(monkeypatch, "0.0.0.0/0,::/0")  # ApiAllowedSourceCidrs' default
+    r = call(system, IMAGINE, {"X-Forwarded-For": "192.0.2.1", "mj-api-secret": SECRET})
+    assert r.status == 200
+    assert_401(call(system, IMAGINE, {"X-Forwarded-For": "2001:db8::1"}))

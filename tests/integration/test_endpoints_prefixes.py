@@ -85,3 +85,17 @@ def test_every_new_route_requires_the_secret_when_set(system, monkeypatch, metho
     assert (r.status, r.text) == (401, "")
     r = system.request(method, path, body, headers={"mj-api-secret": "s3cret"})
     assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [("GET", "/no/such/route"), ("POST", "/mj/submit/nothing"), ("GET", "/mj/submit/imagine")],
+)
+def test_unknown_routes_reach_the_default_route_and_answer_springs_404(system, method, path):
+    """The HTTP API sends what no route matches (a known path with another method too) to its
+    $default route: NotFoundFunction's Spring error JSON, as the original answers."""
+    r = system.request(method, path)
+    assert r.status == 404
+    body = r.json()
+    assert (body["status"], body["error"], body["path"]) == (404, "Not Found", path)
+    assert "timestamp" in body and r.headers["Access-Control-Allow-Origin"] == "*"

@@ -62,12 +62,17 @@ def test_errors_in_the_protocols_form(local_system):
     assert r.status_code == 400
     r = local_system.get("/mj/task/0000000000000000/fetch")
     assert r.status_code == 200 and r.json() is None
-    # Unknown routes: a JSON 404 a browser can read (issue 11 item 5), not API Gateway's 403.
+    # Unknown routes: a JSON 404 a browser can read (issue 11 item 5), from the $default route's
+    # function as on the deployed HTTP API: Spring's error JSON (protocol.md "Unknown path").
     for method, path in (("GET", "/no/such/route"), ("POST", "/mj/submit/nothing"),
                          ("GET", "/mj/submit/imagine")):  # fmt: skip
         r = requests.request(method, local_system.url + path, timeout=30)
         assert r.status_code == 404, (method, path)
-        assert r.json() == {"status": 404, "error": "Not Found", "path": path}
+        body = r.json()
+        assert {k: body[k] for k in ("status", "error", "path")} == {
+            "status": 404, "error": "Not Found", "path": path
+        }
+        assert body["timestamp"].endswith("Z") or "+00:00" in body["timestamp"]
         assert r.headers["Access-Control-Allow-Origin"] == "*"
 
 

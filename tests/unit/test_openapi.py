@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openapi_spec_validator import validate
 
-from mjproxy.local.template import Template
+from mjproxy.local.template import DEFAULT_ROUTE, Template
 from mjproxy.openapi import document, document_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,8 @@ def template_routes() -> set[tuple[str, str]]:
     out = set()
     for fn in Template(ROOT / "template.yaml").functions():
         for route in fn.routes:
-            out.add((route.method.lower(), route.path))
+            if route.path != DEFAULT_ROUTE:  # the 404 of every unknown path: not an operation
+                out.add((route.method.lower(), route.path))
     return out
 
 

@@ -1,5 +1,6 @@
 """What a stack deployed with the defaults does, read from the transformed template (issue 15):
-closed API, gateway answers, throttling, alarms for every dead-letter queue, dashboard, retention."""
+closed API, the HTTP API's routes and answers (issue 17), throttling, alarms for every
+dead-letter queue, dashboard, retention."""
 
 from __future__ import annotations
 
@@ -35,55 +36,71 @@ def test_without_a_named_secret_the_stack_generates_one_and_every_function_gets_
     assert "get-secret-value" in outputs["ApiSecretCommand"]["Value"]["Fn::Sub"]
 
 
-def test_the_api_declares_auth_so_sam_deploy_guided_asks_nothing(doc):
-    """samcli/commands/deploy/auth_utils.py: a function's Api event counts as authenticated
-    when its RestApiId names an AWS::Serverless::Api with an `Auth` property."""
+def test_every_route_is_an_http_api_route_with_the_rest_apis_event(doc):
+    """The HTTP API (issue 17: $1.00 per million requests, the REST API $3.50) hands the functions
+    payload format 1.0, the event they read behind the REST API; no function keeps an `Api`
+    event, the only kind `sam deploy --guided` asks an authorization question about
+    (samcli/commands/deploy/auth_utils.py)."""
     from cfnlint.decode import decode
 
     source, _ = decode(str(template_iam.ROOT / "template.yaml"))
-    assert source["Resources"]["MjApi"]["Properties"].get("Auth")
+    assert source["Resources"]["MjApi"]["Type"] == "AWS::Serverless::HttpApi"
+    routes = 0
     for name, res in source["Resources"].items():
         for event in (res.get("Properties", {}).get("Events") or {}).values():
-            if event["Type"] == "Api":
-                assert event["Properties"]["RestApiId"] == {"Ref": "MjApi"}, name
-    policy = api_body(doc)["x-amazon-apigateway-policy"]["Statement"][0]
-    # A list once CloudFormation resolves it (a plain comma string would be an invalid CIDR).
-    assert "Fn::Split" in policy["Condition"]["IpAddress"]["aws:SourceIp"]
+            assert event["Type"] != "Api", name
+            if event["Type"] == "HttpApi":
+                routes += 1
+                assert event["Properties"]["ApiId"] == {"Ref": "MjApi"}, name
+                assert event["Properties"]["PayloadFormatVersion"] == "1.0", name
+    assert routes > 50
+    paths = api_body(doc)["paths"]
+    for path, methods in paths.items():
+        for method in methods.values():
+            assert method["x-amazon-apigateway-integration"]["payloadFormatVersion"] == "1.0", path
 
 
-@pytest.mark.parametrize(
-    "kind,status,error",
-    [
-        ("MISSING_AUTHENTICATION_TOKEN", "404", "Not Found"),
-        ("THROTTLED", "429", "Too Many Requests"),
-        ("REQUEST_TOO_LARGE", "413", "Payload Too Large"),
-    ],
-)
-def test_gateway_refusals_are_json_with_cors_headers(doc, kind, status, error):
-    response = api_body(doc)["x-amazon-apigateway-gateway-responses"][kind]
-    assert response["statusCode"] == status
-    body = response["responseTemplates"]["application/json"]
-    parsed = json.loads(body.replace("$context.path", "/prod/nope"))
-    assert parsed == {"status": int(status), "error": error, "path": "/prod/nope"}
-    headers = response["responseParameters"]
-    assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
-    assert "mj-api-secret" in headers["gatewayresponse.header.Access-Control-Allow-Headers"]
+def test_unknown_routes_answer_the_protocols_404(doc):
+    """What the REST API's MISSING_AUTHENTICATION_TOKEN gateway response did: the $default route
+    goes to NotFoundFunction, which answers Spring's error JSON with CORS headers."""
+    default = api_body(doc)["paths"]["$default"]["x-amazon-apigateway-any-method"]
+    assert "NotFoundFunction" in json.dumps(default["x-amazon-apigateway-integration"]["uri"])
+    from mjproxy.local.runner import invoke, load_handler
+    from mjproxy.local.template import Template
+
+    (fn,) = [f for f in Template(template_iam.ROOT / "template.yaml").functions()
+             if f.name == "NotFoundFunction"]  # fmt: skip
+    out = invoke(fn, load_handler(fn), {"httpMethod": "GET", "path": "/mj/nope", "headers": {},
+                 "requestContext": {"identity": {"sourceIp": "198.51.100.7"}}})  # fmt: skip
+    assert out["statusCode"] == 404
+    body = json.loads(out["body"])
+    assert (body["status"], body["error"], body["path"]) == (404, "Not Found", "/mj/nope")
+    assert out["headers"]["Access-Control-Allow-Origin"] == "*"
 
 
-def test_the_stage_is_throttled_traced_and_access_logged(doc):
-    stage = doc["Resources"]["MjApiprodStage"]["Properties"]
-    (settings,) = stage["MethodSettings"]
+def test_the_api_is_throttled_access_logged_and_answers_preflights_with_max_age(doc):
+    stage = doc["Resources"]["MjApiApiGatewayDefaultStage"]["Properties"]
+    assert stage["StageName"] == "$default"
+    settings = stage["DefaultRouteSettings"]
     assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
     assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
-    assert stage["TracingEnabled"] is True
-    fields = json.loads(re.sub(r"\$context\.[A-Za-z.]+", "0", stage["AccessLogSetting"]["Format"]))
+    fields = json.loads(
+        re.sub(r"\$context\.[A-Za-z.]+", "0", stage["AccessLogSettings"]["Format"])
+    )
     assert {"requestId", "ip", "status", "path", "latency"} <= set(fields)
+    cors = api_body(doc)["x-amazon-apigateway-cors"]
+    # The transform substitutes the parameter (here its default, 600 s).
+    assert cors["maxAge"] == 600
+    assert "mj-api-secret" in cors["allowHeaders"] and cors["allowOrigins"] == ["*"]
 
 
-def test_preflights_are_cached(doc):
-    options = api_body(doc)["paths"]["/mj/task/list"]["options"]
-    params = options["x-amazon-apigateway-integration"]["responses"]["default"]
-    assert "method.response.header.Access-Control-Max-Age" in params["responseParameters"]
+def test_the_source_address_list_reaches_every_function(doc):
+    """The REST API's resource policy is now checked in the functions (api/sources.py)."""
+    for name, res in doc["Resources"].items():
+        if res["Type"] == "AWS::Lambda::Function":
+            env = res["Properties"].get("Environment", {}).get("Variables", {})
+            if "MJ_API_SECRET_ARN" in env:
+                assert env["MJ_ALLOWED_SOURCE_CIDRS"] == {"Ref": "ApiAllowedSourceCidrs"}, name
 
 
 def test_every_dead_letter_queue_has_an_alarm(doc):
@@ -119,7 +136,7 @@ def test_alarms_watch_the_metrics_the_code_emits(doc):
 
 
 def test_the_dashboard_is_valid_json_and_names_the_alarms(doc):
-    body = doc["Resources"]["MjDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    body = doc["Resources"]["MjDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
     kinds = [w["type"] for w in dashboard["widgets"]]
     assert kinds.count("alarm") == 1 and "log" in kinds
@@ -127,6 +144,8 @@ def test_the_dashboard_is_valid_json_and_names_the_alarms(doc):
     assert {f"${{{n}.Arn}}" for n in alarm_names} <= set(re.findall(r"\$\{\w+\.Arn\}", body))
     for metric in ("TasksFinished", "TimeToSuccess", "QueueWait"):
         assert metric in body
+    # The HTTP API's metrics are keyed by its id (4xx/5xx, not the REST API's 4XXError).
+    assert '"AWS/ApiGateway","Count","ApiId","${MjApi}"' in body and '"5xx"' in body
 
 
 def test_functions_log_to_one_group_with_retention_and_are_traced(doc):
@@ -160,8 +179,11 @@ def test_stable_links_name_the_cloudfront_host_when_it_forwards_one():
     event = {
         "headers": {"x-mj-public-host": "d111.cloudfront.net", "Host": "abc.execute-api"},
         "requestContext": {"domainName": "abc.execute-api.us-east-1.amazonaws.com",
-                           "stage": "prod"},
+                           "stage": "$default"},
     }
     assert Request(event).base_url == "https://d111.cloudfront.net"
     del event["headers"]["x-mj-public-host"]
+    # The HTTP API's $default stage has no path of its own; a named stage would.
+    assert Request(event).base_url == "https://abc.execute-api.us-east-1.amazonaws.com"
+    event["requestContext"]["stage"] = "prod"
     assert Request(event).base_url == "https://abc.execute-api.us-east-1.amazonaws.com/prod"

@@ -18,7 +18,7 @@ from .. import images, wire
 from ..aws import gc_paused
 from ..domain import codes
 from ..observability import lazy_lambda_context, logger
-from . import auth
+from . import auth, sources
 from .errors import BadRequest, ProtocolError, Unauthorized
 
 if TYPE_CHECKING:
@@ -89,6 +89,12 @@ class Request:
         return merged
 
     @property
+    def source_ip(self) -> str | None:
+        """The caller's address as API Gateway saw it (payload format 1.0)."""
+        identity = (self.event.get("requestContext") or {}).get("identity") or {}
+        return identity.get("sourceIp")
+
+    @property
     def query(self) -> dict[str, str]:
         return dict(self.event.get("queryStringParameters") or {})
 
@@ -104,9 +110,10 @@ class Request:
 
     @property
     def base_url(self) -> str | None:
-        """How the client reached us: `https://<api-id>.execute-api…/<stage>` on AWS (no stage
-        behind a custom domain), the CloudFront host through the optional distribution,
-        `http://<Host>` locally."""
+        """How the client reached us: `https://<api-id>.execute-api…` on AWS (the HTTP API's
+        `$default` stage has no path; a named stage adds `/<stage>`; none behind a custom
+        domain), the CloudFront host through the optional distribution, `http://<Host>`
+        locally."""
         public = self.headers.get("x-mj-public-host")
         if public:
             # Set by the optional CloudFront distribution (template PublicHostFunction): the
@@ -116,7 +123,8 @@ class Request:
         domain = ctx.get("domainName")
         if domain:
             stage = ctx.get("stage")
-            suffix = f"/{stage}" if stage and domain.endswith(".amazonaws.com") else ""
+            named = stage and stage != "$default"
+            suffix = f"/{stage}" if named and domain.endswith(".amazonaws.com") else ""
             return f"https://{domain}{suffix}"
         host = self.headers.get("host")
         return f"http://{host}" if host else None
@@ -215,6 +223,10 @@ def endpoint(fn: Callable[[Request], Any], *, authenticated: bool = True) -> Han
 
     def handle(event: dict[str, Any]) -> dict[str, Any]:
         request = Request(event)
+        if not sources.admitted(request.source_ip):
+            # What the REST API's resource policy refused at the gateway; before auth and
+            # before anything is read, preflights included.
+            return spring_error(403, "Forbidden", request.path)
         if request.method == "OPTIONS":
             return response(200, None)
         if not request.path.startswith("/mj/") and request.mode is None:

@@ -27,7 +27,7 @@ from . import server
 from .emulator import Emulator
 from .persist import DataDir
 from .provision import function_environment, provision
-from .template import Function, Route, Template
+from .template import DEFAULT_ROUTE, Function, Route, Template
 
 log = logging.getLogger("mjproxy.local")
 ROOT = Path(__file__).resolve().parents[5]  # repository root (layers/common/python/mjproxy/local)
@@ -175,6 +175,7 @@ class LocalSystem:
         self.schedule_seconds = schedule_seconds
         self.data_dir = Path(data_dir) if data_dir else None
         self.routes: list[tuple[Route, Function, Callable]] = []
+        self.default_route: tuple[Route, Function, Callable] | None = None  # template $default
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._emulator = Emulator()
@@ -255,7 +256,10 @@ class LocalSystem:
         for fn in self.template.functions():
             handler = load_handler(fn)
             for route in fn.routes:
-                self.routes.append((route, fn, handler))
+                if route.path == DEFAULT_ROUTE:
+                    self.default_route = (route, fn, handler)
+                else:
+                    self.routes.append((route, fn, handler))
             for logical, batch in fn.queues:
                 for n in range(self.pollers_per_queue):
                     self._spawn(
@@ -347,37 +351,40 @@ class LocalSystem:
             if route.method != method:
                 continue
             event = api_event(route, method, raw_path, headers, body, m.groupdict())
-            try:
-                result = invoke(fn, handler, event)
-            except Exception:  # a handler crash is API Gateway's 502
-                log.exception("handler %s raised", fn.name)
-                return (
-                    502,
-                    {"Content-Type": "application/json"},
-                    b'{"message": "Internal server error"}',
-                )
-            out_headers = dict(result.get("headers") or {})
-            for k, values in (result.get("multiValueHeaders") or {}).items():
-                out_headers[k] = values[-1]
-            raw = result.get("body") or ""
-            data = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
-            return int(result.get("statusCode", 200)), out_headers, data
+            return self._call(fn, handler, event)
         if path.startswith(self._bucket_prefixes):
             # Presigned image URLs point here (AWS_ENDPOINT_URL_S3 is this server).
             return server.serve_object(
                 method, raw_path, headers, os.environ["AWS_SECRET_ACCESS_KEY"]
             )
-        # Like the deployed API (GatewayResponses in template.yaml): a preflight of any path
-        # succeeds, and an unknown route is a 404 JSON body browsers can read (CORS headers),
-        # not API Gateway's default 403 "Missing Authentication Token".
+        # Like the deployed HTTP API: its CORS configuration answers a preflight of any path,
+        # and every other request no route matches (a known path with another method too)
+        # goes to the $default route's function (template NotFoundFunction: the 404 JSON).
         if method == "OPTIONS":
             return 200, dict(CORS_HEADERS), b""
-        # A known path with another method gets the same answer, as on AWS: the body of
-        # template.yaml's MISSING_AUTHENTICATION_TOKEN gateway response.
+        if self.default_route is not None:
+            route, fn, handler = self.default_route
+            return self._call(fn, handler, api_event(route, method, raw_path, headers, body, {}))
         body = json.dumps(
             {"status": 404, "error": "Not Found", "path": path}, separators=(",", ":")
         )
         return 404, {**CORS_HEADERS, "Content-Type": "application/json"}, body.encode()
+
+    def _call(
+        self, fn: Function, handler: Callable, event: dict[str, Any]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One proxy invocation as API Gateway makes it: the function's answer, or a 502."""
+        try:
+            result = invoke(fn, handler, event)
+        except Exception:  # a handler crash is API Gateway's 502
+            log.exception("handler %s raised", fn.name)
+            return 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}'
+        out_headers = dict(result.get("headers") or {})
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            out_headers[k] = values[-1]
+        raw = result.get("body") or ""
+        data = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
+        return int(result.get("statusCode", 200)), out_headers, data
 
     # ---- SQS and schedules --------------------------------------------------------------
     def _poll_queue(

@@ -47,6 +47,9 @@ def load(path: str | Path) -> dict[str, Any]:
         return yaml.load(fh, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
 
 
+DEFAULT_ROUTE = "$default"  # what an HTTP API answers every request no route matches with
+
+
 @dataclass
 class Route:
     method: str
@@ -116,8 +119,10 @@ class Template:
             )
             for event in (props.get("Events") or {}).values():
                 eprops = event.get("Properties", {})
-                if event.get("Type") == "Api":
-                    fn.routes.append(Route(str(eprops["Method"]).upper(), str(eprops["Path"])))
+                if event.get("Type") in ("HttpApi", "Api"):
+                    # An HttpApi event without a Path is the API's $default route.
+                    path = str(eprops.get("Path") or DEFAULT_ROUTE)
+                    fn.routes.append(Route(str(eprops.get("Method") or "ANY").upper(), path))
                 elif event.get("Type") == "SQS":
                     queue = eprops["Queue"]
                     logical = (
