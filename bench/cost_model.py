@@ -30,7 +30,7 @@ import common
 
 # AWS us-east-1 on-demand list prices (USD), as published after DynamoDB's November 2024
 # on-demand price cut; the ones the task brief gives, plus DynamoDB storage, PITR, CloudWatch
-# Logs ingestion and API Gateway HTTP APIs (a scenario). Free tiers are ignored.
+# Logs ingestion and API Gateway HTTP APIs (the template's front door). Free tiers are ignored.
 PRICES_AS_OF = "us-east-1 list prices as of 2024-11, not re-checked from this offline machine"
 PRICES = {
     "apigw_rest_per_million": 3.50,
@@ -74,7 +74,7 @@ class Assumptions:
     log_kb_per_invocation: float = 0.4  # Lambda START/END/REPORT lines, app logs off
     esm_queues: int = 4  # queues read by an event source mapping (jobs, its DLQ, notify, poller)
     idle_receives_per_queue_minute: float = 15.0  # 5 long-polling pollers x 3 per minute
-    apigw_per_million: float = PRICES["apigw_rest_per_million"]  # REST API (template.yaml)
+    apigw_per_million: float = PRICES["apigw_http_per_million"]  # HTTP API (template.yaml)
 
     @property
     def polls(self) -> int:
@@ -240,7 +240,7 @@ def per_task(
     s3_storage = stored / GB * p["s3_storage_gb_month"] * months
     logs = invocations * a.log_kb_per_invocation * 1024 / GB * p["logs_ingest_gb"]
     return {
-        "API Gateway (REST) requests": apigw,
+        "API Gateway (HTTP API) requests": apigw,
         "Lambda requests": lambda_requests,
         "Lambda duration (GB-s)": lambda_duration,
         "DynamoDB requests (RRU + WRU)": ddb_requests,
@@ -407,8 +407,8 @@ def main() -> None:
          replace(a, callback_share=1.0, poll_seconds=a.task_seconds)),
         ("6 MB grid + 4 x 1.5 MB quadrants stored (Midjourney-sized)", replace(a, image_mb=12.0)),
         ("every invocation cold (very low traffic)", replace(a, cold_share=1.0)),
-        ("API Gateway HTTP API ($1.00/million) instead of REST",
-         replace(a, apigw_per_million=PRICES["apigw_http_per_million"])),
+        ("API Gateway REST API ($3.50/million, the front door before issue 17)",
+         replace(a, apigw_per_million=PRICES["apigw_rest_per_million"])),
     ]  # fmt: skip
     data_scen = []
     for label, sa in scenarios:
@@ -447,8 +447,8 @@ def main() -> None:
         ["Price", "Value"],
     )
     labels = {
-        "apigw_rest_per_million": "API Gateway REST, per million requests",
-        "apigw_http_per_million": "API Gateway HTTP API, per million requests (scenario only)",
+        "apigw_rest_per_million": "API Gateway REST, per million requests (scenario)",
+        "apigw_http_per_million": "API Gateway HTTP API, per million requests (template.yaml)",
         "lambda_gb_s_arm64": "Lambda arm64, per GB-s",
         "lambda_per_million": "Lambda, per million requests",
         "ddb_wru_per_million": "DynamoDB on-demand, per million write request units",

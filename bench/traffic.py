@@ -123,15 +123,17 @@ PROVIDERS = [
     ),
 ]
 APIS = [
-    Api("REST API (template.yaml)", PRICES["apigw_rest_per_million"], True,
+    Api("HTTP API (template.yaml)", PRICES["apigw_http_per_million"], True,
+        "one base URL, route throttling (429 with API Gateway's own body), the $default route's "
+        "protocol-shaped 404, the source-address list and the secret checked in the functions; "
+        "no resource policies, gateway responses, WAF (CloudFront's instead) or usage plans"),
+    Api("REST API (before issue 17)", PRICES["apigw_rest_per_million"], True,
         "resource policy, stage throttling, GatewayResponses (protocol-shaped 404/429/413), WAF"),
-    Api("HTTP API", PRICES["apigw_http_per_million"], True,
-        "keeps one base URL, JWT/Lambda authorizers and route throttling; loses resource "
-        "policies, GatewayResponses (its 404/429 bodies are {\"message\":...}), WAF, usage plans"),
     Api("function URLs + CloudFront", 1.00, False,
         "one URL per function needs CloudFront ($0.01 per 10,000 HTTPS requests) for one base "
         "URL; throttling only by reserved concurrency; auth in the function (as now) or IAM"),
 ]  # fmt: skip
+TEMPLATE_API, REST_API = APIS[0], APIS[1]
 
 
 # ---- measured inputs ------------------------------------------------------------------------
@@ -418,24 +420,24 @@ def tables(
             )
             costs = {api.label: overhead(shape, prov, api, inputs, d, mem, worker_mb, grid, a,
                                          per_poller) for api in APIS}  # fmt: skip
-            old = overhead(shape, prov, APIS[0], inputs, d, mem, 2048, grid, a, per_poller)
+            old = overhead(shape, prov, REST_API, inputs, d, mem, 2048, grid, a, per_poller)
             totals = {k: 1000 * total(v) for k, v in costs.items()}
             best = min(totals, key=totals.get)
-            rest = costs[APIS[0].label]
-            shapes.add(shape.label, prov.name, worker_mb, f"{rest['_billed_requests']:.2f}",
+            tmpl = costs[TEMPLATE_API.label]
+            shapes.add(shape.label, prov.name, worker_mb, f"{tmpl['_billed_requests']:.2f}",
                        *[money(totals[x.label]) for x in APIS],
                        f"{money(totals[best])} {'met' if totals[best] <= TARGET else 'NOT met'}",
                        money(1000 * total(old)), money(1000 * old["worker_wait"]))  # fmt: skip
             data.append({"shape": shape.label, "provider": prov.name, "worker_mb": worker_mb,
                          "per_1000": totals, "per_1000_worker_2048_rest": 1000 * total(old),
-                         "components_rest": {k: 1000 * v for k, v in rest.items()}})  # fmt: skip
+                         "components": {k: 1000 * v for k, v in tmpl.items()}})  # fmt: skip
     met = [r for r in data if min(r["per_1000"].values()) <= TARGET]
-    lam_rest = {(r["provider"], r["shape"]): r["components_rest"] for r in data}
-    some = lam_rest[("local", SHAPES[2].label)]
+    parts = {(r["provider"], r["shape"]): r["components"] for r in data}
+    some = parts[("local", SHAPES[2].label)]
     shapes.notes += [
         f"Target <= ${TARGET:.2f} per 1,000 met (best front door) in {len(met)} of {len(data)} "
         f"rows: {', '.join(sorted({r['provider'] + ' / ' + r['shape'].split(':')[0] for r in met})) or 'none'}.",
-        "Components of one row (bot, local, REST), per 1,000: "
+        f"Components of one row (bot, local, {TEMPLATE_API.label}), per 1,000: "
         + ", ".join(f"{k} {money(v)}" for k, v in some.items() if not k.startswith("_"))
         + ". S3 is mostly PUTs at $0.005 per 1,000 each: the grid (+ the previews stored for "
         f"local{'' if MJ_PREVIEWS == 'link' else ' and midjourney'}, at most one per "
@@ -478,7 +480,7 @@ def tables(
         "fetch URL once; without Access-Control-Max-Age every poll had its own preflight "
         "(14 more billed requests per task at 3 s). REST and HTTP APIs bill OPTIONS like any "
         "request; Lambda function URLs answer them from their CORS configuration.",
-        "Front doors (the REST API stays this session; the others are options): "
+        "Front doors (the template's first; the others are the options compared): "
         + " | ".join(f"{x.label} (${x.per_million:g}/million): {x.features}" for x in APIS)
         + ".",
         f"midjourney rows include a share of the busy account's poller: "
@@ -538,7 +540,7 @@ def levers(
     """What each lever saves per 1,000 imagines (rows of the shapes table), what it costs."""
     p = PRICES
     row = {(r["provider"], r["shape"].split(":")[0]): r for r in rows}
-    rest, http = APIS[0].label, APIS[1].label
+    rest, http = REST_API.label, TEMPLATE_API.label
     t = common.Table(
         "Levers: what each saves per 1,000 imagines and what it costs (USD)",
         ["Lever", "Saves per 1,000", "Costs / trade-off", "Status"],
@@ -561,7 +563,7 @@ def levers(
     t.add("HTTP API instead of the REST API",
           f"{money(lw['per_1000'][rest] - lw['per_1000'][http])} (web UI), "
           f"{money(row[('local', 'relay')]['per_1000'][rest] - row[('local', 'relay')]['per_1000'][http])} (relay)",
-          APIS[1].features, "modelled (REST kept this session)")  # fmt: skip
+          TEMPLATE_API.features, "done (template.yaml MjApi; docs/deploy.md)")  # fmt: skip
     t.add("Lambda function URLs", "as HTTP API once CloudFront gives one base URL "
           "($1/million); without it $0 per request but 18 host names",
           APIS[2].features, "modelled")  # fmt: skip
@@ -573,7 +575,7 @@ def levers(
     quad_bytes = (
         grid["quadrant_bytes"] / 1024**3 * p["s3_storage_gb_month"] * a.retention_days / 30.4375
     )
-    lw_ = row[("local", "web UI")]["components_rest"]
+    lw_ = row[("local", "web UI")]["components"]
     t.add("store quadrants only when read (stable links: the link function crops all four from "
           "the grid on the first opened one; an upscale crops its quadrant without storing)",
           f"{money(4 * p['s3_put_per_thousand'])} of PUTs + {money(quad_bytes * 1000)} of "
