@@ -19,7 +19,11 @@ SCRIPTS = [
     ("warm_latency.py", "2_warm_latency"),
     ("api_calls.py", "3_api_calls"),
     ("throughput.py", "4_throughput"),
-    ("cost_model.py", "5_cost_model"),  # reads the four results above
+    # The midjourney provider against the simulator at a Midjourney-like pace (progress edits
+    # 5 s apart, 3 jobs at once), with and without the poller's back-off: the cost model
+    # prices the busy account's poller from these reads (traffic.busy_poller).
+    ("midjourney_sim.py --poll 3 --step 5 --max-poll 3 6", "midjourney_sim"),
+    ("cost_model.py", "5_cost_model"),  # reads the results above
     ("backlog.py", "6_backlog"),  # issue 13's waiting queue: N = 200 and 1,000 (~8 min)
 ]
 
@@ -34,7 +38,8 @@ def main() -> int:
     for script, _result in SCRIPTS:
         print(f"\n===== {script} =====", flush=True)
         t = time.time()
-        code = subprocess.call([common.PYTHON, str(common.BENCH / script)], cwd=common.ROOT)
+        name, *args = script.split()
+        code = subprocess.call([common.PYTHON, str(common.BENCH / name), *args], cwd=common.ROOT)
         timings.append((script, time.time() - t, code))
         if code != 0:
             failed.append(script)
