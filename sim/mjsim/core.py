@@ -540,6 +540,7 @@ class Simulator(MidjourneyBot):
             return self._form_error(
                 "data", "COMPONENT_VALIDATION_FAILED", "Component validation failed"
             )
+        self.log.append({"t": self.now(), "event": "press", "custom_id": custom, "nonce": nonce})
         if cancel.press(self, acct, custom):
             return Response(204)
         parent = next((j for j in self.jobs.values() if j.final_message_id == message_id), None)
@@ -548,9 +549,9 @@ class Simulator(MidjourneyBot):
         parts = custom.split("::")
         if acct.remix and modals.open_remix(self, acct, ix, nonce, parent, parts):
             return Response(204)
-        action = parts[2] if parts[1] == "JOB" else parts[1]
-        if video.press(self, acct, ix, nonce, parent, action):
+        if video.press(self, acct, ix, nonce, parent, parts):
             return Response(204)
+        action = parts[2] if parts[1] == "JOB" else parts[1]
         if action == "upsample":
             self._upscale(acct, ix, nonce, parent, int(parts[3]))
         elif action == "variation":

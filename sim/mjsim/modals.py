@@ -1,5 +1,5 @@
 """Midjourney's modals in the simulator: a Custom Zoom press, and on an account with Remix mode
-on a V / 🔄 / Vary / pan press, opens a window (a session-scoped INTERACTION_MODAL_CREATE, so
+on a V / 🔄 / Vary / pan / video Extend press, opens a window (a session-scoped INTERACTION_MODAL_CREATE, so
 only a gateway session sees it); a type-5 interaction naming that window's id and custom_id,
 with its text input filled in, starts the job with the submitted prompt (the shapes in
 tests/fixtures/midjourney/modals.json and their sources)."""
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import formats
+from . import formats, video
 
 if TYPE_CHECKING:
     from .core import Account, Job, Response, Simulator
@@ -69,6 +69,13 @@ def open_remix(
                   lambda ix2, nonce2, value: sim._follow_up(
                       acct, ix2, nonce2, parent, "pan", f"Pan {direction.capitalize()}",
                       prompt=value))  # fmt: skip
+    elif action in ("animate_high_extend", "animate_low_extend") and parent.kind == "video_upscale":
+        # trueai DiscordWebSocketService.cs:4190-4205: MJ::AnimateModal::<parts[4]>::<parts[3]>
+        # ::<low|high>::1, its text input MJ::AnimateModal::prompt
+        motion = "low" if "low" in action else "high"
+        window = (f"MJ::AnimateModal::{parts[4]}::{parts[3]}::{motion}::1", "MJ::AnimateModal::prompt",
+                  lambda ix2, nonce2, value: video.extend_job(
+                      sim, acct, ix2, nonce2, parent, motion, prompt=value))  # fmt: skip
     if window is None:
         return False
     custom_id, input_id, start = window

@@ -8,7 +8,14 @@ video.json names each source):
   `<job>_0.mp4` (DiscordHelper.cs:186) and the video U1..U4 `MJ::JOB::video_virtual_upscale::<i>::<job>`
   and 🔄 (TaskInfo.cs:1106-1125);
 - the batch's clips are on Midjourney's CDN at `/video/<job>/0_<i>.mp4` (TaskInfo.cs:786-800),
-  served here under `/mjcdn` (`cdn_base`).
+  served here under `/mjcdn` (`cdn_base`);
+- a video's U<n> (`video_virtual_upscale`) answers with clip n alone, in the imagine form (the
+  message trueai's FindAndFinishVideoTask reads, MjMessageParser.cs:302), its buttons the Extend
+  ones `MJ::JOB::animate_{high,low}_extend::<n>::<video job>` (DiscordWebSocketService.cs:3618,
+  TaskInfo.cs:1139-1165); its file is named after a job of its own, so only the buttons name
+  the video (trueai :4104-4106 takes the extend id from them for that reason);
+- Extend on it starts a video job replying to it; with Remix on the press opens the
+  AnimateModal window first (modals.py).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ CLIPS = 4  # Midjourney's default batch (--bs 1|2 fewer, TaskService.cs:740-748)
 _VIDEO = re.compile(r"(?:^|\s)--video\b", re.IGNORECASE)
 _BS = re.compile(r"--bs\s+([12])\b")
 _ANIMATE = re.compile(r"^animate_(high|low)$")
+_EXTEND = re.compile(r"^animate_(high|low)_extend$")
 
 
 def is_video(prompt: str) -> bool:
@@ -73,8 +81,19 @@ def motion_prompt(prompt: str, motion: str) -> str:
     return prompt if is_video(prompt) else f"{prompt} --video 1 --motion {motion}"
 
 
-def press(sim: Simulator, acct: Account, ix: str, nonce: str, parent: Job, action: str) -> bool:
-    """Animate on an upscale: a video job replying to it; False when `action` is not Animate."""
+def press(
+    sim: Simulator, acct: Account, ix: str, nonce: str, parent: Job, parts: list[str]
+) -> bool:
+    """Animate on an upscale, a video's U<n>, Extend on a video's U<n>: False for any other
+    button."""
+    action = parts[2] if parts[1] == "JOB" else parts[1]
+    if action == "video_virtual_upscale" and parent.kind == "video":
+        upscale(sim, acct, ix, nonce, parent, int(parts[3]))
+        return True
+    m = _EXTEND.match(action)
+    if m is not None and parent.kind == "video_upscale":
+        extend_job(sim, acct, ix, nonce, parent, m.group(1))
+        return True
     m = _ANIMATE.match(action)
     if m is None or parent.kind not in ("upscale", "upscale_hd"):
         return False
@@ -83,6 +102,53 @@ def press(sim: Simulator, acct: Account, ix: str, nonce: str, parent: Job, actio
     job.image = parent.image
     sim._schedule_grid_job(job)
     return True
+
+
+def extend_row(video_job: str, n: int) -> dict[str, Any]:
+    return {"type": 1, "components": [
+        formats.button(f"MJ::JOB::animate_{m}_extend::{n}::{video_job}",
+                       f"Extend ({m.title()} motion)", "🎞️")
+        for m in ("high", "low")
+    ]}  # fmt: skip
+
+
+def upscale(sim: Simulator, acct: Account, ix: str, nonce: str, parent: Job, n: int) -> None:
+    """U<n> of a video: clip n of its batch, a reply to the video's message."""
+    job = sim._new_job(acct, ix, nonce, "video_upscale", parent.prompt, None,
+                       parent_message_id=parent.final_message_id, index=n)  # fmt: skip
+    job.image = parent.image
+
+    def done() -> None:
+        clip_bytes = sim.clips[f"/video/{parent.id}/0_{n - 1}.mp4"]
+        rows = [extend_row(parent.id, n)]
+        msg = sim._bot_post(
+            job, type=19,
+            content=formats.grid_done(job.prompt, acct.user_id, sim.mode, None,
+                                      job.id if sim.current else None),
+            attachments=[sim._attachment(acct.channel_id, clip_bytes, f"{job.id}_0.mp4",
+                                         "video/mp4")],
+            components=[*rows, formats.web_row(job.id)] if sim.current else rows,
+            message_reference={"type": 0, "channel_id": acct.channel_id,
+                               "guild_id": acct.guild_id,
+                               "message_id": parent.final_message_id},
+        )  # fmt: skip
+        sim._finished(job, msg)
+
+    sim._at(sim.upscale_seconds, done)
+
+
+def extend_job(
+    sim: Simulator, acct: Account, ix: str, nonce: str, parent: Job, motion: str,
+    prompt: str | None = None,
+) -> None:  # fmt: skip
+    """Extend of a video's U<n>: a new video job replying to it, with the prompt the Remix
+    window submitted (Remix off: the video's own)."""
+    job = sim._new_job(acct, ix, nonce, "video", motion_prompt(prompt or parent.prompt, motion),
+                       None, parent_message_id=parent.final_message_id)  # fmt: skip
+    job.image = parent.image
+    sim.log.append({"t": sim.now(), "event": "extend", "job": job.id, "nonce": nonce,
+                    "from": parent.id, "motion": motion})  # fmt: skip
+    sim._schedule_grid_job(job)
 
 
 def finish(sim: Simulator, job: Job) -> dict[str, Any]:

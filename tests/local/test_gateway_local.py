@@ -13,11 +13,13 @@ import sys
 
 import boto3
 import pytest
+import requests
 
 from mjproxy.local.provision import physical_name
 from mjsim import SimServer, Simulator, Ticker
 from mjsim.gateway import GatewayServer
 from tests.local.conftest import Running, _free_port
+from tests.scenarios import data_url, png_bytes
 from tests.waiting import wait_until
 
 
@@ -40,12 +42,15 @@ def stack():
     sim = Simulator(f"http://127.0.0.1:{port}", start_delay=0.3, step_seconds=0.4,
                     progress_steps=(31, 62, 93), ephemeral_errors=True)  # fmt: skip
     account = sim.add_account()
+    account.remix = True  # Midjourney's Remix windows (video extend) reach the listener
+    config = sim.instance_config(account, remix=True)
     server = SimServer(sim, "127.0.0.1", port).start()
     gateway = GatewayServer(sim).start()
     ticker = Ticker(sim, every=0.05).start()
     env = {
         "MJ_PROVIDER": "midjourney",
-        "MJ_INSTANCES": json.dumps([sim.instance_config(account)]),
+        "MJ_INSTANCES": json.dumps([config]),
+        "MJ_MIDJOURNEY_CDN": f"http://127.0.0.1:{port}/mjcdn",  # the video clips
         "MJ_DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v9",
         "MJ_DISCORD_CDN_HOSTS": f"127.0.0.1:{port}",
         "MJ_DISCORD_POLL_SECONDS": "1",
@@ -64,7 +69,7 @@ def stack():
     assert gateway.connected() == 1, "one listener, one connection"
     # Its "ready" status reaches the account's item (gatewayUntil: the heartbeat's expiry).
     db = boto3.client("dynamodb", endpoint_url=moto)
-    key = {"id": {"S": sim.instance_config(account)["id"]}}
+    key = {"id": {"S": config["id"]}}
 
     def ready() -> bool:
         item = db.get_item(TableName=physical_name("InstancesTable"), Key=key).get("Item", {})
@@ -114,3 +119,23 @@ def test_killing_the_listener_mid_run_falls_back_to_polling(stack):
     for task_id in ids:
         assert running.wait(task_id, timeout=60)[-1]["status"] == "SUCCESS"
     assert reads(sim) > 0  # the poller took over
+
+
+def test_a_video_extended_over_http_through_the_listener(stack):
+    running, sim, _, _ = stack
+    image = data_url(png_bytes((64, 64), (200, 40, 40)))
+    video = running.post("/mj/submit/video", {"prompt": "a red fox runs", "image": image}).json()
+    assert running.wait(video["result"], timeout=60)[-1]["status"] == "SUCCESS"
+    body = {"action": "extend", "taskId": video["result"], "index": 1, "motion": "low",
+            "prompt": "the fox jumps"}  # fmt: skip
+    answer = running.post("/mj/submit/video", body).json()
+    assert answer["code"] == 1, answer
+    seen = running.wait(answer["result"], timeout=60)
+    final = seen[-1]
+    assert (final["status"], final["action"]) == ("SUCCESS", "VIDEO"), final
+    assert "IN_PROGRESS" in [t["status"] for t in seen] and len(final["videoUrls"]) == 4
+    job = sim.job_for_nonce(final["properties"]["nonce"])
+    assert job.prompt == "the fox jumps --video 1 --motion low"
+    clip = requests.get(final["videoUrl"], timeout=10).content
+    assert clip == sim.clips[f"/video/{job.id}/0_0.mp4"]
+    assert reads(sim) == 0  # the listener carried every step

@@ -47,7 +47,7 @@ def test_a_video_answer_goes_to_the_video_task_not_an_imagine_of_the_same_prompt
         assert found is not None and found.task.id == vid.id, name
 
 
-def test_the_finished_video_holds_the_clips_the_job_and_no_image_buttons():
+def test_the_finished_video_holds_the_clips_the_job_and_its_video_u_buttons_only():
     event = m.classify(Message(BY_NAME["video job finished"]["d"]))
     task = _task(TaskAction.VIDEO, "1717401234567002", "cat --video 1")
     assert video.video_job(event) == JOB
@@ -57,7 +57,11 @@ def test_the_finished_video_holds_the_clips_the_job_and_no_image_buttons():
     out = video.video_outcome(event, task, m.Candidate.of(task), b"mp4", b"png", urls[1:], JOB)
     assert (out.kind, out.result, out.video, out.image) == ("done", "video", b"mp4", b"png")
     assert out.more_videos == tuple(urls[1:])
-    assert out.properties["messageHash"] == JOB and out.buttons == []
+    assert out.properties["messageHash"] == JOB
+    # the video U1..U4 (trueai TaskInfo.cs:1110-1130); not 🔄, whose task would be a REROLL
+    assert [(b["label"], b["customId"]) for b in out.buttons] == [
+        (f"U{i}", f"MJ::JOB::video_virtual_upscale::{i}::{JOB}") for i in range(1, 5)
+    ]
     assert out.properties["finalPrompt"] == event.prompt
 
 

@@ -37,7 +37,8 @@ def test_submit_video_imagines_with_video_and_motion_and_shows_four_real_clips(m
     assert clips[0] == mj.sim.clips[f"/video/{job.id}/0_0.mp4"]
     assert clips[3] == mj.sim.clips[f"/video/{job.id}/0_3.mp4"]
     assert len(frames(clips[1])) == 12
-    assert task["imageUrl"] and task["buttons"] == []  # video U1..U4 / 🔄 are not offered
+    assert task["imageUrl"]  # the video's U1..U4 (test_video_extend.py), not 🔄
+    assert [b["label"] for b in task["buttons"]] == ["U1", "U2", "U3", "U4"]
 
 
 def test_clips_from_a_host_not_allowed_stay_midjourney_cdn_links(mj, monkeypatch):
@@ -80,16 +81,18 @@ def test_animate_on_an_upscale_presses_midjourneys_button(mj, monkeypatch):
     assert mp4_of(child["videoUrl"]) == mj.sim.clips[f"/video/{job.id}/0_0.mp4"]
 
 
-def test_extend_on_midjourney_is_refused_with_the_reason(mj, monkeypatch):
+def test_extend_on_an_account_with_remix_off_is_refused_with_the_reason(mj, monkeypatch):
+    # Midjourney takes the extend prompt only in its Remix window (test_video_extend.py)
     video_env(monkeypatch)
     task = run_to_end(mj, submit_ok(mj, "/mj/submit/video", {"prompt": "p", "image": IMAGE}))
+    presses = mj.sim.count("interactions")
     r = mj.post(
         "/mj/submit/video",
         {"prompt": "more", "action": "extend", "taskId": task["id"], "index": 0},
     )
-    assert code_desc(r) == (
-        4, "服务不支持: 视频延展 (extend) needs Discord's video upscale and Remix window"
-    )
+    code, desc = code_desc(r)
+    assert (code, desc.split(": video extend")[0]) == (4, "服务不支持: 视频延展 (extend)")
+    assert "opens only with Remix mode on" in desc and mj.sim.count("interactions") == presses
 
 
 def test_two_animates_of_one_upscale_and_two_videos_at_once_each_get_their_own_job(

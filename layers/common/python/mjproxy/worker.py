@@ -269,7 +269,9 @@ class Worker:
     def apply_event(self, task_id: str, make_outcome: Any, attempts: int = 3) -> Task | None:
         """Apply an outcome produced outside the job chain (e.g. the Discord matcher reading a
         message): `make_outcome(task) -> Outcome | None` is called on a fresh read of the task and
-        written conditionally on its seq, retried if the task moved on meanwhile."""
+        written conditionally on its seq, retried if the task moved on meanwhile. An outcome with
+        a `delay` hands the task back to the job chain (a poll after that delay, sent before the
+        write as in `apply`): e.g. a Discord video extend's next press (midjourney/extend.py)."""
         for _ in range(attempts):
             task = self.repo.get(task_id)
             if task is None or task.terminal:
@@ -278,6 +280,11 @@ class Worker:
             if outcome is None:
                 return None
             changes = outcome_changes(task, outcome, now_ms(), self.capabilities(task))
+            terminal = TaskStatus(changes.get("status", task.status)).terminal
+            if outcome.delay is not None and not terminal:
+                # A lost race leaves this job a seq the winner's write took: the provider's
+                # step is safe to run again (a poll of a sent interaction only waits).
+                jobs.send(jobs.Job(task.id, jobs.POLL, task.seq + 1), outcome.delay)
             try:
                 updated = self.repo.update(
                     task.id, changes, from_status=ACTIVE, expected_seq=task.seq

@@ -16,6 +16,8 @@ ResultKind = Literal["grid", "single", "text", "shorten", "video"]
 
 def result_kind(task: Task) -> ResultKind | None:
     action = TaskAction(task.action)
+    if action == TaskAction.VIDEO or task.videoKeys:  # a Discord video's U<i> is a clip too
+        return "video"
     if action in GRID_RESULTS:
         return "grid"
     if action in SINGLE_RESULTS:
@@ -24,8 +26,6 @@ def result_kind(task: Task) -> ResultKind | None:
         return "text"
     if action == TaskAction.SHORTEN:
         return "shorten"
-    if action == TaskAction.VIDEO:
-        return "video"
     return None
 
 

@@ -38,6 +38,9 @@ class Capability(StrEnum):
     VARY_REGION = "vary_region"  # repaint the masked area
     OUTPAINT = "outpaint"  # pans, Zoom Out 2x/1.5x, Custom Zoom
     ANIMATE = "animate"  # Animate (High/Low motion) of an image, Extend of a video
+    # U1-U4 of a Discord video (video_virtual_upscale): only Midjourney has them; its answer is
+    # the one clip with the Extend buttons (providers/midjourney/extend.py)
+    VIDEO_UPSCALE = "video_upscale"
 
 
 ALL_CAPABILITIES = frozenset(Capability)
@@ -169,7 +172,18 @@ FAMILIES: tuple[Family, ...] = (
         ],
     ),
     # Video (plus-api.md §2.1.1; labels and 🎞️ as trueai's CustomComponentModel.cs and
-    # TaskInfo.cs show them; the extend id has no ::SOLO there, accepted with or without).
+    # TaskInfo.cs:1110-1165 show them; the extend id has no ::SOLO there, accepted with or
+    # without; its number is the clip's, 1..4: trueai TaskService.cs:734, and the `::4::` id
+    # in DiscordWebSocketService.cs:3618). A video's U<i> is an UPSCALE task (trueai
+    # SubmitController.cs:539-556) whose result is that clip.
+    _family(
+        "video_upscale", rf"MJ::JOB::video_virtual_upscale::(?P<arg>[1-4])::{_HASH}",
+        TaskAction.UPSCALE, Modal.NEVER, Capability.VIDEO_UPSCALE, {"video": 5},
+        lambda h, t: [
+            button(f"MJ::JOB::video_virtual_upscale::{i}::{h}", f"U{i}") for i in range(1, 5)
+        ],
+        indexed=True,
+    ),
     _family(
         "animate", rf"MJ::JOB::animate_(?P<arg>high|low)::1::{_HASH}::SOLO", TaskAction.VIDEO,
         Modal.REMIX, Capability.ANIMATE, {"single": 50},
@@ -179,7 +193,7 @@ FAMILIES: tuple[Family, ...] = (
         ],
     ),
     _family(
-        "animate_extend", rf"MJ::JOB::animate_(?P<arg>high|low)_extend::1::{_HASH}(?:::SOLO)?",
+        "animate_extend", rf"MJ::JOB::animate_(?P<arg>high|low)_extend::[1-4]::{_HASH}(?:::SOLO)?",
         TaskAction.VIDEO, Modal.REMIX, Capability.ANIMATE, {"video": 10},
         lambda h, t: [
             button(f"MJ::JOB::animate_{m}_extend::1::{h}", f"Extend ({m.title()} motion)", "🎞️")

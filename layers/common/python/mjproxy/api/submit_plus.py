@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import images
+from ..config import Instance
 from ..domain import codes
-from ..domain.task import TaskAction, TaskStatus
+from ..domain.task import Task, TaskAction, TaskStatus
 from .errors import ProtocolError
 from .models import EditRequest, FaceSwapRequest, ImagineRequest, VideoRequest
 from .submit import (
@@ -102,7 +103,29 @@ def submit_video(
         raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_DISABLED)
     if parent is not None and instance.provider in NO_EXTEND:
         raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_EXTEND_UNSUPPORTED)
+    if parent is not None and instance.provider == "midjourney":
+        discord_extend(svc, task, parent, instance, body.index)
     return accept(svc, task, instance, inputs)
+
+
+def discord_extend(
+    svc: Services, task: Task, parent: Task, instance: Instance, index: int | None
+) -> None:
+    """A Discord account extends clip `index` (0..3) of the video through Midjourney's video U,
+    its Extend button and the Remix window (providers/midjourney/extend.py): code 4 at once when
+    the account cannot open or receive that window."""
+    # Imported here: only a Discord account needs it (and it reads the account's item).
+    from ..providers.midjourney import extend
+
+    n = 0 if index is None else index
+    if not 0 <= n <= 3:
+        raise ProtocolError(codes.VALIDATION_ERROR, codes.VIDEO_INDEX_INVALID)
+    reason = extend.refused(instance, svc.pool)
+    if reason is not None:
+        raise ProtocolError(
+            codes.VALIDATION_ERROR, codes.VIDEO_EXTEND_REFUSED_FMT.format(reason=reason)
+        )
+    extend.prepare(task, parent, n)
 
 
 def submit_face_swap(

@@ -36,7 +36,11 @@ IMAGE_OR_PROMPT_EMPTY = "image或prompt不能为空"
 VIDEO_PROMPT_EMPTY = "Prompt 不能为空"
 VIDEO_TASK_TYPE_INVALID = "任务类型错误"
 VIDEO_DISABLED = "视频功能未启用"
-VIDEO_EXTEND_UNSUPPORTED = "服务不支持: 视频延展 (extend) needs Discord's video upscale and Remix window"
+# A provider in video.providers.NO_EXTEND (none today) cannot continue a video at all.
+VIDEO_EXTEND_UNSUPPORTED = "服务不支持: 视频延展 (extend)"
+# midjourney: the account cannot answer Midjourney's Remix window now (providers/midjourney/extend.py)
+VIDEO_EXTEND_REFUSED_FMT = "服务不支持: 视频延展 (extend): {reason}"
+VIDEO_INDEX_INVALID = "index参数错误，应为0-3"
 IMAGE_EMPTY = "image不能为空"
 MOTION_INVALID = "motion参数错误"
 UNSUPPORTED = "服务不支持"

@@ -49,11 +49,13 @@ def get_provider(name: str) -> Provider:
 # midjourney presses whatever component Midjourney attached, so it does every family.
 # Animate needs a video model: local renders clips, bedrock runs Nova Reel (mjproxy.video),
 # midjourney presses Midjourney's own Animate (providers/midjourney/video.py); OpenAI's image
-# API has none.
+# API has none. A video's U1-U4 (one clip of Midjourney's batch, then Extend) exist on Discord
+# only: the others extend a video directly.
+_NOT_DISCORD = ALL_CAPABILITIES - {Capability.VIDEO_UPSCALE}
 CAPABILITIES: dict[str, frozenset[str]] = {
-    "local": ALL_CAPABILITIES,
-    "bedrock": ALL_CAPABILITIES,
-    "openai": ALL_CAPABILITIES - {Capability.ANIMATE},
+    "local": _NOT_DISCORD,
+    "bedrock": _NOT_DISCORD,
+    "openai": _NOT_DISCORD - {Capability.ANIMATE},
     "midjourney": ALL_CAPABILITIES,
 }
 

@@ -31,7 +31,7 @@ from .messages import (
     seed_of,
 )
 from .shorten import is_shorten_reply
-from .video import is_video_prompt
+from .video import is_upscaled_video, is_video_prompt
 
 # A message older than the interaction by more than this cannot be its answer (clock skew margin).
 SENT_SKEW_MS = 30_000
@@ -144,7 +144,10 @@ def _child_actions(event: Event) -> tuple[TaskAction, ...] | None:
         return None
     parsed = event.message.parsed
     if parsed is not None and is_video_prompt(parsed.prompt):
-        return (TaskAction.VIDEO,)  # Animate on an upscale (video.py)
+        # Animate on an upscale, Extend; the one clip of a video's U<i> (its UPSCALE task, or
+        # step 1 of a /submit/video extend: video.py, extend.py)
+        upscaled = is_upscaled_video(event.message)
+        return (TaskAction.VIDEO, TaskAction.UPSCALE) if upscaled else (TaskAction.VIDEO,)
     if parsed is not None:
         return KIND_ACTIONS.get(parsed.kind, ())
     if event.upscale:  # a result read by its buttons / an old start text

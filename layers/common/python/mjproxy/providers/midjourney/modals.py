@@ -31,7 +31,7 @@ from ...domain.task import Task, new_nonce
 from ...store.instances import InstancePool
 from ...store.tasks import TaskRepository
 from ..base import Outcome
-from . import payloads
+from . import extend, payloads
 from .account import DiscordSettings, app_of
 from .buttons import GATEWAY_MODALS, MODAL_FAMILIES, hidden_families
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
@@ -113,15 +113,20 @@ def zoom_prompt(task: Task) -> str:
 def answer(modal: ModalCreate, task: Task) -> tuple[str, str, str] | str:
     """(custom_id, text input id, value) to submit, or why this task cannot fill the window.
 
-    Custom Zoom: its prompt with `--zoom`. A remix-able press (V, 🔄, Vary, pans, Animate) on an
-    account with Remix mode on: Midjourney's remix window (`MJ::RemixModal::…`,
-    `MJ::PanModal::…`, `MJ::ImagineModal::…`, trueai DiscordService.cs:2196-2296), answered
-    with the task's prompt: the one confirmed through /mj/submit/modal (enableRemix), else the
-    parent's, as trueai's RemixAutoSubmit does. The window's own ids are used as sent, so no
-    custom_id has to be rebuilt from the button's."""
+    Custom Zoom: its prompt with `--zoom`. A remix-able press (V, 🔄, Vary, pans, Animate,
+    Extend) on an account with Remix mode on: Midjourney's remix window (`MJ::RemixModal::…`,
+    `MJ::PanModal::…`, `MJ::ImagineModal::…`, `MJ::AnimateModal::…`, trueai
+    DiscordService.cs:2196-2330), answered with the task's prompt: the one confirmed through
+    /mj/submit/modal (enableRemix), else the parent's, as trueai's RemixAutoSubmit does; a
+    /submit/video extend's window with its extend prompt. The window's own ids are used as
+    sent (for an extend, the id trueai builds, extend.animate_modal_id), so no custom_id has
+    to be rebuilt from the button's."""
     spec = spec_of(task)
     fits, input_id, value = False, modal.input_id, ""
-    if spec is not None and spec.family.name == "custom_zoom":
+    if extend.stage(task) == extend.PRESS:  # /submit/video extend: its prompt (extend.py)
+        fits = modal.custom_id.startswith(extend.ANIMATE_MODAL)
+        value = (task.promptEn or task.prompt or "").strip()
+    elif spec is not None and spec.family.name == "custom_zoom":
         fits, value = modal.custom_id.startswith(CUSTOM_ZOOM_MODAL), zoom_prompt(task)
         input_id = input_id or CUSTOM_ZOOM_INPUT  # the id webman-php falls back to
     elif spec is not None and spec.family.modal == Modal.REMIX:

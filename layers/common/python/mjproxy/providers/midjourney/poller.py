@@ -32,6 +32,7 @@ from ...store.instances import InstancePool
 from ...store.tasks import TaskRepository
 from ...worker import Worker
 from ..base import Outcome
+from . import extend
 from .account import Account, DiscordSettings
 from .buttons import hidden_families
 from .discord import DiscordClient, DiscordError, RateLimited, Unauthorized
@@ -40,7 +41,7 @@ from .matcher import Candidate, Event, match, retired_keys
 from .messages import Message, snowflake_at
 from .outcomes import describe_outcome, done_outcome, failure_outcome, progress_outcome
 from .state import AccountItem, DiscordState, PollerState, now_ms
-from .video import fetch_result
+from .video import fetch_result, is_video_result
 
 log = logging.getLogger(__name__)
 
@@ -386,6 +387,14 @@ class Poller:
                 failed += done is not None
         return failed
 
+    def _hidden(self, task: Task) -> frozenset[str]:
+        """Buttons that open a window (Custom Zoom; with Remix on, V/🔄/Vary/pans/Animate/Extend)
+        are offered only while the listener is live: the window reaches nobody else (modals.py)."""
+        instance_id = task.instanceId or ""
+        session, _ = self.state.sending(instance_id)
+        inst = self.pool.instance(instance_id)
+        return hidden_families(session is not None, bool(inst and inst.flag("remix")))
+
     def _apply(self, event: Event, cand: Candidate, client: DiscordClient) -> str:
         """Apply one matched message; "ended" (task finished), "active" (task changed),
         "unchanged" (a message read again, as it was), or "retry"."""
@@ -400,9 +409,16 @@ class Poller:
             def make(t: Task) -> Outcome:
                 return describe_outcome(event, t, cand)
 
-        elif event.kind == "done" and cand.task.action == TaskAction.VIDEO:
+        elif event.kind == "done" and extend.stage(cand.task) == extend.UPSCALE:
+
+            def make(t: Task) -> Outcome | None:  # a video extend's next press (extend.py)
+                return extend.upscaled(event.message, t)
+
+        elif event.kind == "done" and (
+            cand.task.action == TaskAction.VIDEO or is_video_result(event)
+        ):
             try:  # the clips, from Discord's and Midjourney's CDNs (video.py)
-                make = fetch_result(event, cand, client)
+                make = fetch_result(event, cand, client, self._hidden(cand.task))
             except DiscordError as exc:
                 log.warning("video download failed", extra={"status": exc.status})
                 return "retry"
@@ -418,12 +434,7 @@ class Poller:
                 log.warning("result download failed", extra={"status": exc.status})
                 return "retry"
 
-            # Buttons that open a window (Custom Zoom; with Remix on, V/🔄/Vary/pans) only while
-            # the listener is live: the window reaches nobody else (modals.py).
-            instance_id = cand.task.instanceId or ""
-            session, _ = self.state.sending(instance_id)
-            inst = self.pool.instance(instance_id)
-            hidden = hidden_families(session is not None, bool(inst and inst.flag("remix")))
+            hidden = self._hidden(cand.task)
 
             def make(t: Task) -> Outcome:
                 return done_outcome(event, t, cand, image, hidden)

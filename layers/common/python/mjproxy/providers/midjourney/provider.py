@@ -24,7 +24,7 @@ from ...domain.task import Task, TaskAction, TaskStatus, new_nonce, now_ms
 from ...store.instances import InstancePool
 from ...store.tasks import TaskRepository
 from ..base import Outcome, Provider, ProviderContext
-from . import payloads
+from . import extend, payloads
 from .account import Account, DiscordSettings, app_of
 from .commands import Commands, send_command
 from .discord import DiscordClient, DiscordError, RateLimited, Transient, Unauthorized
@@ -34,7 +34,7 @@ from .modals import refusal
 from .poller import Poller, disable_account
 from .state import DiscordState
 from .upload import UploadFailed, ext_of, upload, upload_link
-from .video import video_prompt
+from .video import video_child, video_prompt
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,8 @@ SPEED_MODES = ("fast", "relax", "turbo")
 # /describe of its own.
 PRESSED = frozenset(
     {Capability.UPSCALE, Capability.VARIATION, Capability.REROLL, Capability.UPSCALE_HD,
-     Capability.VARY, Capability.VARY_REGION, Capability.OUTPAINT, Capability.ANIMATE}
+     Capability.VARY, Capability.VARY_REGION, Capability.OUTPAINT, Capability.ANIMATE,
+     Capability.VIDEO_UPSCALE}
 )  # fmt: skip
 # Commands whose images are sent as links in the prompt (upload_link), not as attachments.
 LINKED = (TaskAction.IMAGINE, TaskAction.VIDEO)
@@ -169,6 +170,9 @@ class MidjourneyProvider(Provider):
             # Raising now would retry the step and send the job twice; the poller watchdog
             # starts the chain within minutes instead.
             log.exception("could not start the account's poller", extra={"taskId": task.id})
+        if extend.stage(task) == extend.PRESS:  # a video extend's 2nd press: still running
+            progress = task.progress or "0%"
+            return Outcome.in_progress(progress, None, state=state, properties={"nonce": nonce})
         return Outcome.submitted(None, state=state, properties={"nonce": nonce})
 
     def _interact(
@@ -190,6 +194,14 @@ class MidjourneyProvider(Provider):
         refused = refusal(spec, live, remix) if spec is not None else None
         if refused is not None:
             raise DiscordError(0, refused)
+        if extend.stage(task) is not None:  # /submit/video extend's presses (extend.py)
+            refused = extend.refused(ctx.instance, self.pool, live)
+            if refused is not None:  # the listener went away since the submit
+                raise DiscordError(0, refused)
+            message_id, flags, custom = extend.target(task, ctx.parent(task))
+            app = app_of(task.botType)
+            client.interact(payloads.button(account, nonce, message_id, flags, custom, app))
+            return custom
         if spec is not None and spec.family.capability in PRESSED:
             return self._press(task, ctx, client, account, nonce, spec.custom_id)
         if task.action in (TaskAction.UPSCALE, TaskAction.VARIATION, TaskAction.REROLL):
@@ -307,7 +319,7 @@ class MidjourneyProvider(Provider):
     def _ambiguous(task: Task, account: Account) -> bool:
         if task.action in LOOK_ALIKE or task.action in (TaskAction.BLEND, TaskAction.SHORTEN):
             return True
-        if task.action == TaskAction.VIDEO and task.parentId:  # Animate: told apart by order
+        if video_child(task):  # Animate, Extend, a video's U<i>: told apart by send order
             return True
         if task.action in LINKED:
             return not account.seed_marker or seed_of(task.promptEn or task.prompt) is not None
@@ -323,8 +335,8 @@ class MidjourneyProvider(Provider):
             ) == task.properties.get("referencedMessageId")
         if task.action in (TaskAction.BLEND, TaskAction.SHORTEN):
             return other.action == task.action  # answers told apart by send order only
-        if task.action == TaskAction.VIDEO and task.parentId:  # two Animates of one upscale
-            return other.action == task.action and other.properties.get(
+        if video_child(task):  # two video answers replying to one message
+            return video_child(other) and other.properties.get(
                 "referencedMessageId"
             ) == task.properties.get("referencedMessageId")
         # Reference-image links differ per upload; the text is what Midjourney echoes alike.

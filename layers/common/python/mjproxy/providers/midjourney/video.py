@@ -14,9 +14,11 @@ fewer) is on Midjourney's CDN as `https://cdn.midjourney.com/video/<uuid>/0_<i>.
 fetches like any result image) and copy the other clips when their host is allowed
 (MJ_DISCORD_CDN_HOSTS); a clip we may not fetch stays a Midjourney CDN link, as trueai keeps them.
 
-Extend (`action:"extend"`) is not run here: on Discord it is a `video_virtual_upscale` press, then
-`animate_*_extend` on its answer and the Remix window that follows (TaskService.cs:770-830,
-DiscordWebSocketService.cs:4100-4210), which needs the gateway listener's modal flow.
+A video's U1..U4 (`MJ::JOB::video_virtual_upscale::<i>::<job>`, TaskInfo.cs:1110-1130) make an
+UPSCALE task (SubmitController.cs:539-556) whose answer is that one clip with the Extend buttons
+`MJ::JOB::animate_{high,low}_extend::<n>::<hash>` (is_upscaled_video); pressing one is a VIDEO
+task like Animate. `/submit/video {"action":"extend"}` runs those two presses and the Remix
+window after them as one task (extend.py).
 """
 
 from __future__ import annotations
@@ -27,17 +29,20 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...actions import parse
+from ...actions import parse, spec_of
 from ...domain.task import Task, TaskAction
 from .. import capabilities_of
 from ..base import Outcome
-from .buttons import result_buttons
+from .buttons import MODAL_FAMILIES, buttons_hash, result_buttons
 from .discord import DiscordError
 from .messages import job_hash
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .discord import DiscordClient
     from .matcher import Candidate, Event
+    from .messages import Message
 
 CDN_ENV = "MJ_MIDJOURNEY_CDN"  # the simulator points it at itself
 DEFAULT_CDN = "https://cdn.midjourney.com"
@@ -49,6 +54,29 @@ _BATCH = re.compile(r"(?:^|\s)--bs\s+(\d)\b", re.IGNORECASE)
 def is_video_prompt(prompt: str | None) -> bool:
     """A job message echoing `--video` is a video job (trueai MjMessageParser.cs:302)."""
     return bool(prompt) and _VIDEO.search(prompt or "") is not None
+
+
+def is_upscaled_video(msg: Message) -> bool:
+    """The answer of a video's U<i>: its components carry the Extend buttons (trueai tells it
+    apart by "animate" in them, DiscordWebSocketService.cs:3618-3619)."""
+    return any("animate" in c.lower() for c in msg.custom_ids)
+
+
+def is_video_result(event: Event) -> bool:
+    """A finished message whose attachment is a clip: a video job, or a video's U<i>."""
+    name = (event.image_url or "").split("?", 1)[0].lower()
+    return is_video_prompt(event.prompt) or name.endswith(".mp4")
+
+
+def video_child(task: Task) -> bool:
+    """A press whose answer is a video message replying to the pressed one (Animate, Extend, a
+    video's U<i>): siblings of one message are told apart by send order (provider.py)."""
+    if not task.parentId:
+        return False
+    spec = spec_of(task)
+    return task.action == TaskAction.VIDEO or (
+        spec is not None and spec.family.name == "video_upscale"
+    )
 
 
 def video_prompt(task: Task, base_prompt: str, urls: list[str]) -> str:
@@ -96,13 +124,17 @@ def video_job(event: Event) -> str | None:
     return event.message.linked_job or job_hash(event.image_url)
 
 
-def fetch_result(event: Event, cand: Candidate, client: DiscordClient) -> Callable[[Task], Outcome]:
+def fetch_result(
+    event: Event, cand: Candidate, client: DiscordClient, hidden: Iterable[str] = MODAL_FAMILIES
+) -> Callable[[Task], Outcome]:
     """Download the finished job's clips (raises DiscordError when the attachment cannot be
-    read: the poller retries) and return what makes the task's outcome."""
+    read: the poller retries) and return what makes the task's outcome. A video's U<i> is the
+    one clip attached; `hidden`: the families whose window cannot be answered now."""
     first = client.download(event.image_url or "")
     job = video_job(event)
     more: list[bytes | str] = []
-    for url in clip_urls(job, event.prompt)[1:] if job else []:
+    batch = clip_urls(job, event.prompt)[1:] if job and not is_upscaled_video(event.message) else []
+    for url in batch:
         try:
             more.append(client.download(url))
         except DiscordError:  # not an allowed host, or Cloudflare said no: keep the link
@@ -110,25 +142,26 @@ def fetch_result(event: Event, cand: Candidate, client: DiscordClient) -> Callab
     still = first_frame_png(first)
 
     def make(task: Task) -> Outcome:
-        return video_outcome(event, task, cand, first, still, more, job)
+        return video_outcome(event, task, cand, first, still, more, job, hidden)
 
     return make
 
 
 def video_outcome(
     event: Event, task: Task, cand: Candidate, mp4: bytes, still: bytes,
-    more: list[bytes | str], job: str | None,
+    more: list[bytes | str], job: str | None, hidden: Iterable[str] = MODAL_FAMILIES,
 ) -> Outcome:  # fmt: skip
     """SUCCESS with the clips (worker.outcome_changes stores the bytes in S3, links as they
-    are), the first frame as imageUrl, the job UUID as messageHash."""
+    are), the first frame as imageUrl, the buttons' job hash as messageHash (what a press is
+    checked against), else the job UUID."""
     msg = event.message
-    # Only the buttons that make another VIDEO of this job (Extend, when Midjourney attaches
-    # it): its video U1..U4 have no family here, and 🔄 would answer a REROLL task with a video.
+    # Only a video's own buttons (U1..U4, Extend): 🔄 would answer a REROLL task with a video.
     buttons = [
-        b for b in result_buttons(msg, capabilities_of("midjourney"))
-        if (spec := parse(b["customId"])) is not None and spec.family.action == TaskAction.VIDEO
+        b for b in result_buttons(msg, capabilities_of("midjourney"), hidden)
+        if (spec := parse(b["customId"])) is not None and "video" in spec.family.on
     ]  # fmt: skip
-    props: dict[str, Any] = {"messageId": msg.id, "flags": msg.flags, "messageHash": job}
+    props: dict[str, Any] = {"messageId": msg.id, "flags": msg.flags,
+                             "messageHash": buttons_hash(buttons) or job}  # fmt: skip
     if event.prompt is not None:
         props["finalPrompt"] = event.prompt
     props = {k: v for k, v in props.items() if v is not None}
