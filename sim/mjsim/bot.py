@@ -205,18 +205,25 @@ class MidjourneyBot:
 
         def finish() -> None:
             name = f"{acct.username}_{formats.file_words(job.prompt)}_{job.id}.png"
-            msg = self._bot_post(
-                job, type=19, content=formats.upscale_done(job.prompt, acct.user_id, index),
-                attachments=[self._attachment(acct.channel_id, job.image, name, "image/png")],
-                components=[*formats.upscale_components(job.id, web=self.current),
-                            video.animate_row(job.id)],
-                message_reference={"type": 0, "channel_id": acct.channel_id,
-                                   "guild_id": acct.guild_id,
-                                   "message_id": parent.final_message_id},
+            self._reply(
+                job, parent, formats.upscale_done(job.prompt, acct.user_id, index),
+                self._attachment(acct.channel_id, job.image, name, "image/png"),
+                [*formats.upscale_components(job.id, web=self.current), video.animate_row(job.id)],
             )  # fmt: skip
-            self._finished(job, msg)
 
         self._at(self.upscale_seconds, finish)
+
+    def _reply(self, job: Job, parent: Job, content: str, attachment: dict[str, Any],
+               components: list[dict[str, Any]]) -> None:  # fmt: skip
+        """The final answer of a U (an image's, a video's): a reply (type 19) to the message
+        whose button was pressed, with the one file."""
+        acct = job.account
+        msg = self._bot_post(
+            job, type=19, content=content, attachments=[attachment], components=components,
+            message_reference={"type": 0, "channel_id": acct.channel_id,
+                               "guild_id": acct.guild_id, "message_id": parent.final_message_id},
+        )  # fmt: skip
+        self._finished(job, msg)
 
     def _describe(self, acct: Account, ix: str, nonce: str, image: bytes, filename: str) -> None:
         job = self._new_job(acct, ix, nonce, "describe", "", "describe")

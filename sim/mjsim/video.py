@@ -121,18 +121,13 @@ def upscale(sim: Simulator, acct: Account, ix: str, nonce: str, parent: Job, n: 
     def done() -> None:
         clip_bytes = sim.clips[f"/video/{parent.id}/0_{n - 1}.mp4"]
         rows = [extend_row(parent.id, n)]
-        msg = sim._bot_post(
-            job, type=19,
-            content=formats.grid_done(job.prompt, acct.user_id, sim.mode, None,
-                                      job.id if sim.current else None),
-            attachments=[sim._attachment(acct.channel_id, clip_bytes, f"{job.id}_0.mp4",
-                                         "video/mp4")],
-            components=[*rows, formats.web_row(job.id)] if sim.current else rows,
-            message_reference={"type": 0, "channel_id": acct.channel_id,
-                               "guild_id": acct.guild_id,
-                               "message_id": parent.final_message_id},
+        sim._reply(
+            job, parent,
+            formats.grid_done(job.prompt, acct.user_id, sim.mode, None,
+                              job.id if sim.current else None),
+            sim._attachment(acct.channel_id, clip_bytes, f"{job.id}_0.mp4", "video/mp4"),
+            [*rows, formats.web_row(job.id)] if sim.current else rows,
         )  # fmt: skip
-        sim._finished(job, msg)
 
     sim._at(sim.upscale_seconds, done)
 

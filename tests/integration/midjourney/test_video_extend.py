@@ -6,6 +6,8 @@ window); without the gateway listener or Remix mode the submit answers code 4 at
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from moto import mock_aws
 
@@ -106,7 +108,8 @@ def test_submit_video_extend_is_one_task_through_three_discord_steps(remix_mj, m
     assert mp4_of(task["videoUrl"]) == sim.clips[f"/video/{extended.id}/0_0.mp4"]
     assert [b["customId"] for b in task["buttons"]][0] == (
         f"MJ::JOB::video_virtual_upscale::1::{extended.id}")  # it can be extended again
-    print(f"\nextend: {sim.now() - t0:g} simulated s, {len(sim.calls) - calls0} Discord calls")
+    routes = Counter(f"{c.method} {c.route}" for c in sim.calls[calls0:])
+    print(f"\nextend: {sim.now() - t0:g} simulated s, {sum(routes.values())} calls: {routes}")
 
 
 def presses(sim) -> list[str]:

@@ -1,6 +1,7 @@
 """The buttons on a finished task, derived from the family table and the provider's capabilities
 (plus-api.md §2.1.1, §2.1.3): a grid gets U1–U4, 🔄, V1–V4; an upscale gets the HD upscalers, Vary
-(Subtle)/(Strong)/(Region), the zooms, pans, Animate and 🔄; a video Extend; a describe result 1️⃣–4️⃣ and 🔄. Clients
+(Subtle)/(Strong)/(Region), the zooms, pans, Animate and 🔄; a video
+Extend (on Discord: U1–U4, and Extend on their answer); a describe result 1️⃣–4️⃣ and 🔄. Clients
 substring-match the custom ids, so every provider returns them, Discord or not."""
 
 from __future__ import annotations
