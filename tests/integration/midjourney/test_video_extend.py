@@ -156,3 +156,22 @@ def test_an_index_outside_the_batch_is_refused(remix_mj, index):  # noqa: F811
     video = a_video(remix_mj)
     r = remix_mj.post("/mj/submit/video", extend_body(video, index=index))
     assert code_desc(r) == (4, "index参数错误，应为0-3")
+
+
+def test_a_window_that_never_comes_ends_the_task_at_its_timeout(remix_mj, monkeypatch):  # noqa: F811
+    import mjsim.modals
+    from mjproxy.domain import codes
+    from mjproxy.sweeper import Sweeper
+
+    video_env(monkeypatch)
+    video = a_video(remix_mj)
+    monkeypatch.setattr(mjsim.modals, "_show", lambda *a, **kw: None)  # Midjourney stays silent
+    task_id = submit_ok(remix_mj, "/mj/submit/video", extend_body(video))
+    remix_mj.drain()
+    waiting = fetch(remix_mj, task_id)
+    assert waiting["status"] == "IN_PROGRESS" and len(presses(remix_mj.sim)) == 2  # U, Extend
+    started = int(waiting["startTime"])
+    assert Sweeper(clock=lambda: started + 5 * 60_000).run().timed_out == []
+    assert Sweeper(clock=lambda: started + 5 * 60_000 + 1).run().timed_out == [task_id]
+    task = fetch(remix_mj, task_id)
+    assert (task["status"], task["failReason"]) == ("FAILURE", codes.TIMEOUT_REASON)
