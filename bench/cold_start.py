@@ -49,6 +49,7 @@ def cold_requests(
     png = common.PNG_1X1
     return {
         "SubmitImagineFunction": ("POST", "/mj/submit/imagine", {"prompt": common.IMAGINE_PROMPT}),
+        "NotFoundFunction": ("GET", "/mj/no-such-route", None),  # the $default route
         "SubmitChangeFunction": (
             "POST",
             "/mj/submit/change",
@@ -115,6 +116,8 @@ def describe_request(method: str, path: str, body: Any, ids: list[str], parent: 
 
 
 def response_ok(subject: str, status: int | None, body: str) -> bool:
+    if subject == "NotFoundFunction":  # the $default route's answer is the protocol's 404
+        return status == 404 and '"error":"Not Found"' in body
     if status is None or not 200 <= status < 400:  # the image link answers 302
         return False
     if subject.startswith("Submit"):
