@@ -499,28 +499,16 @@ def route_event(
     headers: dict[str, str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     from mjproxy.local.runner import api_event
-    from mjproxy.local.template import DEFAULT_ROUTE
+    from mjproxy.local.template import route_for
 
     raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
     data = raw.encode() if isinstance(raw, str) else (raw or b"")
     hdrs = {"Content-Type": "application/json", **(headers or {})}
-    candidates = []
-    default = None  # the HTTP API's $default route: what no other route matches goes there
-    for fn in functions:
-        for route in fn.routes:
-            if route.path == DEFAULT_ROUTE:
-                default = (route, fn)
-                continue
-            m = route.regex.match(path.split("?")[0])
-            if m and route.method == method:
-                candidates.append((route.specificity, route.path, route, fn, m))
-    if not candidates:
-        if default is None:
-            raise LookupError(f"no route for {method} {path}")
-        route, fn = default
-        return fn.name, api_event(route, method, path, hdrs, data, {})
-    _, _, route, fn, m = sorted(candidates, key=lambda c: (c[0], c[1]))[0]
-    return fn.name, api_event(route, method, path, hdrs, data, m.groupdict())
+    found = route_for(functions, method, path)
+    if found is None:
+        raise LookupError(f"no route for {method} {path}")
+    route, fn, params = found
+    return fn.name, api_event(route, method, path, hdrs, data, params)
 
 
 def baseline_event(task_id: str) -> dict[str, Any]:

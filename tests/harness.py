@@ -13,7 +13,7 @@ import boto3
 
 from mjproxy.local.provision import function_environment, provision
 from mjproxy.local.runner import api_event, invoke, load_handler, sqs_event
-from mjproxy.local.template import DEFAULT_ROUTE, Function, Template
+from mjproxy.local.template import Function, Template, route_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,24 +56,12 @@ class Harness:
         raw = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
         data = raw.encode() if isinstance(raw, str) else (raw or b"")
         hdrs = {"Content-Type": "application/json", **(headers or {})}
-        candidates = []
-        default = None
-        for fn, handler in self.functions.values():
-            for route in fn.routes:
-                if route.path == DEFAULT_ROUTE:
-                    default = (route, fn, handler)
-                    continue
-                m = route.regex.match(path.split("?")[0])
-                if m and route.method == method:
-                    candidates.append((route.specificity, route, fn, handler, m))
-        if not candidates:
-            # The HTTP API's $default route (template NotFoundFunction) answers the rest.
-            assert default is not None, "template.yaml lost its $default route"
-            route, fn, handler = default
-            out = invoke(fn, handler, api_event(route, method, path, hdrs, data, {}))
-            return Response(out["statusCode"], out.get("headers") or {}, out.get("body") or "")
-        _, route, fn, handler, m = sorted(candidates, key=lambda c: c[0])[0]
-        out = invoke(fn, handler, api_event(route, method, path, hdrs, data, m.groupdict()))
+        found = route_for([fn for fn, _ in self.functions.values()], method, path)
+        # The HTTP API's $default route (template NotFoundFunction) answers what no route does.
+        assert found is not None, "template.yaml lost its $default route"
+        route, fn, params = found
+        handler = self.functions[fn.name][1]
+        out = invoke(fn, handler, api_event(route, method, path, hdrs, data, params))
         return Response(out["statusCode"], out.get("headers") or {}, out.get("body") or "")
 
     def post(self, path: str, body: Any = None, **kw: Any) -> Response:

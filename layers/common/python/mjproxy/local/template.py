@@ -66,6 +66,27 @@ class Route:
         return (self.path.count("{"), -len(self.path))
 
 
+def route_for(
+    functions: list[Function], method: str, path: str
+) -> tuple[Route, Function, dict[str, str]] | None:
+    """The route API Gateway picks for `method path` (most specific first; what none matches
+    goes to the $default route, if the template has one), its function and path parameters."""
+    candidates = []
+    default = None
+    for fn in functions:
+        for route in fn.routes:
+            if route.path == DEFAULT_ROUTE:
+                default = (route, fn, {})
+                continue
+            m = route.regex.match(path.split("?")[0])
+            if m and route.method == method:
+                candidates.append((route.specificity, route.path, route, fn, m.groupdict()))
+    if not candidates:
+        return default
+    _, _, route, fn, params = min(candidates, key=lambda c: (c[0], c[1]))
+    return route, fn, params
+
+
 @dataclass
 class Function:
     name: str
