@@ -523,8 +523,9 @@ def tables(
         "Per-id growth is linear: one BatchGetItem per 100 ids, 5 signatures per finished task "
         "(mjproxy.sigv4, ~10 us each). A relay with 100 tasks in flight polling every 15 s "
         f"spends {money(100 * 4 * 60 * 24 * 30 * per_id_cost)} per month on ids alone.",
-        "A busy account-hour at 256 MB instead of "
-        f"{poller_mem} MB: {money(sum(v for k, v in poller.per_hour(256).items() if k != 'invocations'))}.",
+        "A busy account-hour at 512 MB (the poller's size before its RSS was measured) "
+        f"instead of {poller_mem} MB: "
+        f"{money(sum(v for k, v in poller.per_hour(512).items() if k != 'invocations'))}.",
     ]
     return [shapes, levers_table, growth], {"traffic_shapes": data, "grid_cpu": grid,
                               "poller_per_account_hour": poller_hour_total}  # fmt: skip
@@ -552,7 +553,8 @@ def levers(
           "CPU-bound work runs at 0.29 vCPU: grid work +"
           f"{(grid['compose_s'] + grid['split_s']) * (1769 / 512 - 1):.1f} s per grid task, a "
           "4K upscale ~5 s; peak RSS 263 MB fits (bench/worker_memory.py)",
-          "done (template.yaml; Discord poller and events 1024 -> 512 MB too)")  # fmt: skip
+          "done (template.yaml; Discord poller and events 1024 -> 512 -> 256 MB: their "
+          "peak RSS, bench/results/worker_memory.md)")  # fmt: skip
     polls = math.ceil(40 / 3)
     t.add("CORS Access-Control-Max-Age (web UI)",
           f"{money(polls * p['apigw_rest_per_million'] / 1e6 * 1000)} (REST, {polls} preflights "
