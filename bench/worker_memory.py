@@ -36,6 +36,42 @@ def photo(seed):
     buf = io.BytesIO(); Image.blend(base, grain, 0.15).save(buf, "PNG"); return buf.getvalue()
 
 inputs = [photo(i) for i in range(4)] if what in ("compose", "split", "upscale") else None
+if what in ("bedrock_generate", "openai_generate"):
+    # The generator's answers as they arrive: JSON with base64 1024x1024 PNGs (Stability on
+    # Bedrock: {"images":[...]} per call, 4 calls; OpenAI: {"data":[{"b64_json"}...]}, n=4).
+    import base64
+    encoded = [base64.b64encode(photo(i)).decode() for i in range(4)]
+    answers = [json.dumps({"seeds": [i], "finish_reasons": [None], "images": [e]}).encode()
+               for i, e in enumerate(encoded)]
+    openai_answer = json.dumps({"data": [{"b64_json": e} for e in encoded]}).encode()
+    del encoded
+
+def bedrock_generate():
+    # The real provider step (4 parallel InvokeModel -> grid) with the answers above, and a real
+    # bedrock-runtime client created as the step does (its model is part of the peak).
+    from mjproxy.domain.task import Task, TaskAction, TaskStatus
+    from mjproxy.providers.bedrock import BedrockProvider
+    boto3.client("bedrock-runtime", region_name="us-east-1")
+    calls = iter(answers)
+    class Client:
+        def invoke_model(self, **kw):
+            return {"body": io.BytesIO(next(calls))}
+    class Ctx:
+        class settings:
+            region = "us-east-1"
+        instance = None
+        def inputs(self, task):
+            return []
+    task = Task(id="1", action=TaskAction.IMAGINE, status=TaskStatus.SUBMITTED,
+                prompt="a red fox in snow")
+    out = BedrockProvider(client_factory=lambda region, cfg: Client()).poll(task, Ctx())
+    assert out.kind == "done", out
+
+def openai_generate():
+    # One images answer with n=4 parsed, decoded and composed into the grid.
+    import base64
+    data = json.loads(openai_answer)["data"]
+    compose_grid([base64.b64decode(d["b64_json"]) for d in data])
 grid = compose_grid(inputs) if what in ("split", "upscale") else None
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0, c0 = time.perf_counter(), time.process_time()
@@ -78,6 +114,10 @@ elif what in ("poller_grid", "poller_grid_split"):
     t0, c0 = time.perf_counter(), time.process_time()
     body = transport()("GET", url + "/grid.png", {}, None, 30).body
     images.store_grid("1764064525123456", body, what == "poller_grid_split")
+elif what == "bedrock_generate":
+    bedrock_generate()
+elif what == "openai_generate":
+    openai_generate()
 out = {"cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
        "rss_before_mb": before / 1024}
@@ -101,6 +141,10 @@ SCENARIOS = [
         "Discord poller, ImageUrlMode=presigned: the same grid + its 4 "
         "quadrants cropped and stored",
     ),
+    ("bedrock_generate", "bedrock imagine step: 4 InvokeModel answers (base64 1024x1024 PNGs) "
+     "decoded and composed, a bedrock-runtime client created (the waiting worker's work)"),
+    ("openai_generate", "openai imagine step: one n=4 answer (base64 1024x1024 PNGs) decoded and "
+     "composed (the waiting worker's work)"),
 ]
 
 

@@ -193,7 +193,9 @@ def bounded(doc: dict[str, Any], role: dict[str, Any], grants: list[Grant]) -> l
             ):
                 continue
             if "NotResource" in s:
-                spared = [_name(r) for r in _listed(s["NotResource"])]
+                spared = [
+                    _name(r) for item in _listed(s["NotResource"]) for r, _ in _branches(item)
+                ]
                 resources = [
                     r for res in resources for r in (spared if res == "*" else [res]) if r in spared
                 ]

@@ -791,3 +791,68 @@ def test_throttling_is_retried_and_the_task_completes_later(backend, system, mon
         assert [c.body["seed"] for c in calls] == [1234, 1234, 1234, 1234, 1235, 1236, 1237]
     else:
         assert len(calls) == 4 and all(c.body == calls[0].body for c in calls)
+
+
+# ---- the waiting worker (jobs.py lanes; template UseWaitWorker) -----------------------------------
+@pytest.fixture
+def lanes(system, monkeypatch):
+    """The stack as deployed with Provider bedrock or openai: the waiting worker's queue is set
+    (WAIT_JOBS_QUEUE_URL, as template.yaml sets it under UseWaitWorker), and every job delivery is
+    recorded as (function that ran it, step). Requested before `backend`, whose reset reads it."""
+    monkeypatch.setenv("WAIT_JOBS_QUEUE_URL", system.template.physical["WaitJobsQueue"])
+    config.reset()
+    seen: list[tuple[str, str]] = []
+
+    def record(fn_name: str, records: list[dict[str, Any]]) -> None:
+        if fn_name in ("WorkerFunction", "WaitWorkerFunction"):
+            seen.extend((fn_name, jobs.Job.from_json(r["body"]).step) for r in records)
+
+    def run(task_id: str) -> dict[str, Any]:
+        seen.clear()
+        for _ in range(100):
+            if not system.deliver_once(crash=record):
+                break
+        return fetch(system, task_id)
+
+    return seen, run
+
+
+WAITED = [("WorkerFunction", jobs.START), ("WaitWorkerFunction", jobs.POLL)]
+
+
+def test_grid_steps_run_on_the_waiting_worker_and_upscales_on_the_worker(lanes, backend, system):
+    seen, run = lanes
+    backend.grid(CELL)
+    parent = run(submit_ok(system, "/mj/submit/imagine", {"prompt": PROMPT}))
+    assert_grid(parent, CELL)
+    assert seen == WAITED  # the plan on the worker, the generator's wait on the waiting one
+    backend.grid(CELL)
+    body = {"taskId": parent["id"], "action": "VARIATION", "index": 2}
+    assert_grid(run(submit_ok(system, "/mj/submit/change", body)), CELL)
+    assert seen == WAITED
+    backend.grid(CELL)
+    assert_grid(run(submit_ok(system, "/mj/submit/change", {**body, "action": "REROLL"})), CELL)
+    assert seen == WAITED
+    # An upscale may hold a 4K image: it stays on the worker, sized for it.
+    backend.upscaled(CELL)
+    body = {"taskId": parent["id"], "action": "UPSCALE", "index": 1}
+    assert run(submit_ok(system, "/mj/submit/change", body))["status"] == "SUCCESS"
+    assert seen == [("WorkerFunction", jobs.START), ("WorkerFunction", jobs.POLL)]
+    # So does an imagine of the client's own images (they may be large).
+    backend.grid(CELL)
+    body = {"prompt": PROMPT, "base64Array": [data_url(png_bytes((40, 30), (9, 9, 9)))]}
+    assert_grid(run(submit_ok(system, "/mj/submit/imagine", body)), CELL)
+    assert seen == [("WorkerFunction", jobs.START), ("WorkerFunction", jobs.POLL)]
+
+
+def test_a_throttled_grid_step_is_retried_on_the_waiting_worker(
+    lanes, backend, system, monkeypatch
+):
+    seen, run = lanes
+    backend.sequential(monkeypatch)
+    backend.throttled()
+    backend.grid(CELL)
+    task = run(submit_ok(system, "/mj/submit/imagine", {"prompt": PROMPT}))
+    assert_grid(task, CELL)
+    # The deferred retry (a `wait` outcome) went back to where the step ran.
+    assert seen == [*WAITED, ("WaitWorkerFunction", jobs.POLL)]

@@ -23,6 +23,7 @@ POOL_USERS = {
     "TaskCancelFunction",  # presses Midjourney's Cancel Job button (providers/midjourney/cancel.py)
     "TaskImageSeedFunction",  # asks Midjourney for a seed (providers/midjourney/seed.py)
     "WorkerFunction",
+    "WaitWorkerFunction",  # the worker's handler for the steps that wait (jobs.py lanes)
     "DeadLetterFunction",
     "SweeperFunction",
     "DiscordPollerFunction",
@@ -74,7 +75,7 @@ def test_only_the_pool_users_can_read_the_discord_accounts_secret(grants):
 
 
 def test_only_the_worker_can_read_the_openai_key(grants):
-    assert readers(grants, "OpenAIApiKeySecretArn") == {"WorkerFunction"}
+    assert readers(grants, "OpenAIApiKeySecretArn") == {"WorkerFunction", "WaitWorkerFunction"}
 
 
 def test_the_generated_api_secret_is_read_by_the_api_functions_only(grants):
@@ -171,6 +172,7 @@ def test_the_boundary_cuts_back_a_too_broad_policy():
     assert not [g for g in out if g.action in ("dynamodb:Scan", "iam:PassRole")]
     assert {g.resource for g in out if g.action == "sqs:ReceiveMessage"} == {
         "JobsQueue",
+        "WaitJobsQueue",
         "JobsDeadLetterQueue",
         "NotifyQueue",
         "DiscordPollerQueue",

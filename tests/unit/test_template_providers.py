@@ -20,6 +20,10 @@ def _template() -> Template:
     return Template(ROOT / "template.yaml")
 
 
+# The worker and the waiting worker: one handler, one environment, one set of permissions.
+WORKERS = ("WorkerFunction", "WaitWorkerFunction")
+
+
 def _worker(template: Template) -> dict:
     return template.resources["WorkerFunction"]["Properties"]
 
@@ -36,7 +40,7 @@ def test_provider_settings_are_set_on_the_worker_only():
     template = _template()
     for fn in template.functions():
         names = [n for n in fn.environment if n.startswith(PREFIXES)]
-        if fn.name == "WorkerFunction":
+        if fn.name in WORKERS:
             assert "MJ_BEDROCK_IMAGE_MODEL_ID" in names and "MJ_OPENAI_API_KEY_SECRET" in names
         else:
             assert names == [], fn.name
@@ -99,8 +103,9 @@ def test_bedrock_and_secret_permissions_are_scoped_and_conditional():
                 statements.append((name, node))
     bedrock = [(n, s) for n, s in statements if "bedrock" in str(s["Action"])]
     secrets = [(n, s) for n, s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
-    assert [n for n, _ in bedrock] == ["WorkerFunction"]
-    [(_, statement)] = bedrock
+    assert [n for n, _ in bedrock] == list(WORKERS)
+    statement = bedrock[0][1]
+    assert bedrock[1][1] is statement  # one policy list (a YAML anchor), not a copy
     assert statement["Action"] == "bedrock:InvokeModel"
     text = repr(statement["Resource"])
     assert "*::foundation-model/*" not in text and "Resource': '*'" not in text
@@ -117,9 +122,9 @@ def test_bedrock_and_secret_permissions_are_scoped_and_conditional():
     assert ("WorkerFunction", {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue"}) in [
         (n, {k: v for k, v in s.items() if k != "Resource"}) for n, s in secrets
     ]
-    assert [n for n, s in secrets if "OpenAIApiKeySecretArn" in repr(s["Resource"])] == [
-        "WorkerFunction"
-    ]
+    assert [n for n, s in secrets if "OpenAIApiKeySecretArn" in repr(s["Resource"])] == list(
+        WORKERS
+    )
 
 
 def test_worker_memory_is_512_for_every_provider_unless_set():
@@ -132,3 +137,35 @@ def test_worker_memory_is_512_for_every_provider_unless_set():
                    ("local", "midjourney", "bedrock", "openai")}  # fmt: skip
     assert by_provider == {"local": 512, "midjourney": 512, "bedrock": 512, "openai": 512}
     assert template.number(memory, {"Provider": "openai", "WorkerMemorySize": "256"}) == 256
+
+
+def test_the_waiting_worker_exists_for_the_providers_that_wait_in_the_worker():
+    # bedrock and openai wait 8-40 s per grid on the generator's HTTP answer; the waiting worker
+    # bills that at WaitWorkerMemorySize (a grid step peaks at ~120 MB: bench/worker_memory.py)
+    # instead of the worker's 512 MB. Nothing else needs it, and its queue costs idle polling.
+    template = _template()
+    fn = template.resources["WaitWorkerFunction"]
+    queue = template.resources["WaitJobsQueue"]
+    assert fn["Condition"] == queue["Condition"] == "UseWaitWorker"
+    on = {p: template.condition("UseWaitWorker", {"Provider": p}) for p in
+          ("local", "midjourney", "bedrock", "openai")}  # fmt: skip
+    assert on == {"local": False, "midjourney": False, "bedrock": True, "openai": True}
+    assert not template.condition(
+        "UseWaitWorker", {"Provider": "bedrock", "WaitWorkerMemorySize": "0"}
+    )
+    props = fn["Properties"]
+    assert template.number(props["MemorySize"], {"Provider": "bedrock"}) == 256
+    assert props["Handler"] == _worker(template)["Handler"]
+    assert props["CodeUri"] == _worker(template)["CodeUri"]
+    assert props["Timeout"] == _worker(template)["Timeout"]
+    # The same environment: WAIT_JOBS_QUEUE_URL set only where the queue exists.
+    env = props["Environment"]["Variables"]
+    assert env is _worker(template)["Environment"]["Variables"]
+    url = env["WAIT_JOBS_QUEUE_URL"]
+    assert url.tag == "If" and url.value[0] == "UseWaitWorker" and url.value[2] == ""
+    [event] = props["Events"].values()
+    assert str(event["Properties"]["Queue"].value).startswith("WaitJobsQueue")
+    assert event["Properties"]["BatchSize"] == 1
+    # A job that exhausts its retries fails its task like any other job.
+    dead = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
+    assert str(dead.value).startswith("JobsDeadLetterQueue")

@@ -90,6 +90,8 @@ class Settings:
     local_step_seconds: int
     local_progress_steps: int
     region: str
+    # The waiting worker's queue (jobs.py lanes); "" = every job runs on the worker.
+    wait_jobs_queue_url: str = ""
     # A progress preview is stored (one S3 PUT) only if the last was stored this long ago.
     preview_min_seconds: int = 10
     # Callbacks (notify.py, notifier.py); docs/callbacks.md. The signing secret is not here: it
@@ -184,6 +186,7 @@ def settings() -> Settings:
     return Settings(
         table_name=_str("TABLE_NAME", "mj-tasks"),
         jobs_queue_url=_str("JOBS_QUEUE_URL"),
+        wait_jobs_queue_url=_str("WAIT_JOBS_QUEUE_URL"),
         bucket_name=_str("BUCKET_NAME", "mj-images"),
         provider=provider,
         task_ttl_days=_int("MJ_TASK_TTL_DAYS", 30, 1),

@@ -257,7 +257,7 @@ class Worker:
         status = changes.get("status", task.status)
         terminal = TaskStatus(status).terminal
         if not terminal and outcome.delay is not None:
-            jobs.send(jobs.Job(task.id, jobs.POLL, task.seq + 1), outcome.delay)
+            jobs.send(jobs.Job(task.id, jobs.POLL, task.seq + 1, lane=outcome.lane), outcome.delay)
         try:
             updated = self.repo.update(task.id, changes, from_status=ACTIVE, expected_seq=task.seq)
         except Conflict:
@@ -284,7 +284,8 @@ class Worker:
             if outcome.delay is not None and not terminal:
                 # A lost race leaves this job a seq the winner's write took: the provider's
                 # step is safe to run again (a poll of a sent interaction only waits).
-                jobs.send(jobs.Job(task.id, jobs.POLL, task.seq + 1), outcome.delay)
+                job = jobs.Job(task.id, jobs.POLL, task.seq + 1, lane=outcome.lane)
+                jobs.send(job, outcome.delay)
             try:
                 updated = self.repo.update(
                     task.id, changes, from_status=ACTIVE, expected_seq=task.seq

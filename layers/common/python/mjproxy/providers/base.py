@@ -58,6 +58,9 @@ class Outcome:
     # "video": the batch's other clips (midjourney: up to 3), each the MP4 (stored like `video`)
     # or a link the provider could not copy (kept as it is in videoUrls).
     more_videos: tuple[bytes | str, ...] = ()
+    # Where the follow-up poll runs: "" = the worker; jobs.WAIT = the waiting worker (a step that
+    # mostly waits on the generator's HTTP answer and whose own work fits in little memory).
+    lane: str = ""
     # The result's buttons when the provider knows them (midjourney: the components Midjourney
     # attached); None derives them from the family table and the provider's capabilities.
     buttons: list[dict[str, Any]] | None = None

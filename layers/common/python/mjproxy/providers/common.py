@@ -22,10 +22,11 @@ from fractions import Fraction
 from functools import cache
 from typing import Any
 
-from ..actions import Capability
+from ..actions import Capability, spec_of
 from ..config import ConfigError, on_reset
 from ..domain.prompts import parse_prompt
 from ..domain.task import SINGLE_RESULTS, Task, TaskAction
+from ..jobs import WAIT
 from .base import Outcome, Provider, ProviderContext
 
 SEED_LIMIT = 4294967295  # Stability seeds are 0..4294967294
@@ -485,6 +486,32 @@ def format_described(raw: str, size: tuple[int, int]) -> str:
 
 
 # ---- the step scaffolding -------------------------------------------------------------------
+# Tasks whose generate step makes a grid from text or from one of our quadrants: four answers of
+# a few MB and a 2048x2048 grid, ~120 MB at the peak (bench/results/worker_memory.md), while the
+# step's time is mostly the generator's. They run on the waiting worker (jobs.WAIT). Everything
+# else (upscales, edits, blends and imagines of the client's own images, describes, the pans and
+# zooms of an upscale) may hold large images and stays on the worker.
+WAIT_LANE_ACTIONS = frozenset({TaskAction.IMAGINE, TaskAction.VARIATION, TaskAction.REROLL})
+WAIT_LANE_FAMILIES = frozenset({Capability.VARIATION, Capability.REROLL})
+
+
+def wait_lane(task: Task, ctx: ProviderContext) -> str:
+    """jobs.WAIT for a task whose generate step fits the waiting worker, else "" (the worker)."""
+    if task.action not in WAIT_LANE_ACTIONS or task.refKeys:
+        return ""
+    spec = spec_of(task)
+    if spec is not None and spec.family.capability not in WAIT_LANE_FAMILIES:
+        return ""
+    if task.action == TaskAction.REROLL:
+        try:
+            origin = reroll_origin(task, ctx)
+        except Permanent:
+            return ""  # the generate step fails it, wherever it runs
+        if origin.refKeys or origin.action not in WAIT_LANE_ACTIONS or spec_of(origin):
+            return ""
+    return WAIT
+
+
 class StepProvider(Provider):
     """`start` plans (state only) and returns submitted(delay=0); `poll` does the work."""
 
@@ -517,7 +544,8 @@ class StepProvider(Provider):
             return Outcome.failed(f"{self.name} provider is misconfigured: {exc}")
         if task.action not in self.supported:
             return Outcome.failed(f"the {self.name} provider cannot run {task.action.value}")
-        return Outcome.submitted(delay=0, state={"deferrals": 0, **self.plan_state(task, cfg)})
+        state = {"deferrals": 0, **self.plan_state(task, cfg)}
+        return Outcome.submitted(delay=0, state=state, lane=wait_lane(task, ctx))
 
     def poll(self, task: Task, ctx: ProviderContext) -> Outcome:
         try:
@@ -533,7 +561,8 @@ class StepProvider(Provider):
         except ConfigError as exc:
             return Outcome.failed(f"{self.name} provider is misconfigured: {exc}")
         except Transient as exc:
-            return defer(task, cfg, exc)
+            # The delayed retry of the generate step runs where the step ran.
+            return replace(defer(task, cfg, exc), lane=wait_lane(task, ctx))
 
     def validate(self, cfg: Any) -> None:
         """Raise ConfigError for settings that cannot work."""
