@@ -384,7 +384,9 @@ def main() -> None:
         f"Idle SQS polling is an estimate: Lambda long-polls each of the {a.esm_queues} queues "
         f"with an event source mapping (jobs, jobs DLQ, notify, Discord poller) with ~5 "
         f"pollers, ~{a.idle_receives_per_queue_minute:g} ReceiveMessage per queue per minute "
-        "when idle.",
+        "when idle. A bedrock or openai stack also has the waiting worker's queue "
+        f"(UseWaitWorker): +{money(fixed_m['SQS idle long polling (event source mappings)'] / a.esm_queues)}"
+        " a month.",
         "The sweeper and the watchdog run on schedules whatever the traffic; their counts and "
         "durations are the idle runs of table 3.",
     ]

@@ -218,8 +218,11 @@ def overhead(
     grid: dict[str, float],
     a: Assumptions,
     poller_per_task: float,
+    wait_mb: int | None = None,
 ) -> dict[str, float]:
-    """Dollars per imagine task, by component, at Lambda's CPU share."""
+    """Dollars per imagine task, by component, at Lambda's CPU share. `wait_mb`: the waiting
+    worker's memory where the stack has one (template UseWaitWorker): a step provider's generate
+    step (its CPU, the provider's wait and the grid work) runs there; the plan on the worker."""
     p = PRICES
     ops = inputs["calls"]["operations"]
     # A step provider (bedrock, openai: plan, then one generating step) has its own measured
@@ -250,25 +253,26 @@ def overhead(
     billed_requests = 1 + poll_calls + (preflights if api.preflight_billed else 0)
     api_cost = billed_requests * api.per_million / 1e6
     # Lambda: submit + polls + the worker's steps (its own CPU, table 3) + waiting + grid work
+    runs = life["durations"]["WorkerFunction"]
+    run_mb = wait_mb if stepped and wait_mb else worker_mb  # where the generate step runs
+    step_mb = [worker_mb] + [run_mb] * (len(runs) - 1)
     steps = [
         scale((r["wall_s"] - r["provider_s"]) * 1000, (r["cpu_s"] - r["provider_s"]) * 1000,
-              worker_mb).scaled
-        for r in life["durations"]["WorkerFunction"]
+              m).scaled
+        for r, m in zip(runs, step_mb)
     ]  # fmt: skip
     gbs = gb_seconds(d["submit"].scaled, mem["SubmitImagineFunction"]) + poll_gbs
-    gbs += sum(gb_seconds(x, worker_mb) for x in steps)
-    gbs += provider.wait_seconds * worker_mb / 1024
+    gbs += sum(gb_seconds(x, m) for x, m in zip(steps, step_mb))
+    gbs += provider.wait_seconds * run_mb / 1024
     if provider.grid_from_images:  # the split only where quadrants are stored at finish
         cpu = grid["compose_s"] + (0.0 if lazy else grid["split_s"])
-        gbs += scale(cpu * 1000, cpu * 1000, worker_mb).scaled / 1000 * worker_mb / 1024
+        gbs += scale(cpu * 1000, cpu * 1000, run_mb).scaled / 1000 * run_mb / 1024
     init = d["init"]
     if init:
         cold = gb_seconds(init["SubmitImagineFunction"].scaled, mem["SubmitImagineFunction"])
         cold += poll_calls * gb_seconds(init["TaskFetchFunction"].scaled, api_mem)
         worker_init = init["WorkerFunction"].measured
-        cold += len(steps) * gb_seconds(
-            scale(worker_init, worker_init, worker_mb).scaled, worker_mb
-        )
+        cold += sum(gb_seconds(scale(worker_init, worker_init, m).scaled, m) for m in step_mb)
         gbs += a.cold_share * cold
     # Image views: with the template's stable links every view of imageUrl (a.downloads per
     # task) and of each opened quadrant is a request to the link function (302 to S3) and an
@@ -301,7 +305,7 @@ def overhead(
     return {
         "api": api_cost,
         "lambda": lam,
-        "worker_wait": provider.wait_seconds * worker_mb / 1024 * p["lambda_gb_s_arm64"],
+        "worker_wait": provider.wait_seconds * run_mb / 1024 * p["lambda_gb_s_arm64"],
         "dynamodb": ddb,
         "sqs": sqs,
         "s3": s3,
@@ -415,21 +419,30 @@ def tables(
     for shape in SHAPES:
         for prov in PROVIDERS:
             worker_mb = common.memory_mb(template, "WorkerFunction", prov.name)
+            wait_mb = (
+                common.memory_mb(template, "WaitWorkerFunction", prov.name)
+                if template.condition("UseWaitWorker", {"Provider": prov.name})
+                else None
+            )
             per_poller = (
                 poller_hour_total / poller.tasks_per_hour if prov.name == "midjourney" else 0.0
             )
             costs = {api.label: overhead(shape, prov, api, inputs, d, mem, worker_mb, grid, a,
-                                         per_poller) for api in APIS}  # fmt: skip
+                                         per_poller, wait_mb) for api in APIS}  # fmt: skip
+            no_wait = overhead(shape, prov, TEMPLATE_API, inputs, d, mem, worker_mb, grid, a,
+                               per_poller)  # fmt: skip
             old = overhead(shape, prov, REST_API, inputs, d, mem, 2048, grid, a, per_poller)
             totals = {k: 1000 * total(v) for k, v in costs.items()}
             best = min(totals, key=totals.get)
             tmpl = costs[TEMPLATE_API.label]
-            shapes.add(shape.label, prov.name, worker_mb, f"{tmpl['_billed_requests']:.2f}",
+            shown = f"{worker_mb} + {wait_mb} waiting" if wait_mb else str(worker_mb)
+            shapes.add(shape.label, prov.name, shown, f"{tmpl['_billed_requests']:.2f}",
                        *[money(totals[x.label]) for x in APIS],
                        f"{money(totals[best])} {'met' if totals[best] <= TARGET else 'NOT met'}",
                        money(1000 * total(old)), money(1000 * old["worker_wait"]))  # fmt: skip
             data.append({"shape": shape.label, "provider": prov.name, "worker_mb": worker_mb,
-                         "per_1000": totals, "per_1000_worker_2048_rest": 1000 * total(old),
+                         "wait_worker_mb": wait_mb, "per_1000": totals,
+                         "per_1000_without_wait_worker": 1000 * total(no_wait), "per_1000_worker_2048_rest": 1000 * total(old),
                          "components": {k: 1000 * v for k, v in tmpl.items()}})  # fmt: skip
     met = [r for r in data if min(r["per_1000"].values()) <= TARGET]
     parts = {(r["provider"], r["shape"]): r["components"] for r in data}
@@ -452,7 +465,7 @@ def tables(
         "CPU), the worker lifecycle measured in table 3: the local provider's (6 steps, 4 "
         "progress writes) for local and midjourney, the bedrock provider's (2 steps: plan, "
         "generate; InvokeModel faked) for bedrock and openai (the same step provider), the "
-        "provider's wait billed at the worker's memory, cold starts on "
+        "provider's wait billed at the memory of the function that runs the step (the waiting worker's where the stack has one), cold starts on "
         f"{a.cold_share:.0%} of invocations, S3 storage of the local provider's "
         f"{inputs['calls']['operations'][LIFECYCLE]['s3_bytes_stored'] / 1024:.0f} KB for "
         f"{a.retention_days:g} days.",
@@ -472,7 +485,10 @@ def tables(
         )
         + ".",
         "Worker MB: the template's WorkerMemorySize=0 (512 for every provider; "
-        "bench/results/worker_memory.md: peak RSS ~263 MB for a 4K upscale); the last two "
+        "bench/results/worker_memory.md: peak RSS ~263 MB for a 4K upscale); + N waiting: "
+        "bedrock and openai stacks have the waiting worker (WaitWorkerMemorySize, template "
+        "UseWaitWorker), which runs the generate step (its CPU, the provider's wait and the grid "
+        "work; a grid step peaks at ~120 MB) while the plan stays on the worker; the last two "
         "columns are the previous fixed 2048 MB with the REST API, and the part of it that "
         "is only waiting.",
         "Preflights: browsers send one OPTIONS per URL and cache it for CorsMaxAgeSeconds "
@@ -555,6 +571,19 @@ def levers(
           "4K upscale ~5 s; peak RSS 263 MB fits (bench/worker_memory.py)",
           "done (template.yaml; Discord poller and events 1024 -> 512 -> 256 MB: their "
           "peak RSS, bench/results/worker_memory.md)")  # fmt: skip
+    waited = {n: row[(n, "relay")]["per_1000_without_wait_worker"] - row[(n, "relay")]["per_1000"][http]
+              for n in ("bedrock", "openai")}  # fmt: skip
+    wait_mb = row[("bedrock", "relay")]["wait_worker_mb"] or 0
+    worker_mb = row[("bedrock", "relay")]["worker_mb"]
+    t.add(f"waiting worker: bedrock/openai grid steps (imagine, V1-V4, reroll) on "
+          f"WaitWorkerFunction at {wait_mb} MB instead of the {worker_mb} MB worker",
+          ", ".join(f"{n} {money(v)}" for n, v in waited.items()) + " (relay)",
+          f"the grid work runs at {wait_mb / 1769:.2f} vCPU: +"
+          f"{grid['compose_s'] * 1769 * (1 / max(wait_mb, 1) - 1 / worker_mb):.1f} s per grid "
+          "task; one more queue polled when idle (only on bedrock/openai stacks); upscales, "
+          "edits, describes and imagines of the client's images stay on the worker (large "
+          "images); peak RSS of a grid step ~120 MB (bench/worker_memory.py)",
+          "done (template.yaml WaitWorkerFunction, mjproxy/jobs.py lanes)")  # fmt: skip
     polls = math.ceil(40 / 3)
     t.add("CORS Access-Control-Max-Age (web UI)",
           f"{money(polls * p['apigw_rest_per_million'] / 1e6 * 1000)} (REST, {polls} preflights "
