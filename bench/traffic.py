@@ -259,10 +259,10 @@ def overhead(
     steps = [
         scale((r["wall_s"] - r["provider_s"]) * 1000, (r["cpu_s"] - r["provider_s"]) * 1000,
               m).scaled
-        for r, m in zip(runs, step_mb)
+        for r, m in zip(runs, step_mb, strict=True)
     ]  # fmt: skip
     gbs = gb_seconds(d["submit"].scaled, mem["SubmitImagineFunction"]) + poll_gbs
-    gbs += sum(gb_seconds(x, m) for x, m in zip(steps, step_mb))
+    gbs += sum(gb_seconds(x, m) for x, m in zip(steps, step_mb, strict=True))
     gbs += provider.wait_seconds * run_mb / 1024
     if provider.grid_from_images:  # the split only where quadrants are stored at finish
         cpu = grid["compose_s"] + (0.0 if lazy else grid["split_s"])
