@@ -257,7 +257,9 @@ class Worker:
         status = changes.get("status", task.status)
         terminal = TaskStatus(status).terminal
         if not terminal and outcome.delay is not None:
-            jobs.send(jobs.Job(task.id, jobs.POLL, task.seq + 1, lane=outcome.lane), outcome.delay)
+            # A `wait` (throttled: the same step later) runs again where this job ran.
+            lane = job.lane if outcome.kind == "wait" else outcome.lane
+            jobs.send(jobs.Job(task.id, jobs.POLL, task.seq + 1, lane=lane), outcome.delay)
         try:
             updated = self.repo.update(task.id, changes, from_status=ACTIVE, expected_seq=task.seq)
         except Conflict:

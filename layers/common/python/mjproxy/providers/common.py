@@ -561,8 +561,7 @@ class StepProvider(Provider):
         except ConfigError as exc:
             return Outcome.failed(f"{self.name} provider is misconfigured: {exc}")
         except Transient as exc:
-            # The delayed retry of the generate step runs where the step ran.
-            return replace(defer(task, cfg, exc), lane=wait_lane(task, ctx))
+            return defer(task, cfg, exc)  # polled again in this job's lane (Worker.apply)
 
     def validate(self, cfg: Any) -> None:
         """Raise ConfigError for settings that cannot work."""
