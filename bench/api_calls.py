@@ -14,6 +14,7 @@ same: the counts are deterministic.
 from __future__ import annotations
 
 import copy
+import heapq
 import http.server
 import json
 import math
@@ -66,6 +67,17 @@ def item_size(item: dict[str, Any] | None) -> int:
 
 
 # ---- the meter ------------------------------------------------------------------------------
+def _minus(a: Counter, b: Counter) -> Counter:
+    """a - b for float counters, keeping only what changed (Counter's own `-` drops negatives
+    and works on ints alike, but float rounding would leave 1e-16 remainders)."""
+    out: Counter = Counter()
+    for k, v in a.items():
+        d = round(v - b.get(k, 0.0), 6)
+        if d:
+            out[k] = d
+    return out
+
+
 @dataclass
 class Usage:
     calls: Counter = field(default_factory=Counter)  # "dynamodb.GetItem" -> n
@@ -73,6 +85,10 @@ class Usage:
     wru: float = 0.0  # base tables
     wru_gsi: float = 0.0  # global secondary indexes, at the template's projection
     wru_gsi_all: float = 0.0  # the same writes had the indexes projected ALL (issue 17 lever)
+    # table -> units, base-table reads and writes (which item a run pays for: a task's or an
+    # account's, bench/traffic.py splits the midjourney poller's runs by it)
+    rru_by_table: Counter = field(default_factory=Counter)
+    wru_by_table: Counter = field(default_factory=Counter)
     sqs_requests: int = 0  # billed 64 KB chunks of SendMessage
     s3_put: int = 0
     s3_get: int = 0
@@ -90,6 +106,8 @@ class Usage:
         out.rru, out.wru = self.rru - before.rru, self.wru - before.wru
         out.wru_gsi = self.wru_gsi - before.wru_gsi
         out.wru_gsi_all = self.wru_gsi_all - before.wru_gsi_all
+        out.rru_by_table = _minus(self.rru_by_table, before.rru_by_table)
+        out.wru_by_table = _minus(self.wru_by_table, before.wru_by_table)
         out.sqs_requests = self.sqs_requests - before.sqs_requests
         out.s3_put, out.s3_get = self.s3_put - before.s3_put, self.s3_get - before.s3_get
         out.s3_bytes = {k: v for k, v in self.s3_bytes.items() if before.s3_bytes.get(k) != v}
@@ -112,6 +130,8 @@ class Usage:
             round(self.rru, 3),
             round(self.wru, 3),
             round(self.wru_gsi, 3),
+            tuple(sorted((k, round(v, 3)) for k, v in self.rru_by_table.items())),
+            tuple(sorted((k, round(v, 3)) for k, v in self.wru_by_table.items())),
             self.sqs_requests,
             self.s3_put,
             self.s3_get,
@@ -210,7 +230,13 @@ class Meter:
         u = self.usage
         if op == "GetItem":
             factor = 1.0 if params.get("ConsistentRead") else 0.5
-            u.rru += factor * max(1, math.ceil(item_size(parsed.get("Item")) / (4 * KB)))
+            found = parsed.get("Item")
+            if found and (params.get("ProjectionExpression") or params.get("AttributesToGet")):
+                # Capacity counts the whole item even when fewer attributes come back.
+                found = self._item(params["TableName"], params["Key"])
+            units = factor * max(1, math.ceil(item_size(found) / (4 * KB)))
+            u.rru += units
+            u.rru_by_table[params["TableName"]] += units
         elif op == "BatchGetItem":
             for table, req in params["RequestItems"].items():
                 factor = 1.0 if req.get("ConsistentRead") else 0.5
@@ -221,19 +247,27 @@ class Meter:
                     found = [i for i in found if i]
                 sizes = [item_size(i) for i in found]
                 sizes += [0] * (len(req["Keys"]) - len(found))  # a missing key costs 1 unit
-                u.rru += factor * sum(max(1, math.ceil(n / (4 * KB))) for n in sizes)
+                units = factor * sum(max(1, math.ceil(n / (4 * KB))) for n in sizes)
+                u.rru += units
+                u.rru_by_table[table] += units
         elif op in ("Query", "Scan"):
             factor = 1.0 if params.get("ConsistentRead") else 0.5
             total = sum(item_size(i) for i in parsed.get("Items", []))
-            u.rru += factor * max(1, math.ceil(total / (4 * KB)))
+            units = factor * max(1, math.ceil(total / (4 * KB)))
+            u.rru += units
+            u.rru_by_table[params["TableName"]] += units
         elif op in ("PutItem", "UpdateItem", "DeleteItem"):
             table = params["TableName"]
             old = context.get("bench_old")
             if failed:  # a failed condition still costs the write
-                u.wru += max(1, math.ceil(item_size(old) / KB))
+                units = max(1, math.ceil(item_size(old) / KB))
+                u.wru += units
+                u.wru_by_table[table] += units
                 return
             new = None if op == "DeleteItem" else self._item(table, self._key(params))
-            u.wru += max(1, math.ceil(max(item_size(old), item_size(new)) / KB))
+            units = max(1, math.ceil(max(item_size(old), item_size(new)) / KB))
+            u.wru += units
+            u.wru_by_table[table] += units
             for _name, attrs, projection in self.indexes.get(table, []):
                 u.wru_gsi += index_writes(old, new, attrs, projection)
                 u.wru_gsi_all += index_writes(old, new, attrs, "ALL")
@@ -376,6 +410,263 @@ class FakeBedrock:
         return {"body": io.BytesIO(json.dumps(body).encode())}
 
 
+LIFECYCLE_MIDJOURNEY = "imagine lifecycle, midjourney provider (Discord simulator)"
+SIM_BASE = "http://mjsim.test"
+# Midjourney's pace in the simulator: its first message 1 s after the interaction, then the six
+# progress edits (15% ... 93%) and the grid this many simulated seconds apart, the pace
+# bench/traffic.py prices for midjourney (~6 previews ~7 s apart).
+MJ_SIM_STEP_SECONDS = 7.0
+MJ_SIM_MAX_RUNS = 200  # poller runs one lifecycle may take before it counts as stuck
+
+
+class PollerClock:
+    """The Discord poller's SQS queue on the simulator's clock (as in
+    tests/integration/midjourney/test_costs.py). Its SendMessage calls go through botocore like
+    every other call, so the meter's hooks count them; a `before-call` handler registered after
+    the meter's answers them here instead of sending them to moto: a message is due
+    DelaySeconds later on the simulator's clock, and `receive` moves the clock to the earliest
+    one. (moto waits DelaySeconds in real time: minutes per lifecycle, and counts that would
+    follow the machine's speed.)"""
+
+    def __init__(self, sim: Any, queue_url: str) -> None:
+        self.sim = sim
+        self.url = queue_url
+        self.pending: list[tuple[float, int, str]] = []
+        self.sent = 0
+        self.active = False
+
+    def before_call(self, model: Any, context: dict, **_: Any) -> tuple[Any, dict] | None:
+        if not self.active or model.service_model.service_name != "sqs":
+            return None
+        params = context.get("bench_params") or {}
+        if model.name != "SendMessage" or params.get("QueueUrl") != self.url:
+            return None
+        import hashlib
+        from types import SimpleNamespace
+
+        self.sent += 1
+        body = params["MessageBody"]
+        due = self.sim.clock.now() + int(params.get("DelaySeconds") or 0)
+        heapq.heappush(self.pending, (due, self.sent, body))
+        digest = hashlib.md5(body.encode()).hexdigest()  # noqa: S324 - SQS's own checksum
+        return SimpleNamespace(status_code=200, headers={}), {
+            "MessageId": f"poller-{self.sent}", "MD5OfMessageBody": digest}  # fmt: skip
+
+    def receive(self) -> dict[str, Any] | None:
+        """The earliest message, as the event source mapping receives it once it is due."""
+        if not self.pending:
+            return None
+        due, seq, body = heapq.heappop(self.pending)
+        if due > self.sim.clock.now():
+            self.sim.advance(due - self.sim.clock.now())
+        sent = str(int(due * 1000))
+        return {"MessageId": f"poller-{seq}", "ReceiptHandle": f"poller-{seq}", "Body": body,
+                "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent}}  # fmt: skip
+
+
+class MidjourneyAccount:
+    """One simulated Discord account (coreSize 3) as the only instance, the midjourney provider
+    talking to the simulator in-process (mjsim.transport_for: no sockets), the system on the
+    simulator's clock (time.time patched, as tests/integration/midjourney/conftest.py does) and
+    the poller's queue on it (PollerClock). The simulator answers in its default ("current")
+    message forms; time moves only by the poller's delays, so a lifecycle is the same sequence
+    of calls on every run and every machine. The poller reads at the template's
+    DiscordPollSeconds with its back-off (DiscordPollMaxSeconds), the interactions are paced
+    by DiscordInteractionIntervalSeconds, previews are linked (MidjourneyPreviews): the
+    functions' environment from template.yaml, untouched."""
+
+    ENV = ("MJ_INSTANCES", "MJ_DISCORD_API_BASE", "MJ_DISCORD_CDN_HOSTS")
+
+    def __init__(self, stack: common.Stack, bench: Bench) -> None:
+        self.stack = stack
+        self.bench = bench
+        self.runs_per_lifecycle: list[int] = []
+        self.poller_runs: list[list[Usage]] = []  # per lifecycle, each run's own usage
+        self.warm_up_runs: list[Usage] = []
+        self.fresh = Usage()  # the warm-up lifecycle, on the fresh account
+        self.fresh_item_bytes = 0
+
+    def __enter__(self) -> MidjourneyAccount:
+        import boto3
+
+        from mjproxy import config
+        from mjproxy.providers.midjourney import commands, http
+        from mjsim import ManualClock, Simulator, transport_for
+
+        self.sim = Simulator(SIM_BASE, ManualClock(), step_seconds=MJ_SIM_STEP_SECONDS)
+        self.account = self.sim.add_account()
+        self.saved = {k: os.environ.get(k) for k in self.ENV}
+        os.environ.update({
+            "MJ_INSTANCES": json.dumps([self.sim.instance_config(self.account, coreSize=3,
+                                                                 queueSize=10)]),
+            "MJ_DISCORD_API_BASE": f"{SIM_BASE}/api/v9",
+            "MJ_DISCORD_CDN_HOSTS": SIM_BASE.split("//")[1],
+        })  # fmt: skip
+        self.real_time = time.time
+        time.time = self.sim.clock.now
+        http.set_transport(self._timed(transport_for(self.sim)))
+        queue_url = self.stack.template.physical["DiscordPollerQueue"]
+        self.queue = PollerClock(self.sim, queue_url)
+        # Last on `before-call`: the meter's hook (registered before) has counted the call.
+        boto3.DEFAULT_SESSION.events.register_last(
+            "before-call", self.queue.before_call, unique_id="bench-poller-clock"
+        )
+        self.queue.active = True
+        config.reset()
+        commands.clear_cache()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import boto3
+
+        from mjproxy import config
+        from mjproxy.providers.midjourney import commands, http
+
+        self.queue.active = False
+        boto3.DEFAULT_SESSION.events.unregister(
+            "before-call", self.queue.before_call, unique_id="bench-poller-clock"
+        )
+        http.set_transport(None)
+        time.time = self.real_time
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        config.reset()
+        commands.clear_cache()
+
+    def _timed(self, send: Callable) -> Callable:
+        """The simulator's answers are Discord's and Midjourney's time (its CDN renders the
+        grid), not the functions': timed apart like the local provider's drawing (traffic.py
+        adds an assumed Discord wait instead)."""
+        bench = self.bench
+
+        def timed(*args: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return send(*args)
+            finally:
+                bench.provider_seconds += time.perf_counter() - t
+
+        return timed
+
+    def warm_up(self) -> None:
+        """One lifecycle unmeasured (the account's command index fetched once and cached on its
+        item, as on any account after its first task), then the poller's list of retired job
+        keys brought to its cap (PollerState.RETIRED_MAX): the list keeps the keys of the last
+        ended jobs, so on any account that has finished ~75 tasks it is full, and every read
+        and rewrite of the account item pays for it. It is filled with copies of the keys the
+        warm-up's task retired (same shapes and lengths, older ids, fresh job hashes), so each
+        measured lifecycle retires as many keys as drop out and the item keeps its size."""
+        import uuid
+
+        from mjproxy.providers.midjourney.state import PollerState
+
+        self.fresh = self.bench.measure(self.lifecycle)
+        self.warm_up_runs = self.poller_runs[-1]
+        self.fresh_item_bytes = self.account_item_bytes()
+        key = {"id": {"S": self.account.channel_id}}
+        ddb = self.bench.meter.side
+        table = self.stack.instances_table
+        item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+        state = PollerState.from_json(item["pollerState"]["S"])
+        real = list(state.retired)
+        older: list[str] = []
+        shift = 0
+        while len(older) + len(real) < PollerState.RETIRED_MAX:
+            shift += 1
+            for k in real:  # a snowflake `shift` minutes earlier; a job hash is a uuid
+                older.append(str(int(k) - (shift * 60_000 << 22)) if k.isdigit()
+                             else str(uuid.uuid4()))  # fmt: skip
+        state.retired = (older + real)[-PollerState.RETIRED_MAX :]
+        ddb.update_item(TableName=table, Key=key, UpdateExpression="SET pollerState = :s",
+                        ExpressionAttributeValues={":s": {"S": state.to_json()}})  # fmt: skip
+        self.runs_per_lifecycle.clear()
+        self.poller_runs.clear()
+
+    def account_item_bytes(self) -> int:
+        key = {"id": {"S": self.account.channel_id}}
+        return item_size(self.bench.meter.side.get_item(
+            TableName=self.stack.instances_table, Key=key, ConsistentRead=True)["Item"])  # fmt: skip
+
+    def chain_run(self, runs: list[Usage]) -> dict[str, float]:
+        """The mean of the quiet poller runs (no task written, nothing stored, a next message
+        sent): what any run costs the account whatever it finds (the invocation, its SQS
+        message, the account item's reads and lease write on the instances table), and apart
+        the reads of the running task (tasks table)."""
+        instances, tasks = self.stack.instances_table, self.stack.tasks_table
+        quiet = [r for r in runs if not r.wru_by_table.get(tasks) and not r.s3_put
+                 and r.sqs_requests]  # fmt: skip
+        durations = [r.durations["DiscordPollerFunction"][0] for r in quiet]
+        n = max(1, len(quiet))
+        return {
+            "quiet_runs": len(quiet),
+            "rru": sum(r.rru_by_table.get(instances, 0.0) for r in quiet) / n,
+            "wru": sum(r.wru_by_table.get(instances, 0.0) for r in quiet) / n,
+            "sqs_send_requests": sum(r.sqs_requests for r in quiet) / n,
+            "esm_messages": sum(r.esm_messages for r in quiet) / n,
+            "calls": sum(r.total_calls for r in quiet) / n,
+            "wall_s": sum(w - p for w, _c, p in durations) / n,
+            "cpu_s": sum(c - p for _w, c, p in durations) / n,
+            "task_rru": sum(r.rru_by_table.get(tasks, 0.0) for r in quiet) / n,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What bench/traffic.py needs beyond the row: the last lifecycle's poller runs, the
+        mean quiet run at the account's steady state and on a fresh account (the warm-up, its
+        retired list nearly empty), the account item's size."""
+        from mjproxy.providers.midjourney.state import PollerState
+
+        return {
+            "poller_runs": len(self.poller_runs[-1]),
+            "poller_run": self.chain_run(self.poller_runs[-1]),
+            "poller_run_fresh_account": self.chain_run(self.warm_up_runs),
+            "account_item_bytes": self.account_item_bytes(),
+            "account_item_bytes_fresh": self.fresh_item_bytes,
+            # The warm-up, the account's first task: as the row, + the command index read from
+            # Discord and stored on the item (one UpdateItem).
+            "fresh_account": {
+                "rru": self.fresh.rru,
+                "wru": self.fresh.wru,
+                "wru_gsi": self.fresh.wru_gsi,
+                "sqs_send_requests": self.fresh.sqs_requests,
+                "esm_messages": self.fresh.esm_messages,
+                "poller_runs": len(self.warm_up_runs),
+            },
+            "retired_keys": PollerState.RETIRED_MAX,
+            "sim_step_seconds": MJ_SIM_STEP_SECONDS,
+        }
+
+    def lifecycle(self) -> None:
+        """Submit an imagine, then deliver, in time order, the worker's jobs (at once, as Lambda
+        does) and each poller message (when due) until the chain stops: the task is SUCCESS
+        and the run after it found nothing running and released the account's lease."""
+        from mjproxy.local import runner
+
+        task_id = self.bench.post("/mj/submit/imagine", {"prompt": common.IMAGINE_PROMPT})["result"]
+        fn, handler = self.stack.handler("DiscordPollerFunction")
+        arn = self.stack.template.arns["DiscordPollerQueue"]
+        runs: list[Usage] = []
+        for _ in range(MJ_SIM_MAX_RUNS):
+            self.stack.drain()
+            message = self.queue.receive()
+            if message is None:
+                break
+            before = self.bench.meter.snapshot()
+            out = runner.invoke(fn, handler, runner.sqs_event([message], arn)) or {}
+            runs.append(self.bench.meter.snapshot().minus(before))
+            assert not out.get("batchItemFailures"), out
+        else:
+            raise RuntimeError(f"the poller chain did not stop within {MJ_SIM_MAX_RUNS} runs")
+        item = self.bench.meter.side.get_item(
+            TableName=self.stack.tasks_table, Key={"id": {"S": task_id}}, ConsistentRead=True
+        )["Item"]
+        assert item["status"]["S"] == "SUCCESS", item.get("failReason")
+        self.runs_per_lifecycle.append(len(runs))
+        self.poller_runs.append(runs)
+
+
 class Receiver:
     """A callback receiver on 127.0.0.1 answering 200 to every POST."""
 
@@ -406,6 +697,7 @@ class Row:
     minimum: str
     minimum_calls: int | None
     gap: str
+    extra: dict[str, Any] = field(default_factory=dict)  # more of the operation, for the JSON
 
 
 def breakdown(usage: Usage) -> str:
@@ -509,10 +801,11 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
         out = runner.invoke(fn, baseline, common.baseline_event(clones[0]))
         assert out["statusCode"] == 200, out
 
-    def add(label: str, action: Callable, minimum: str, min_calls: int | None, gap: str) -> None:
+    def add(label: str, action: Callable, minimum: str, min_calls: int | None, gap: str) -> Row:
         usage, same = twice(label, action)
         rows.append(Row(label, usage, same, minimum, min_calls, gap))
         print(f"  {label}: {usage.total_calls} calls", flush=True)
+        return rows[-1]
 
     add("baseline handler: GET one task", baseline_fetch,
         "GetItem = 1", 1, "none")  # fmt: skip
@@ -550,6 +843,21 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
         f"submit 3 + per worker step (2: start, the generating step) GetItem + UpdateItem + "
         f"SendMessage of the next (none after the last) + slot acquire and release + {puts} = "
         f"{bed_min}", bed_min, "none")  # fmt: skip
+    with MidjourneyAccount(stack, bench) as mj:
+        mj.warm_up()
+        row = add(LIFECYCLE_MIDJOURNEY, mj.lifecycle,
+            "submit 3; the worker's step (GetItem, slot acquire, the interaction's pacing claim, "
+            "UpdateItem, the lease taken + the chain's first SendMessage); per poller run "
+            "GetItem (account item) + per running task GetItem + UpdateItem (lease and cursor) "
+            "+ SendMessage (the next run); each change Midjourney shows GetItem + UpdateItem "
+            "(task); the grid's PutObject and the slot release",
+            None,
+            "each run also reads the instances' `disabled` flags (BatchGetItem: the whole "
+            "account item is billed), and a progress message read again unchanged reads its "
+            "task twice more; the account item holds the command index and the last 300 "
+            "retired job keys (~9 KB at its cap, the steady state measured here): each "
+            "read costs 3 RRU and each lease write ~10 WRU (a fresh account's ~1.3 KB: 1 and 2)")  # fmt: skip
+        row.extra = mj.summary()
     changes = steps + 2  # SUBMITTED, IN_PROGRESS at each step, SUCCESS: one callback each
     # A callback has no base URL for stable links (PublicBaseUrl empty): the notifier stores
     # the quadrants before the SUCCESS callback names them presigned.
@@ -626,10 +934,15 @@ def main() -> None:
                 fn: [{"wall_s": w, "cpu_s": c, "provider_s": p} for w, c, p in runs]
                 for fn, runs in u.durations.items()
             },
+            "rru_by_table": dict(u.rru_by_table),
+            "wru_by_table": dict(u.wru_by_table),
             "deterministic": r.deterministic,
             "minimum_calls": r.minimum_calls,
+            **r.extra,
         }
     life = data["imagine lifecycle to SUCCESS (submit + worker)"]
+    mj = data[LIFECYCLE_MIDJOURNEY]
+    run, fresh = mj["poller_run"], mj["poller_run_fresh_account"]
     table.notes += [
         "Each operation ran twice; 'Same in both runs' compares every count in the row. "
         f"Local provider with MJ_LOCAL_STEP_SECONDS=0 and {steps} progress steps; worker "
@@ -647,6 +960,18 @@ def main() -> None:
         "stable links); real generators' grids are several MB. imageUrl and imageUrls are "
         "signed locally: no request until a client downloads.",
         f"A finished imagine task item is {task_item_bytes:,} bytes (DynamoDB size rules).",
+        f"Midjourney: the Discord simulator (sim/mjsim, its current message forms) in-process "
+        f"on its own clock, one account alone, Midjourney's edits {MJ_SIM_STEP_SECONDS:g} s "
+        "apart, the template's poll interval and back-off; the poller's queue delays kept on "
+        "the simulator's clock (bench.api_calls.PollerClock), every other call as sent. "
+        f"{mj['poller_runs']} poller runs from the interaction to the run that found nothing "
+        "running and released the lease. A quiet run (nothing new) costs the account "
+        f"{run['rru']:g} RRU + {run['wru']:g} WRU on its item ({mj['account_item_bytes']:,} "
+        f"bytes, retired-key list at its cap of {mj['retired_keys']}) + 1 SendMessage + the "
+        f"ESM's receive and delete, and {run['task_rru']:.2g} RRU of task reads; on a fresh "
+        f"account ({mj['account_item_bytes_fresh']:,} bytes) {fresh['rru']:g} RRU + "
+        f"{fresh['wru']:g} WRU. Discord's and Midjourney's own time (the simulator's answers) "
+        "is timed apart like the local provider's drawing.",
         "Not counted as AWS calls: API Gateway requests (one per HTTP request) and Lambda "
         "invocations (own column); both are in the cost model.",
     ]

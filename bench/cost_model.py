@@ -57,6 +57,7 @@ GB = 1024**3
 LIFECYCLE = "imagine lifecycle to SUCCESS (submit + worker)"
 LIFECYCLE_NOTIFY = "imagine lifecycle with notifyHook (+ notifier)"
 LIFECYCLE_BEDROCK = "imagine lifecycle, bedrock provider (InvokeModel faked)"  # api_calls.py
+LIFECYCLE_MIDJOURNEY = "imagine lifecycle, midjourney provider (Discord simulator)"  # api_calls.py
 FETCH = "fetch (finished task)"
 SWEEP = "sweeper run (idle, every minute)"
 WATCHDOG = "Discord poller watchdog (idle, every 2 minutes)"
