@@ -21,6 +21,7 @@ from cost_model import (
     FETCH,
     LIFECYCLE,
     LIFECYCLE_BEDROCK,
+    LIFECYCLE_MIDJOURNEY,
     PRICES,
     Assumptions,
     Duration,
@@ -40,6 +41,9 @@ MJ_PREVIEWS = os.environ.get("MJ_MIDJOURNEY_PREVIEWS", "").strip().lower() or "l
 # DynamoDB's own answer per id of a BatchGetItem in AWS (~10 ms per 100-item page): moto's
 # answer here is 10-100x slower and would be the whole per-id figure.
 AWS_WAIT_MS_PER_ID = 0.1
+# Discord's REST answer incl. TLS reuse (assumed): each poller run's channel read, and the
+# worker's interaction; the simulator in-process answers at once and is timed apart.
+DISCORD_WAIT_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -113,11 +117,12 @@ PROVIDERS = [
     Provider(
         "midjourney",
         60.0,
-        0.0,
+        DISCORD_WAIT_S,
         False,
         6,
         7.0,
-        "the worker never blocks; the poller is per hour; ~6 previews ~7 s apart (15% ... 93%), "
+        "the worker waits only for Discord's answer to the interaction (assumed); the "
+        "poller's runs are priced per busy account-hour; ~6 previews ~7 s apart (15% ... 93%), "
         + ("linked: Discord's CDN URLs, none stored" if MJ_PREVIEWS == "link" else "stored"),
         linked_previews=MJ_PREVIEWS == "link",
     ),
@@ -207,6 +212,36 @@ def list_call(warm: dict[str, Any] | None, mem: int) -> tuple[Duration, Duration
 
 
 # ---- the model ------------------------------------------------------------------------------
+def midjourney_task_part(op: dict[str, Any], poller: Poller, task_seconds: float) -> dict[str, Any]:
+    """Table 3's midjourney lifecycle (one imagine alone on its account, from the submit to the
+    poller run that released the account's lease, every run included) as one task of a busy
+    account pays it. A poller run serves every running task of the account at once, and how
+    many runs an hour takes follows from how often something changes (the back-off), which one
+    task alone does not show (alone it backs off between Midjourney's edits). So what a run
+    costs the account whatever it finds (a quiet run's invocation and duration, its
+    SendMessage + the ESM's receive and delete, the account item's reads and lease write) is
+    taken out of the lifecycle's runs here and priced per busy account-hour instead
+    (Poller.per_hour, measured runs per hour x these measured units): counted once. What stays
+    per task: the submit, the worker's step, the task's reads and writes (its read in every run
+    at the busy account's pace: the runs during its `task_seconds`), the slot and lease writes
+    on the account item, the grid's PUT, and the runs' work beyond a quiet run."""
+    n = op["poller_runs"]
+    run = op["poller_run"]
+    busy_reads = poller.runs_per_hour * task_seconds / 3600  # runs that read this task
+    runs = op["durations"].get("DiscordPollerFunction", [])
+    extra_wall = sum(r["wall_s"] - r["provider_s"] for r in runs) - n * run["wall_s"]
+    extra_cpu = sum(r["cpu_s"] - r["provider_s"] for r in runs) - n * run["cpu_s"]
+    return {
+        **op,
+        "rru": op["rru"] - n * (run["rru"] + run["task_rru"]) + busy_reads * run["task_rru"],
+        "wru": op["wru"] - n * run["wru"],
+        "sqs_send_requests": op["sqs_send_requests"] - n * run["sqs_send_requests"],
+        "esm_messages": op["esm_messages"] - n * run["esm_messages"],
+        "durations": {"WorkerFunction": op["durations"]["WorkerFunction"]},
+        "poller_extra": {"wall_s": max(0.0, extra_wall), "cpu_s": max(0.0, extra_cpu)},
+    }
+
+
 def overhead(
     shape: Shape,
     provider: Provider,
@@ -219,16 +254,27 @@ def overhead(
     a: Assumptions,
     poller_per_task: float,
     wait_mb: int | None = None,
+    poller: Poller | None = None,
 ) -> dict[str, float]:
     """Dollars per imagine task, by component, at Lambda's CPU share. `wait_mb`: the waiting
     worker's memory where the stack has one (template UseWaitWorker): a step provider's generate
-    step (its CPU, the provider's wait and the grid work) runs there; the plan on the worker."""
+    step (its CPU, the provider's wait and the grid work) runs there; the plan on the worker.
+    `poller`: the busy Discord account whose runs `poller_per_task` shares out (midjourney)."""
     p = PRICES
     ops = inputs["calls"]["operations"]
-    # A step provider (bedrock, openai: plan, then one generating step) has its own measured
-    # lifecycle in table 3; the local lifecycle (4 progress steps, 3 previews) is the others'.
+    # A step provider (bedrock, openai: plan, then one generating step) and the midjourney
+    # provider (the Discord simulator) have their own measured lifecycles in table 3; the
+    # local lifecycle (4 progress steps, 3 previews) is the others' (and midjourney's when
+    # table 3 predates its row).
     stepped = provider.grid_from_images and LIFECYCLE_BEDROCK in ops
-    life = ops[LIFECYCLE_BEDROCK] if stepped else ops[LIFECYCLE]
+    discord = provider.name == "midjourney" and LIFECYCLE_MIDJOURNEY in ops and poller is not None
+    if stepped:
+        life = ops[LIFECYCLE_BEDROCK]
+    elif discord:
+        assert poller is not None
+        life = midjourney_task_part(ops[LIFECYCLE_MIDJOURNEY], poller, provider.task_seconds)
+    else:
+        life = ops[LIFECYCLE]
     lazy = bool(inputs["calls"].get("quadrants_on_read"))
     # The preview PUTs table 3 measured (zero step delays: the throttle keeps the first one),
     # replaced by the provider's own count at its pace.
@@ -264,6 +310,9 @@ def overhead(
     gbs = gb_seconds(d["submit"].scaled, mem["SubmitImagineFunction"]) + poll_gbs
     gbs += sum(gb_seconds(x, m) for x, m in zip(steps, step_mb, strict=True))
     gbs += provider.wait_seconds * run_mb / 1024
+    if discord:  # what the poller's runs did for this task beyond a quiet run (result, grid)
+        extra, pm = life["poller_extra"], mem["DiscordPollerFunction"]
+        gbs += gb_seconds(scale(extra["wall_s"] * 1000, extra["cpu_s"] * 1000, pm).scaled, pm)
     if provider.grid_from_images:  # the split only where quadrants are stored at finish
         cpu = grid["compose_s"] + (0.0 if lazy else grid["split_s"])
         gbs += scale(cpu * 1000, cpu * 1000, run_mb).scaled / 1000 * run_mb / 1024
@@ -339,8 +388,10 @@ class Poller:
     """One busy Discord account: the poller reads the channel every DiscordPollSeconds while the
     account has running tasks (template.yaml), or up to DiscordPollMaxSeconds apart while
     reads find nothing new; each read is one invocation that waits on Discord's HTTP answer,
-    re-enqueues itself (SQS send + the event source mapping's receive and delete) and reads
-    the account's running tasks."""
+    re-enqueues itself (SQS send + the event source mapping's receive and delete), reads the
+    account's item and its running tasks and rewrites the item (the lease handed on, the
+    cursor). Per run, what it costs the account whatever it finds: table 3's midjourney
+    lifecycle, its quiet runs (`measured`; the defaults are the assumptions of before)."""
 
     poll_seconds: float = 3.0
     max_poll_seconds: float = 6.0  # DiscordPollMaxSeconds=0: twice DiscordPollSeconds
@@ -348,10 +399,15 @@ class Poller:
     change_every_s: float = 7.0 / 3
     runs_measured: float | None = None  # per busy hour, bench/midjourney_sim.py
     runs_fixed_measured: float | None = None  # the same without back-off (--max-poll 3)
-    discord_wait_s: float = 0.25  # assumption: Discord's REST answer incl. TLS reuse
-    cpu_s: float = 0.01
-    rru: float = 1.0  # assumption: one Query of the account's running tasks
+    discord_wait_s: float = DISCORD_WAIT_S
+    cpu_s: float = 0.01  # the run's own CPU
+    wall_s: float = 0.01  # the run's own wall time (its AWS calls' answers included)
+    rru: float = 1.0  # the account item's reads (and the instances' flags)
+    wru: float = 0.0  # the lease and cursor written back to the account item
+    sqs_requests: float = 3.0  # the next run's SendMessage + the ESM's receive and delete
     tasks_per_hour: float = 180.0  # coreSize 3 x ~60 s per fast imagine
+    measured: bool = False  # the per-run units come from table 3
+    item_bytes: int | None = None  # the account item measured (table 3)
 
     @property
     def runs_per_hour(self) -> float:
@@ -363,21 +419,37 @@ class Poller:
     def per_hour(self, memory: int) -> dict[str, float]:
         p = PRICES
         runs = self.runs_per_hour
-        wall = (self.discord_wait_s + self.cpu_s * max(1.0, 1769 / memory)) * 1000
+        wall = scale(self.wall_s * 1000, self.cpu_s * 1000, memory).scaled
+        wall += self.discord_wait_s * 1000
         return {
             "invocations": runs,
             "lambda": runs * (p["lambda_per_million"] / 1e6
                               + gb_seconds(wall, memory) * p["lambda_gb_s_arm64"]),
-            "sqs": runs * 3 * p["sqs_per_million"] / 1e6,
-            "dynamodb": runs * self.rru * p["ddb_rru_per_million"] / 1e6,
+            "sqs": runs * self.sqs_requests * p["sqs_per_million"] / 1e6,
+            "dynamodb": runs * (self.rru * p["ddb_rru_per_million"]
+                                + self.wru * p["ddb_wru_per_million"]) / 1e6,
         }  # fmt: skip
 
+    def per_task(self, memory: int) -> float:
+        """The busy account-hour shared by the tasks it finishes."""
+        hour = self.per_hour(memory)
+        return sum(v for k, v in hour.items() if k != "invocations") / self.tasks_per_hour
 
-def busy_poller(core: int = 3) -> Poller:
+    def with_run(self, run: dict[str, float], item_bytes: int | None = None) -> Poller:
+        """These per-run units instead: a quiet run of table 3 (api_calls.MidjourneyAccount)."""
+        return replace(self, rru=run["rru"], wru=run["wru"],
+                       sqs_requests=run["sqs_send_requests"] + 2 * run["esm_messages"],
+                       cpu_s=run["cpu_s"], wall_s=run["wall_s"], measured=True,
+                       item_bytes=item_bytes)  # fmt: skip
+
+
+def busy_poller(calls: dict[str, Any] | None = None, core: int = 3) -> Poller:
     """The busy account's poller, with its runs per hour as bench/midjourney_sim.py measured
     them when a run there used the defaults (poll 3 s, back-off to 6 s) with `core` jobs at once
     (coreSize) at a Midjourney-like pace (progress steps >= 5 s apart; its 1 s default steps
-    change something at every read). Else modelled: 3 jobs, or one, each ~7 s between edits."""
+    change something at every read). Else modelled: 3 jobs, or one, each ~7 s between edits.
+    Each run's units from table 3 (`calls`, its midjourney lifecycle's quiet runs at the
+    account item's steady size) when it has them."""
     rows = common.read_result("midjourney_sim") or []
 
     def measured(ceilings: tuple[float | None, ...]) -> float | None:
@@ -387,17 +459,50 @@ def busy_poller(core: int = 3) -> Poller:
         return float(fits[-1]["reads_per_busy_hour"]) if fits else None
 
     # The same run with --max-poll 3 is the baseline without back-off, when there is one.
-    return Poller(change_every_s=7.0 / core, runs_measured=measured((None, 6.0)),
-                  runs_fixed_measured=measured((3.0,)))  # fmt: skip
+    poller = Poller(change_every_s=7.0 / core, runs_measured=measured((None, 6.0)),
+                    runs_fixed_measured=measured((3.0,)))  # fmt: skip
+    op = ((calls or {}).get("operations") or {}).get(LIFECYCLE_MIDJOURNEY)
+    if op and op.get("poller_run"):
+        poller = poller.with_run(op["poller_run"], op.get("account_item_bytes"))
+    return poller
+
+
+def fresh_account_calls(calls: dict[str, Any]) -> dict[str, Any] | None:
+    """Table 3 with its midjourney lifecycle as on a fresh account (its warm-up: the account
+    item ~1.3 KB, its retired-key list nearly empty, instead of ~9 KB at the cap), for the
+    lever that would keep the item that small; None when table 3 lacks it. The durations stay
+    the steady ones'."""
+    op = calls["operations"].get(LIFECYCLE_MIDJOURNEY)
+    fresh = (op or {}).get("fresh_account")
+    if not op or not fresh:
+        return None
+    units = ("rru", "wru", "wru_gsi", "sqs_send_requests", "esm_messages")
+    small = {**op, **{k: fresh[k] for k in units}, "poller_runs": fresh["poller_runs"],
+             "poller_run": op["poller_run_fresh_account"],
+             "account_item_bytes": op["account_item_bytes_fresh"]}  # fmt: skip
+    return {**calls, "operations": {**calls["operations"], LIFECYCLE_MIDJOURNEY: small}}
 
 
 def poller_source(poller: Poller) -> str:
     if poller.runs_measured:
-        return "runs measured by bench/midjourney_sim.py (one channel read a run)"
-    return (f"modelled: DiscordPollSeconds {poller.poll_seconds:g}, back-off up to "
-            f"{poller.max_poll_seconds:g} s, something new every {poller.change_every_s:.1f} s "
-            "(assumed; measured by bench/midjourney_sim.py --step 7 --max-poll 3 6, with "
-            "--tasks 2 --core 1 for one job at a time)")  # fmt: skip
+        runs = "runs measured by bench/midjourney_sim.py (one channel read a run)"
+    else:
+        runs = (f"runs modelled: DiscordPollSeconds {poller.poll_seconds:g}, back-off up to "
+                f"{poller.max_poll_seconds:g} s, something new every "
+                f"{poller.change_every_s:.1f} s (assumed; measured by bench/midjourney_sim.py "
+                "--step 7 --max-poll 3 6, with --tasks 2 --core 1 for one job at a time)")  # fmt: skip
+    if poller.measured:
+        units = (
+            f"each run {poller.rru:g} RRU + {poller.wru:g} WRU on the account item "
+            f"({poller.item_bytes or 0:,} bytes) + {poller.sqs_requests:g} SQS requests, "
+            "measured in table 3 (a quiet run of the midjourney lifecycle)"
+        )
+    else:
+        units = (
+            f"each run {poller.rru:g} RRU, {poller.wru:g} WRU, {poller.sqs_requests:g} SQS "
+            "requests (assumed: table 3 has no midjourney lifecycle)"
+        )
+    return f"{runs}; {units}"
 
 
 def tables(
@@ -405,7 +510,7 @@ def tables(
 ) -> tuple[list[common.Table], dict[str, Any]]:
     grid = grid_cpu_seconds()
     mem = {f.name: common.memory_mb(template, f.name) for f in template.functions()}
-    poller = busy_poller()
+    poller = busy_poller(inputs["calls"])
     poller_mem = mem.get("DiscordPollerFunction", 1024)
     poller_hour = poller.per_hour(poller_mem)
     poller_hour_total = sum(v for k, v in poller_hour.items() if k != "invocations")
@@ -424,14 +529,24 @@ def tables(
                 if template.condition("UseWaitWorker", {"Provider": prov.name})
                 else None
             )
-            per_poller = (
-                poller_hour_total / poller.tasks_per_hour if prov.name == "midjourney" else 0.0
-            )
+            # midjourney: the busy account-hour shared by its tasks; the rest of each run is
+            # in the task's own lifecycle (midjourney_task_part): every unit counted once.
+            busy = poller if prov.name == "midjourney" else None
+            per_poller = poller.per_task(poller_mem) if busy else 0.0
             costs = {api.label: overhead(shape, prov, api, inputs, d, mem, worker_mb, grid, a,
-                                         per_poller, wait_mb) for api in APIS}  # fmt: skip
+                                         per_poller, wait_mb, busy) for api in APIS}  # fmt: skip
             no_wait = overhead(shape, prov, TEMPLATE_API, inputs, d, mem, worker_mb, grid, a,
-                               per_poller)  # fmt: skip
-            old = overhead(shape, prov, REST_API, inputs, d, mem, 2048, grid, a, per_poller)
+                               per_poller, poller=busy)  # fmt: skip
+            old = overhead(shape, prov, REST_API, inputs, d, mem, 2048, grid, a, per_poller,
+                           poller=busy)  # fmt: skip
+            small_item = None
+            small_calls = fresh_account_calls(inputs["calls"]) if busy else None
+            if small_calls:  # the lever: the account item kept at a fresh account's size
+                small_poller = busy_poller(small_calls)
+                small_item = 1000 * total(overhead(
+                    shape, prov, TEMPLATE_API, {**inputs, "calls": small_calls}, d, mem,
+                    worker_mb, grid, a, small_poller.per_task(poller_mem), wait_mb,
+                    small_poller))  # fmt: skip
             totals = {k: 1000 * total(v) for k, v in costs.items()}
             best = min(totals, key=totals.get)
             tmpl = costs[TEMPLATE_API.label]
@@ -443,8 +558,10 @@ def tables(
             data.append({"shape": shape.label, "provider": prov.name, "worker_mb": worker_mb,
                          "wait_worker_mb": wait_mb, "per_1000": totals,
                          "per_1000_without_wait_worker": 1000 * total(no_wait), "per_1000_worker_2048_rest": 1000 * total(old),
+                         "per_1000_small_account_item": small_item,
                          "components": {k: 1000 * v for k, v in tmpl.items()}})  # fmt: skip
     met = [r for r in data if min(r["per_1000"].values()) <= TARGET]
+    mj_op = inputs["calls"]["operations"].get(LIFECYCLE_MIDJOURNEY)
     parts = {(r["provider"], r["shape"]): r["components"] for r in data}
     some = parts[("local", SHAPES[2].label)]
     shapes.notes += [
@@ -463,8 +580,15 @@ def tables(
         "Per task: the submit, the polls (ceil(task seconds / poll seconds); a relay's "
         "list-by-condition call is shared by the tasks in flight, each id adding its read and "
         "CPU), the worker lifecycle measured in table 3: the local provider's (6 steps, 4 "
-        "progress writes) for local and midjourney, the bedrock provider's (2 steps: plan, "
-        "generate; InvokeModel faked) for bedrock and openai (the same step provider), the "
+        "progress writes) for local, the bedrock provider's (2 steps: plan, "
+        "generate; InvokeModel faked) for bedrock and openai (the same step provider), "
+        + (
+            "the midjourney provider's against the Discord simulator (one worker step, the "
+            "poller's runs; split as the last note says) for midjourney, "
+            if mj_op
+            else "the local provider's for midjourney (table 3 predates its own), "
+        )
+        + "the "
         "provider's wait billed at the memory of the function that runs the step (the waiting worker's where the stack has one), cold starts on "
         f"{a.cold_share:.0%} of invocations, S3 storage of the local provider's "
         f"{inputs['calls']['operations'][LIFECYCLE]['s3_bytes_stored'] / 1024:.0f} KB for "
@@ -501,7 +625,23 @@ def tables(
         + ".",
         f"midjourney rows include a share of the busy account's poller: "
         f"{money(poller_hour_total)} per account-hour ({poller.runs_per_hour:.0f} runs: "
-        f"{poller_source(poller)}) / {poller.tasks_per_hour:g} tasks per hour.",
+        f"{poller_source(poller)}) / {poller.tasks_per_hour:g} tasks per hour."
+        + (
+            f" Table 3's midjourney lifecycle (one imagine alone on its account) has "
+            f"{mj_op['poller_runs']} poller runs; each serves every running task of the account "
+            "and how many an hour takes depends on how often something changes (alone it backs "
+            "off between Midjourney's edits, busy it does not), so the runs are priced per busy "
+            "account-hour (runs measured by bench/midjourney_sim.py, each at a quiet run's "
+            "measured units) and taken out of the task's lifecycle; the task keeps its own "
+            "reads in every run (at the busy account's pace), its writes, the slot and lease "
+            "writes on the account item, the grid's PUT. Each unit counted once. The account "
+            f"item is {mj_op['account_item_bytes']:,} bytes at its steady size (the retired-key "
+            f"list at its cap; {mj_op['account_item_bytes_fresh']:,} on a fresh account: see "
+            f"the levers): every write to it costs "
+            f"{math.ceil(mj_op['account_item_bytes'] / 1024)} WRU or more."
+            if mj_op
+            else ""
+        ),
     ]
 
     levers_table = levers(data, grid, a, mem, inputs)
@@ -649,7 +789,7 @@ def levers(
           "index's projection cannot change in place)",
           "done (store/tasks.py _hydrate)")  # fmt: skip
     pm = mem.get("DiscordPollerFunction", 512)
-    poller = busy_poller()
+    poller = busy_poller(inputs["calls"])
 
     def hour(x: Poller) -> float:
         return sum(v for k, v in x.per_hour(pm).items() if k != "invocations")
@@ -658,7 +798,8 @@ def levers(
         measured = x.runs_fixed_measured if x.runs_measured else None  # like with like
         return replace(x, max_poll_seconds=x.poll_seconds, runs_measured=measured)
 
-    fixed, alone = without_backoff(poller), busy_poller(core=1)  # alone: one job at a time
+    fixed = without_backoff(poller)
+    alone = busy_poller(inputs["calls"], core=1)  # one job at a time
     alone_fixed = without_backoff(alone)
     t.add(f"Discord poller: back off to {poller.max_poll_seconds:g} s while a run finds nothing "
           f"new ({poller.poll_seconds:g} s otherwise)",
@@ -674,6 +815,27 @@ def levers(
           "message and one run that stops at once); DiscordPollMaxSeconds = DiscordPollSeconds "
           "turns it off",
           "done (poller.next_delay)")  # fmt: skip
+    small_calls = fresh_account_calls(inputs["calls"])
+    if small_calls and row[("midjourney", "bot")].get("per_1000_small_account_item"):
+        small = busy_poller(small_calls)
+        op = inputs["calls"]["operations"][LIFECYCLE_MIDJOURNEY]
+        saved_mj = {shape: row[("midjourney", shape)]["per_1000"][http]
+                    - row[("midjourney", shape)]["per_1000_small_account_item"]
+                    for shape in ("relay", "bot")}  # fmt: skip
+        t.add(f"midjourney account item kept at a fresh account's size "
+              f"({op['account_item_bytes_fresh']:,} bytes instead of "
+              f"{op['account_item_bytes']:,}: the poller's {op['retired_keys']} retired job keys "
+              "and the command index on an item of their own, read when needed)",
+              ", ".join(f"{k} {money(v)}" for k, v in saved_mj.items())
+              + f"; {money(max(0.0, hour(poller) - hour(small)))} per busy account-hour "
+              f"(each run {poller.rru:g} -> {small.rru:g} RRU, {poller.wru:g} -> "
+              f"{small.wru:g} WRU)",
+              "every write to the account item (submit's reservation, the slot, the pacing "
+              "claim, the lease, each poller run) and every read of it pay for its whole size: "
+              "the retired keys are read by every run that matches, but rewritten only when a "
+              "task ends; one more item per account; measured as table 3's warm-up (the "
+              "account's first task, + one command index write)",
+              "modelled (not done: poller.py, state.py)")  # fmt: skip
     wait_512 = 40 * 512 / 1024 * p["lambda_gb_s_arm64"] * 1000
     t.add("OpenAI without a blocking wait (background request, checked by a delayed SQS job)",
           f"{money(wait_512)} at 512 MB", "a few more short invocations and SQS messages",
