@@ -101,3 +101,20 @@ def test_an_unbound_task_keeps_the_poller_at_its_interval():
                  providerState={"sentAt": 1, "messageIds": ["20"]})  # fmt: skip
     assert not poller_mod.awaiting_first_message([bound])
     assert poller_mod.awaiting_first_message([bound, task("1")])
+
+
+def test_the_retired_keys_are_read_only_when_a_message_needs_them():
+    loads: list[int] = []
+    p, state = FakePoller(), PollerState(after="10")
+
+    def load():
+        loads.append(1)
+        state.merge_retired(["7"], 3)  # interaction 7's task ended in an earlier run
+
+    human = [message(30, "hello", "x", author={"id": "5"})]
+    p._process(human, [task("1")], state, client=None, load_retired=load)
+    assert loads == []  # a human's message is ignored before any retired key is looked at
+    old = [message(20, "**owl** - <@1> (fast)", "7", attachments=GRID)]
+    p._process(old, [task("2")], state, client=None, load_retired=load)
+    assert loads == [1] and p.applied == []  # read once, and the old job's message is ignored
+    assert not state.retired_dirty  # nothing to write back

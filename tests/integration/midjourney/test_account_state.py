@@ -125,3 +125,92 @@ def test_instances_from_a_file(monkeypatch, tmp_path):
 def test_fingerprint_hides_the_token():
     inst = Instance(id="c", settings={"userToken": "abc"})
     assert "abc" not in InstancePool.fingerprint(inst) and len(InstancePool.fingerprint(inst)) == 16
+
+
+def _raw(account_id: str) -> dict:
+    return boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"id": {"S": account_id}}, ConsistentRead=True
+    ).get("Item", {})
+
+
+def test_retired_keys_live_on_their_own_item_written_only_when_they_change(pool):
+    state = DiscordState(pool)
+    assert state.acquire_lease("c0", "a", 10**15)
+    poller = state.read("c0").poller
+    state.load_retired("c0", poller)
+    poller.retire("ix-1", "job-1")
+    assert state.rotate_lease("c0", "a", "b", 10**15, poller)
+    assert "retired" not in _raw("c0")["pollerState"]["S"]  # the account item stays small
+    stored = json.loads(_raw("c0#retired")["retiredKeys"]["S"])
+    assert stored == ["ix-1", "job-1"] and _raw("c0#retired")["accountId"]["S"] == "c0"
+    # A run that retires nothing does not write the retired item.
+    rev = _raw("c0#retired")["retiredRev"]["N"]
+    again = state.read("c0").poller
+    state.load_retired("c0", again)
+    assert again.retired == ["ix-1", "job-1"] and not again.retired_dirty
+    assert state.rotate_lease("c0", "b", "c", 10**15, again)
+    assert _raw("c0#retired")["retiredRev"]["N"] == rev
+
+
+def test_two_writers_of_the_retired_keys_merge_instead_of_losing_one(pool):
+    state = DiscordState(pool)
+    first, second = PollerState(), PollerState()
+    state.load_retired("c0", first)
+    state.load_retired("c0", second)  # both read the same revision (a duplicated delivery)
+    first.retire("a")
+    second.retire("b")
+    state.save_retired("c0", first)
+    state.save_retired("c0", second)  # its conditional write fails, it reads, merges, writes
+    assert json.loads(_raw("c0#retired")["retiredKeys"]["S"]) == ["a", "b"]
+
+
+def test_retired_keys_are_capped_oldest_first(pool):
+    state = DiscordState(pool)
+    poller = PollerState()
+    state.load_retired("c0", poller)
+    poller.retire(*(f"k{i}" for i in range(PollerState.RETIRED_MAX + 5)))
+    state.save_retired("c0", poller)
+    stored = json.loads(_raw("c0#retired")["retiredKeys"]["S"])
+    assert len(stored) == PollerState.RETIRED_MAX and stored[0] == "k5"
+
+
+def test_an_older_state_with_retired_keys_inside_is_moved_once(pool):
+    db = boto3.client("dynamodb")
+    old = {"after": "5", "retired": ["old-1", "old-2"], "unclaimed": {}, "readAt": 1}
+    db.put_item(TableName=TABLE, Item={"id": {"S": "c0"}, "pollerLease": {"S": "a"},
+                                       "pollerLeaseUntil": {"N": str(10**15)},
+                                       "pollerState": {"S": json.dumps(old)}})  # fmt: skip
+    state = DiscordState(pool)
+    item = state.read("c0")
+    assert item.poller.retired == ["old-1", "old-2"] and item.poller.after == "5"
+    # Even a run that reads no message (so never loads the retired item) moves them.
+    assert state.rotate_lease("c0", "a", "b", 10**15, item.poller)
+    assert "old-1" not in _raw("c0")["pollerState"]["S"]
+    assert json.loads(_raw("c0#retired")["retiredKeys"]["S"]) == ["old-1", "old-2"]
+    fresh = state.read("c0").poller
+    assert fresh.retired == [] and fresh.after == "5"
+    state.load_retired("c0", fresh)
+    assert fresh.retired == ["old-1", "old-2"]
+
+
+def test_the_command_index_moves_from_the_account_item_to_its_own(pool):
+    db = boto3.client("dynamodb")
+    index = {"imagine": {"id": "1", "version": "2", "app": "3"}}
+    db.put_item(TableName=TABLE, Item={"id": {"S": "c0"}, "running": {"SS": ["t1"]},
+                                       "discordCommands": {"S": json.dumps(index)},
+                                       "discordCommandsAt": {"N": "1234"}})  # fmt: skip
+    state = DiscordState(pool)
+    assert state.load_commands("c0") == (index, 1234)
+    assert "discordCommands" not in _raw("c0") and _raw("c0")["running"]["SS"] == ["t1"]
+    assert state.load_commands("c0") == (index, 1234)  # now from c0#commands
+    state.store_commands("c0", {})
+    assert state.load_commands("c0")[0] == {} and "discordCommands" not in _raw("c0")
+    assert DiscordState(pool).load_commands("c9") == ({}, 0)
+
+
+def test_an_instance_id_may_not_name_an_accounts_other_item(monkeypatch):
+    monkeypatch.setenv("MJ_INSTANCES", json.dumps([{"id": "c0#retired", "provider": "local"}]))
+    config.reset()
+    with pytest.raises(config.ConfigError, match="must not contain"):
+        assert not config.settings().instances
+    config.reset()

@@ -155,6 +155,11 @@ def _instances_raw() -> str:
     return raw
 
 
+# An account's other items in the instances table are `<id>#<kind>` (providers/midjourney/state.py):
+# an instance id with this character could name one of them.
+ITEM_SEPARATOR = "#"
+
+
 def _instances(provider: str) -> tuple[Instance, ...]:
     raw = _instances_raw()
     if not raw:
@@ -174,6 +179,8 @@ def _instances(provider: str) -> tuple[Instance, ...]:
         if "id" not in known and item.get("channelId"):
             # A Discord account's id is its channel id (protocol.md §7.1).
             known["id"] = str(item["channelId"])
+        if ITEM_SEPARATOR in str(known.get("id", "")):
+            raise ConfigError(f"instance id {known['id']!r} must not contain {ITEM_SEPARATOR!r}")
         out.append(Instance(provider=item.get("provider", provider), settings=extra, **known))
     if not out:
         raise ConfigError("MJ_INSTANCES must list at least one instance")

@@ -37,7 +37,7 @@ from .matcher import Candidate, match, retired_keys
 from .messages import Message
 from .modals import ModalAnswerer, answered
 from .poller import Poller, disable_account
-from .state import now_ms
+from .state import RetiredKeys, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,9 @@ class EventProcessor:
             return "ignored"
         msg = Message(d)
         cands = [Candidate.of(t) for t in tasks]
-        retired = set(item.poller.retired) | item.gateway_retired
+        # The poller's retired keys are read only for a message the matcher does not ignore.
+        retired = RetiredKeys(item.poller, item.gateway_retired,
+                              lambda: self.state.load_retired(instance_id, item.poller))  # fmt: skip
         event, cand = match(msg, cands, retired)
         if event.kind == "ignore":
             return "ignored"

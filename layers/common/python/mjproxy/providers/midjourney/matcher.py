@@ -17,7 +17,7 @@ polls, and requiring a start message first is what left the original's tasks stu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -309,7 +309,7 @@ def retired_keys(event: Event) -> list[str]:
 
 
 def match(
-    msg: Message, cands: list[Candidate], retired: frozenset[str] | set[str] = frozenset()
+    msg: Message, cands: list[Candidate], retired: Container[str] = frozenset()
 ) -> tuple[Event, Candidate | None]:
     """Classify the message and find its task; binds the job to the task in memory so later
     messages of the same poll see it. A message of a job whose task already ended is ignored,

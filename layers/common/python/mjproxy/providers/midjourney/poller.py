@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ from .guard import protect_account, refused_by_midjourney, token_refused
 from .matcher import Candidate, Event, match, retired_keys
 from .messages import Message, snowflake_at
 from .outcomes import describe_outcome, done_outcome, failure_outcome, progress_outcome
-from .state import AccountItem, DiscordState, PollerState, now_ms
+from .state import AccountItem, DiscordState, PollerState, RetiredKeys, now_ms
 from .video import fetch_result, is_video_result
 
 log = logging.getLogger(__name__)
@@ -253,8 +254,9 @@ class Poller:
         if messages is not None:
             report.messages = len(messages)
             report.matched, report.changed = self._process(
-                messages, tasks, poller, client, item.gateway_retired, instance
-            )
+                messages, tasks, poller, client, item.gateway_retired, instance,
+                load_retired=lambda: self.state.load_retired(instance_id, poller),
+            )  # fmt: skip
             report.changed += self._expire_unanswered(tasks, now_ms())
             # A failed read (messages None) is not quiet: it is retried at the base interval.
             report.quiet = not report.changed and not awaiting
@@ -298,11 +300,13 @@ class Poller:
         client: DiscordClient,
         also_retired: frozenset[str] = frozenset(),
         instance: Instance | None = None,
+        load_retired: Callable[[], None] | None = None,
     ) -> tuple[int, int]:
         """Match and apply the messages; (matched, changed): messages matched to a task, and
-        those that changed a task, ended it, refused the account or must be read again soon."""
+        those that changed a task, ended it, refused the account or must be read again soon.
+        The retired keys are read (`load_retired`) only if a message needs them."""
         cands = [Candidate.of(t) for t in tasks]
-        retired = set(poller.retired) | also_retired
+        retired = RetiredKeys(poller, also_retired, load_retired)
         pins: list[int] = []  # messages to read again next time
         now = now_ms()
         newest = int(poller.after or 0)
@@ -316,8 +320,7 @@ class Poller:
             if event.kind == "account" and instance is not None:
                 changed += 1
                 self.protect(event, cand, instance)
-                poller.retire(msg.id)  # read again later, it must not strike twice
-                retired.add(msg.id)
+                retired.retire(msg.id)  # read again later, it must not strike twice
                 cands[:] = [c for c in cands if c is not cand]
                 continue
             if cand is None:
@@ -338,8 +341,7 @@ class Poller:
             if result == "ended":
                 keys = [*retired_keys(event), cand.interaction_id, cand.job_hash]
                 keys += cand.message_ids
-                poller.retire(*keys)
-                retired.update(k for k in keys if k)
+                retired.retire(*keys)
                 cands[:] = [c for c in cands if c is not cand]
             elif result == "retry" or event.kind in ("start", "progress"):
                 pins.append(int(msg.id))  # a running job's message is edited in place
