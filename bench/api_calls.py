@@ -553,25 +553,26 @@ class MidjourneyAccount:
 
     def warm_up(self) -> None:
         """One lifecycle unmeasured (the account's command index fetched once and cached on its
-        item, as on any account after its first task), then the poller's list of retired job
+        own item, as on any account after its first task), then the poller's list of retired job
         keys brought to its cap (PollerState.RETIRED_MAX): the list keeps the keys of the last
         ended jobs, so on any account that has finished ~75 tasks it is full, and every read
-        and rewrite of the account item pays for it. It is filled with copies of the keys the
+        and rewrite of the item holding it pays for it (its own item, `<id>#retired`, since the
+        account item no longer carries it: state.py). It is filled with copies of the keys the
         warm-up's task retired (same shapes and lengths, older ids, fresh job hashes), so each
         measured lifecycle retires as many keys as drop out and the item keeps its size."""
         import uuid
 
-        from mjproxy.providers.midjourney.state import PollerState
+        from mjproxy.providers.midjourney.state import RETIRED_ITEM, PollerState, item_id
 
         self.fresh = self.bench.measure(self.lifecycle)
         self.warm_up_runs = self.poller_runs[-1]
         self.fresh_item_bytes = self.account_item_bytes()
-        key = {"id": {"S": self.account.channel_id}}
+        key = {"id": {"S": item_id(self.account.channel_id, RETIRED_ITEM)}}
         ddb = self.bench.meter.side
         table = self.stack.instances_table
         item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
-        state = PollerState.from_json(item["pollerState"]["S"])
-        real = list(state.retired)
+        real = json.loads(item["retiredKeys"]["S"])
+        assert real, "the warm-up's task retired no key"
         older: list[str] = []
         shift = 0
         while len(older) + len(real) < PollerState.RETIRED_MAX:
@@ -579,11 +580,19 @@ class MidjourneyAccount:
             for k in real:  # a snowflake `shift` minutes earlier; a job hash is a uuid
                 older.append(str(int(k) - (shift * 60_000 << 22)) if k.isdigit()
                              else str(uuid.uuid4()))  # fmt: skip
-        state.retired = (older + real)[-PollerState.RETIRED_MAX :]
-        ddb.update_item(TableName=table, Key=key, UpdateExpression="SET pollerState = :s",
-                        ExpressionAttributeValues={":s": {"S": state.to_json()}})  # fmt: skip
+        full = (older + real)[-PollerState.RETIRED_MAX :]
+        ddb.update_item(TableName=table, Key=key, UpdateExpression="SET retiredKeys = :s",
+                        ExpressionAttributeValues={":s": {"S": json.dumps(
+                            full, separators=(",", ":"))}})  # fmt: skip
         self.runs_per_lifecycle.clear()
         self.poller_runs.clear()
+
+    def retired_item_bytes(self) -> int:
+        from mjproxy.providers.midjourney.state import RETIRED_ITEM, item_id
+
+        key = {"id": {"S": item_id(self.account.channel_id, RETIRED_ITEM)}}
+        return item_size(self.bench.meter.side.get_item(
+            TableName=self.stack.instances_table, Key=key, ConsistentRead=True)["Item"])  # fmt: skip
 
     def account_item_bytes(self) -> int:
         key = {"id": {"S": self.account.channel_id}}
@@ -624,6 +633,7 @@ class MidjourneyAccount:
             "poller_run_fresh_account": self.chain_run(self.warm_up_runs),
             "account_item_bytes": self.account_item_bytes(),
             "account_item_bytes_fresh": self.fresh_item_bytes,
+            "retired_item_bytes": self.retired_item_bytes(),
             # The warm-up, the account's first task: as the row, + the command index read from
             # Discord and stored on the item (one UpdateItem).
             "fresh_account": {
@@ -849,14 +859,18 @@ def run_operations(stack: common.Stack) -> tuple[list[Row], int]:
             "submit 3; the worker's step (GetItem, slot acquire, the interaction's pacing claim, "
             "UpdateItem, the lease taken + the chain's first SendMessage); per poller run "
             "GetItem (account item) + per running task GetItem + UpdateItem (lease and cursor) "
-            "+ SendMessage (the next run); each change Midjourney shows GetItem + UpdateItem "
+            "+ SendMessage (the next run); a run with a message to match reads the retired "
+            "job keys (GetItem, their own item), the run that ends the task writes them "
+            "(UpdateItem); each change Midjourney shows GetItem + UpdateItem "
             "(task); the grid's PutObject and the slot release",
             None,
             "each run also reads the instances' `disabled` flags (BatchGetItem: the whole "
             "account item is billed), and a progress message read again unchanged reads its "
-            "task twice more; the account item holds the command index and the last 300 "
-            "retired job keys (~9 KB at its cap, the steady state measured here): each "
-            "read costs 3 RRU and each lease write ~10 WRU (a fresh account's ~1.3 KB: 1 and 2)")  # fmt: skip
+            "task twice more; the last 300 retired job keys (~9 KB at their cap, the steady "
+            "state measured here) and the command index have items of their own, so the "
+            "account item stays at a fresh account's size (each read 1 RRU, each write 1 WRU); "
+            "the retired keys cost 2 RRU in each run that reads them and ~8 WRU when a task "
+            "ends")  # fmt: skip
         row.extra = mj.summary()
     changes = steps + 2  # SUBMITTED, IN_PROGRESS at each step, SUCCESS: one callback each
     # A callback has no base URL for stable links (PublicBaseUrl empty): the notifier stores
@@ -966,8 +980,9 @@ def main() -> None:
         "the simulator's clock (bench.api_calls.PollerClock), every other call as sent. "
         f"{mj['poller_runs']} poller runs from the interaction to the run that found nothing "
         "running and released the lease. A quiet run (nothing new) costs the account "
-        f"{run['rru']:g} RRU + {run['wru']:g} WRU on its item ({mj['account_item_bytes']:,} "
-        f"bytes, retired-key list at its cap of {mj['retired_keys']}) + 1 SendMessage + the "
+        f"{run['rru']:g} RRU + {run['wru']:g} WRU on the instances table (its item "
+        f"{mj['account_item_bytes']:,} bytes; the retired-key item, at its cap of "
+        f"{mj['retired_keys']} keys, {mj['retired_item_bytes']:,}) + 1 SendMessage + the "
         f"ESM's receive and delete, and {run['task_rru']:.2g} RRU of task reads; on a fresh "
         f"account ({mj['account_item_bytes_fresh']:,} bytes) {fresh['rru']:g} RRU + "
         f"{fresh['wru']:g} WRU. Discord's and Midjourney's own time (the simulator's answers) "

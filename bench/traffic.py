@@ -467,6 +467,19 @@ def busy_poller(calls: dict[str, Any] | None = None, core: int = 3) -> Poller:
     return poller
 
 
+# The midjourney rows before the account item lost its retired keys and command index (bench/
+# api_calls.py + bench/cost_model.py at 0fc4be2; the saving of the "done" lever row).
+MJ_ITEM_BEFORE: dict[str, Any] = {
+    "commit": "0fc4be2",
+    "retired_keys": 300,
+    "item_bytes": 9077,
+    "run_rru": 6.0,
+    "run_wru": 10.0,
+    "saved_per_1000": {"relay": 0.1461 - 0.0862, "web UI": 0.2221 - 0.1606, "bot": 0.1779 - 0.1179},
+    "saved_per_hour": 0.0122 - 0.0052,
+}
+
+
 def fresh_account_calls(calls: dict[str, Any]) -> dict[str, Any] | None:
     """Table 3 with its midjourney lifecycle as on a fresh account (its warm-up: the account
     item ~1.3 KB, its retired-key list nearly empty, instead of ~9 KB at the cap), for the
@@ -493,8 +506,9 @@ def poller_source(poller: Poller) -> str:
                 "--step 7 --max-poll 3 6, with --tasks 2 --core 1 for one job at a time)")  # fmt: skip
     if poller.measured:
         units = (
-            f"each run {poller.rru:g} RRU + {poller.wru:g} WRU on the account item "
-            f"({poller.item_bytes or 0:,} bytes) + {poller.sqs_requests:g} SQS requests, "
+            f"each run {poller.rru:.3g} RRU + {poller.wru:.3g} WRU on the instances table "
+            f"(the account item {poller.item_bytes or 0:,} bytes) + {poller.sqs_requests:g} SQS "
+            "requests, "
             "measured in table 3 (a quiet run of the midjourney lifecycle)"
         )
     else:
@@ -635,10 +649,10 @@ def tables(
             "measured units) and taken out of the task's lifecycle; the task keeps its own "
             "reads in every run (at the busy account's pace), its writes, the slot and lease "
             "writes on the account item, the grid's PUT. Each unit counted once. The account "
-            f"item is {mj_op['account_item_bytes']:,} bytes at its steady size (the retired-key "
-            f"list at its cap; {mj_op['account_item_bytes_fresh']:,} on a fresh account: see "
-            f"the levers): every write to it costs "
-            f"{math.ceil(mj_op['account_item_bytes'] / 1024)} WRU or more."
+            f"item is {mj_op['account_item_bytes']:,} bytes (every write to it costs "
+            f"{math.ceil(mj_op['account_item_bytes'] / 1024)} WRU); the retired job keys, at "
+            f"their cap, {mj_op.get('retired_item_bytes', 0):,} bytes on an item of their own "
+            "(see the levers)."
             if mj_op
             else ""
         ),
@@ -815,27 +829,21 @@ def levers(
           "message and one run that stops at once); DiscordPollMaxSeconds = DiscordPollSeconds "
           "turns it off",
           "done (poller.next_delay)")  # fmt: skip
-    small_calls = fresh_account_calls(inputs["calls"])
-    if small_calls and row[("midjourney", "bot")].get("per_1000_small_account_item"):
-        small = busy_poller(small_calls)
-        op = inputs["calls"]["operations"][LIFECYCLE_MIDJOURNEY]
-        saved_mj = {shape: row[("midjourney", shape)]["per_1000"][http]
-                    - row[("midjourney", shape)]["per_1000_small_account_item"]
-                    for shape in ("relay", "bot")}  # fmt: skip
-        t.add(f"midjourney account item kept at a fresh account's size "
-              f"({op['account_item_bytes_fresh']:,} bytes instead of "
-              f"{op['account_item_bytes']:,}: the poller's {op['retired_keys']} retired job keys "
-              "and the command index on an item of their own, read when needed)",
-              ", ".join(f"{k} {money(v)}" for k, v in saved_mj.items())
-              + f"; {money(max(0.0, hour(poller) - hour(small)))} per busy account-hour "
-              f"(each run {poller.rru:g} -> {small.rru:g} RRU, {poller.wru:g} -> "
-              f"{small.wru:g} WRU)",
-              "every write to the account item (submit's reservation, the slot, the pacing "
-              "claim, the lease, each poller run) and every read of it pay for its whole size: "
-              "the retired keys are read by every run that matches, but rewritten only when a "
-              "task ends; one more item per account; measured as table 3's warm-up (the "
-              "account's first task, + one command index write)",
-              "modelled (not done: poller.py, state.py)")  # fmt: skip
+    # Done: measured before and after it, as the lever row said it would be modelled (the
+    # steady account item then carried the retired keys; nothing in this run can measure that).
+    before = MJ_ITEM_BEFORE
+    t.add("midjourney account item kept at a fresh account's size (the poller's "
+          f"{before['retired_keys']} retired job keys and the command index on items of their "
+          "own: state.py)",
+          ", ".join(f"{k} {money(v)}" for k, v in before["saved_per_1000"].items())
+          + f"; {money(before['saved_per_hour'])} per busy account-hour (each quiet run "
+          f"{before['run_rru']:g} -> {poller.rru:.3g} RRU, {before['run_wru']:g} -> "
+          f"{poller.wru:.3g} WRU; the account item {before['item_bytes']:,} -> "
+          f"{poller.item_bytes or 0:,} bytes)",
+          "the retired keys (~8 KB) are read by a run with a message to match (2 RRU) and "
+          "written when a task ends (~8 WRU); two more items per account; measured with "
+          f"bench/api_calls.py + bench/cost_model.py before ({before['commit']}) and after",
+          "done (state.py, poller.py)")  # fmt: skip
     wait_512 = 40 * 512 / 1024 * p["lambda_gb_s_arm64"] * 1000
     t.add("OpenAI without a blocking wait (background request, checked by a delayed SQS job)",
           f"{money(wait_512)} at 512 MB", "a few more short invocations and SQS messages",
