@@ -6,8 +6,9 @@ server started once by this script, with the template's resources provisioned in
 median of --rounds runs per function (rounds interleave all functions, so a burst of load from
 elsewhere on the machine hits them all alike) is compared with bench/baseline/app.py measured
 the same way in the same rounds. `python -X importtime` (one extra run each) says which imports
-dominate. Sizes: the function directory plus the layer (mjproxy and the installed
-dependencies of layers/common/python/requirements.txt, boto3 excluded: Lambda provides it).
+dominate. Sizes: the function directory plus its layers (mjproxy and the installed
+dependencies of layers/common/python/requirements.txt, and of media-requirements.txt for the
+functions with the template's MediaLayer; boto3 excluded: Lambda provides it).
 
     .venv/bin/python bench/cold_start.py [--rounds 7]
 """
@@ -136,6 +137,10 @@ def _requirement_names(lines: list[str]) -> list[str]:
         if m:
             out.append(m.group(0))
     return out
+
+
+# Each layer of template.yaml and the requirements file its build installs (layers/common/python).
+LAYER_REQUIREMENTS = {"CommonLayer": "requirements.txt", "MediaLayer": "media-requirements.txt"}
 
 
 def closure(requirements: list[str]) -> list[Distribution]:
@@ -358,13 +363,12 @@ def main() -> None:
     args = parser.parse_args()
     rounds = max(5, args.rounds)
 
-    layer_dists = closure(
-        _requirement_names((common.LAYER / "requirements.txt").read_text().splitlines())
-    )
+    layer_dists = {name: closure(_requirement_names((common.LAYER / file).read_text().splitlines()))
+                   for name, file in LAYER_REQUIREMENTS.items()}  # fmt: skip
     base_dists = closure(BASELINE_REQUIREMENTS)
     compile_roots = [str(common.LAYER / "mjproxy") + os.sep, str(common.ROOT / "functions")]
     compile_roots += [str(common.BENCH / "baseline")]
-    for d in layer_dists + base_dists:
+    for d in [*layer_dists["CommonLayer"], *layer_dists["MediaLayer"], *base_dists]:
         compile_roots += dist_roots(d)
 
     with common.Stack() as stack, tempfile.TemporaryDirectory() as tmp:
@@ -568,61 +572,70 @@ def loaded_cell(att: dict[str, Any] | None) -> str:
 
 
 def size_table(
-    layer_dists: list[Distribution],
+    layer_dists: dict[str, list[Distribution]],
     base_dists: list[Distribution],
     attribution: dict[str, dict[str, Any]] | None = None,
 ) -> tuple:
+    """Each function's unzipped size: its code, mjproxy, and the dependencies of the layers the
+    template gives it (CommonLayer in Globals; MediaLayer, Pillow and PyAV, only where images
+    are drawn, cropped or encoded)."""
     from mjproxy.local.template import Template
 
     mb = 1024 * 1024
-    layer_deps = sum(dist_bytes(d) for d in layer_dists)
+    deps_of = {name: sum(dist_bytes(d) for d in dists) for name, dists in layer_dists.items()}
     layer_own = layer_own_bytes()
-    pillow = sum(dist_bytes(d) for d in layer_dists if d.metadata["Name"].lower() == "pillow")
     conv_deps = sum(dist_bytes(d) for d in base_dists)
     conv_code = tree_bytes(common.BASELINE_APP)
     # The lean baseline's only dependency, boto3, is provided by the runtime.
     base_total = tree_bytes(common.LEAN_APP)
     sizes = common.Table(
         "Deployment size per function (unzipped, MB)",
-        ["Function", "Code (KB)", "Layer: mjproxy (MB)", "Layer: dependencies (MB)", "Total (MB)",
-         "vs baseline", "Loaded on a cold start (KB: mjproxy + dependencies)"],
+        ["Function", "Layers", "Code (KB)", "Layer: mjproxy (MB)", "Layers: dependencies (MB)",
+         "Total (MB)", "vs baseline", "Loaded on a cold start (KB: mjproxy + dependencies)"],
     )  # fmt: skip
     att = attribution or {}
-    sizes.add("lean baseline", f"{base_total / 1024:.1f}", "-", "0.00",
+    sizes.add("lean baseline", "-", f"{base_total / 1024:.1f}", "-", "0.00",
               f"{base_total / mb:.2f}", "-", loaded_cell(att.get(LEAN_LABEL)))  # fmt: skip
-    sizes.add("conventional handler", f"{conv_code / 1024:.1f}", "-", f"{conv_deps / mb:.2f}",
-              f"{(conv_code + conv_deps) / mb:.2f}", "1.00x",
+    sizes.add("conventional handler", "-", f"{conv_code / 1024:.1f}", "-",
+              f"{conv_deps / mb:.2f}", f"{(conv_code + conv_deps) / mb:.2f}", "1.00x",
               loaded_cell(att.get(CONVENTIONAL_LABEL)))  # fmt: skip
     base_total = conv_code + conv_deps  # sizes compare with the conventional handler
     data: dict[str, float] = {}
     loaded: dict[str, Any] = {}
-    for fn in Template(common.TEMPLATE).functions():
+    functions = Template(common.TEMPLATE).functions()
+    for fn in functions:
         code = tree_bytes(fn.code_uri)
-        total = code + layer_own + layer_deps
-        sizes.add(fn.name, f"{code / 1024:.1f}", f"{layer_own / mb:.2f}",
-                  f"{layer_deps / mb:.2f}", f"{total / mb:.2f}",
-                  common.ratio(total, base_total), loaded_cell(att.get(fn.name)))  # fmt: skip
+        deps = sum(deps_of.get(layer, 0) for layer in fn.layers)
+        total = code + layer_own + deps
+        sizes.add(fn.name, " + ".join(x.removesuffix("Layer") for x in fn.layers),
+                  f"{code / 1024:.1f}", f"{layer_own / mb:.2f}", f"{deps / mb:.2f}",
+                  f"{total / mb:.2f}", common.ratio(total, base_total),
+                  loaded_cell(att.get(fn.name)))  # fmt: skip
         data[fn.name] = total / mb
         loaded[fn.name] = (att.get(fn.name) or {}).get("loaded_kb")
-    per_dist = ", ".join(f"{d.metadata['Name']} {dist_bytes(d) / mb:.2f}" for d in layer_dists)
+    media = sorted(fn.name for fn in functions if "MediaLayer" in fn.layers)
+
+    def listed(name: str) -> str:
+        return ", ".join(f"{d.metadata['Name']} {dist_bytes(d) / mb:.2f}" for d in layer_dists[name])
+
     sizes.notes += [
-        f"Layer dependencies (installed in .venv, wheel contents without .pyc): {per_dist} MB.",
+        f"Layer dependencies (installed in .venv, wheel contents without .pyc): CommonLayer "
+        f"{listed('CommonLayer')} MB; MediaLayer {listed('MediaLayer')} MB.",
         "boto3/botocore are not counted: the Lambda runtime provides them. The baseline counts "
-        "aws-lambda-powertools + pydantic and their dependencies (no Pillow); the lean baseline "
-        "has no dependency outside the runtime, so the ratios are against the conventional one.",
-        f"Pillow is {pillow / mb:.1f} MB of the layer; the worker and the Discord poller draw "
-        "or split images, and the submits that take images (describe, blend, edits, ...) "
-        "decode them once to refuse a corrupt one. A separate imaging layer would bring the "
-        f"other API functions to {(layer_deps - pillow + layer_own) / mb:.1f} MB "
-        f"({(layer_deps - pillow + layer_own) / base_total:.2f}x the baseline).",
+        "aws-lambda-powertools + pydantic and their dependencies; the lean baseline has no "
+        "dependency outside the runtime, so the ratios are against the conventional one.",
+        f"MediaLayer (Pillow and PyAV, {deps_of['MediaLayer'] / mb:.1f} MB) is given only to the "
+        f"functions that draw, crop or encode images and video: {', '.join(media)}. The other "
+        "API functions check uploaded images from their structure (mjproxy.images.probe: size, "
+        "whole file, pixel limit) and never import Pillow (tests/integration/"
+        "test_media_layer.py runs each of them with Pillow and PyAV unimportable).",
         "Loaded on a cold start: the KB of layer files (mjproxy, then each dependency) whose "
         "modules the function has imported when its first response is out (attribution run): "
         "what differs between functions that share one layer. pydantic is loaded only for "
         "a body with unusual values (mjproxy.api.body), Powertools only when something logs.",
-        f"This .venv is {os.uname().machine}; Lambda runs the arm64 wheels (Pillow and "
+        f"This .venv is {os.uname().machine}; Lambda runs the arm64 wheels (Pillow, PyAV and "
         "pydantic-core binaries differ by a few percent). Lambda's limit is 250 MB unzipped "
-        "(function + layers). All functions share the one layer, so they differ only by their "
-        "own few hundred bytes.",
+        "(function + layers).",
     ]
     return sizes, {"sizes_mb": data, "baseline_size_mb": base_total / mb, "loaded_kb": loaded}
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)")
 
@@ -22,12 +24,22 @@ def pins(path: Path) -> dict[str, str]:
     return out
 
 
-def test_every_layer_dependency_is_pinned_to_the_constraints_version():
-    layer = pins(ROOT / "layers" / "common" / "python" / "requirements.txt")
+LAYERS = ROOT / "layers" / "common" / "python"
+
+
+@pytest.mark.parametrize("file", ["requirements.txt", "media-requirements.txt"])
+def test_every_layer_dependency_is_pinned_to_the_constraints_version(file):
+    layer = pins(LAYERS / file)
     venv = pins(ROOT / "constraints.txt")
     assert layer, "the layer has no requirements"
     for name, version in layer.items():
         assert venv.get(name) == version, (name, version, venv.get(name))
+
+
+def test_the_media_layer_holds_pillow_and_pyav_and_the_common_layer_neither():
+    # The API functions get the common layer alone (template.yaml MediaLayer).
+    assert set(pins(LAYERS / "media-requirements.txt")) == {"av", "pillow"}
+    assert not {"av", "pillow"} & set(pins(LAYERS / "requirements.txt"))
 
 
 def test_the_project_dependencies_are_all_in_the_constraints():

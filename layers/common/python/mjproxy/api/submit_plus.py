@@ -57,7 +57,7 @@ def submit_video(
 ) -> dict[str, Any]:
     """VIDEO from an image (or, with `action:"extend"` + `taskId`, continuing a finished video):
     `videoUrl` / `videoUrls[{url}]` point at the MP4 (video/providers.py for each provider)."""
-    from ..video.providers import NO_EXTEND, SUPPORTED
+    from ..video import NO_EXTEND, SUPPORTED
 
     svc = svc or Services()
     if _blank(body.prompt):
@@ -169,7 +169,7 @@ def submit_edit(
 ) -> dict[str, Any]:
     """EDIT (`/edit <prompt>`, optional `maskBase64`) or RETEXTURE (`/retexture <prompt>`) of a
     given image: a 2x2 grid of variants with U/V buttons (edits/ for each provider)."""
-    from ..edits.providers import SUPPORTED
+    from ..edits import SUPPORTED
 
     svc = svc or Services()
     if _blank(body.prompt) or _blank(body.image):

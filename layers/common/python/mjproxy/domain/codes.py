@@ -36,7 +36,7 @@ IMAGE_OR_PROMPT_EMPTY = "image或prompt不能为空"
 VIDEO_PROMPT_EMPTY = "Prompt 不能为空"
 VIDEO_TASK_TYPE_INVALID = "任务类型错误"
 VIDEO_DISABLED = "视频功能未启用"
-# A provider in video.providers.NO_EXTEND (none today) cannot continue a video at all.
+# A provider in video.NO_EXTEND (none today) cannot continue a video at all.
 VIDEO_EXTEND_UNSUPPORTED = "服务不支持: 视频延展 (extend)"
 # midjourney: the account cannot answer Midjourney's Remix window now (providers/midjourney/extend.py)
 VIDEO_EXTEND_REFUSED_FMT = "服务不支持: 视频延展 (extend): {reason}"

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from ..domain.task import Task
     from ..providers.base import ProviderContext
 
-SUPPORTED = ("local", "bedrock", "openai")
 
 
 class LocalEditProvider(Provider):

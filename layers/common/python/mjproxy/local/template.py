@@ -96,10 +96,16 @@ class Function:
     queues: list[tuple[str, int]] = field(default_factory=list)  # (queue logical id, batch size)
     schedules: list[float] = field(default_factory=list)  # seconds between runs
     environment: dict[str, Any] = field(default_factory=dict)
+    layers: list[str] = field(default_factory=list)  # logical ids: Globals' first, as SAM merges
 
 
 _RATE = re.compile(r"rate\((\d+)\s+(second|minute|hour|day)s?\)")
 _UNIT = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def _ref(value: Any) -> str:
+    """The logical id a `!Ref X` names (a plain string stays as it is: a layer's ARN)."""
+    return str(value.value) if isinstance(value, _Tag) and value.tag == "Ref" else str(value)
 
 
 def schedule_seconds(expression: str) -> float:
@@ -129,6 +135,7 @@ class Template:
             .get("Environment", {})
             .get("Variables", {})
         )
+        globals_layers = self.doc.get("Globals", {}).get("Function", {}).get("Layers", [])
         out = []
         for name, res in self.of_type("AWS::Serverless::Function").items():
             props = res.get("Properties", {})
@@ -137,6 +144,7 @@ class Template:
                 code_uri=self.root / str(props["CodeUri"]),
                 handler=str(props.get("Handler", "app.lambda_handler")),
                 environment={**globals_env, **props.get("Environment", {}).get("Variables", {})},
+                layers=[_ref(x) for x in [*globals_layers, *props.get("Layers", [])]],
             )
             for event in (props.get("Events") or {}).values():
                 eprops = event.get("Properties", {})

@@ -19,11 +19,6 @@ if TYPE_CHECKING:
     from ..domain.task import Task
     from ..providers.base import ProviderContext
 
-SUPPORTED = ("local", "bedrock", "midjourney")
-# Providers whose video jobs cannot be continued (`action:"extend"`): none of these. local and
-# bedrock continue from the video's last frame; midjourney presses Discord's video U, Extend and
-# answers the Remix window (providers/midjourney/extend.py).
-NO_EXTEND: tuple[str, ...] = ()
 NOVA_REEL_MODEL = "amazon.nova-reel-v1:1"
 NOVA_REEL_SIZE = (1280, 720)  # the only image size Nova Reel's TEXT_VIDEO accepts
 NOVA_POLL_SECONDS = 15
