@@ -197,3 +197,10 @@ def test_mutated_files_are_read_or_refused_never_crash():
                 probe.probe(bytes(changed), fmt, images.MAX_PIXELS)
             except (probe.Malformed, probe.Oversized):
                 pass
+
+
+def test_stray_bytes_between_jpeg_segments_are_skipped_as_libjpeg_does():
+    data = SAMPLES["jpeg baseline"]
+    at = data.index(b"\xff", 2 + 2 + int.from_bytes(data[4:6], "big"))  # after the first segment
+    spliced = data[:at] + b"\x00\x12" + data[at:]
+    assert pillow_size(spliced) == probed(spliced) == pillow_size(data)

@@ -116,10 +116,12 @@ _NO_LENGTH = {0x01, *range(0xD0, 0xD8)}  # TEM and RSTn stand alone
 
 
 def _jpeg(data: memoryview, max_pixels: int) -> tuple[int, int]:
-    pos, size = 2, None
+    raw, pos, size = bytes(data), 2, None
     while True:
-        if data[pos] != 0xFF:
-            raise Malformed("no marker")
+        if data[pos] != 0xFF:  # stray bytes before a marker: libjpeg skips them with a warning
+            pos = raw.find(b"\xff", pos)
+            if pos < 0:
+                raise Malformed("no marker")
         while data[pos] == 0xFF:  # fill bytes
             pos += 1
         marker = data[pos]
@@ -142,7 +144,7 @@ def _jpeg(data: memoryview, max_pixels: int) -> tuple[int, int]:
         raise Malformed("scan before a frame header")
     # The entropy-coded data runs to the EOI; a file cut anywhere after the scan's header has
     # none (trailing bytes after the EOI, as some cameras write, are fine).
-    if bytes(data[pos + length :]).rfind(b"\xff\xd9") < 0:
+    if raw.rfind(b"\xff\xd9", pos + length) < 0:
         raise Malformed("no EOI")
     return size
 
