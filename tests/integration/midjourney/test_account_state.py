@@ -214,3 +214,34 @@ def test_an_instance_id_may_not_name_an_accounts_other_item(monkeypatch):
     with pytest.raises(config.ConfigError, match="must not contain"):
         assert not config.settings().instances
     config.reset()
+
+
+def test_the_gateway_set_is_moved_to_the_retired_item_by_the_next_lease_write(pool):
+    """cancel.py adds a sent task's job keys to the account item's gateway set; on a REST-polled
+    account nothing else ever empties it, so the poller moves them to the retired item (which
+    both readers consult) and the account item stays small. A key added after this run read the
+    item stays in the set for the next run."""
+    state = DiscordState(pool)
+    assert state.acquire_lease("c0", "a", 10**15)
+    state.retire_gateway("c0", ["cancelled-ix", "cancelled-job"])
+    item = state.read("c0")
+    assert item.gateway_retired == {"cancelled-ix", "cancelled-job"}
+    state.retire_gateway("c0", ["late-key"])  # after this run's read
+    assert state.rotate_lease("c0", "a", "b", 10**15, item.poller, item.gateway_retired)
+    assert _raw("c0")["gatewayRetired"]["SS"] == ["late-key"]
+    fresh = state.read("c0")
+    state.load_retired("c0", fresh.poller)
+    assert fresh.poller.retired == ["cancelled-ix", "cancelled-job"]
+    assert state.release_lease("c0", "b", fresh.poller, fresh.gateway_retired)
+    assert "gatewayRetired" not in _raw("c0")
+    assert json.loads(_raw("c0#retired")["retiredKeys"]["S"]) == [
+        "cancelled-ix", "cancelled-job", "late-key"]
+
+
+def test_a_run_that_lost_the_lease_leaves_the_gateway_set_alone(pool):
+    state = DiscordState(pool)
+    assert state.acquire_lease("c0", "a", 10**15)
+    state.retire_gateway("c0", ["k"])
+    item = state.read("c0")
+    assert not state.rotate_lease("c0", "stale", "b", 10**15, item.poller, item.gateway_retired)
+    assert _raw("c0")["gatewayRetired"]["SS"] == ["k"]

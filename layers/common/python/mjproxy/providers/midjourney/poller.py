@@ -216,20 +216,20 @@ class Poller:
             return report
         instance = self.pool.instance(instance_id)
         if instance is None or not instance.enable:
-            self.state.release_lease(instance_id, token, item.poller)
+            self.state.release_lease(instance_id, token, item.poller, item.gateway_retired)
             return report
         tasks = [t for t in (self.repo.get(i) for i in item.running) if t and not t.terminal]
         if not tasks:
             # Nothing to wait for: stop. A task that took a slot meanwhile will call ensure()
             # after its interaction, and this release happens before we look again.
-            if self.state.release_lease(instance_id, token, item.poller):
+            if self.state.release_lease(instance_id, token, item.poller, item.gateway_retired):
                 if self.state.read(instance_id).running:
                     self.ensure(instance)
             return report
         if item.gateway_since and self.gateway_covers(item, tasks):
             # The listener sees everything from here on: stop. Its "down" status, the next
             # interaction or the watchdog starts the chain again if it goes away.
-            self.state.release_lease(instance_id, token, item.poller)
+            self.state.release_lease(instance_id, token, item.poller, item.gateway_retired)
             report.gateway = True
             return report
         account = Account.from_instance(instance, self.discord)
@@ -246,7 +246,7 @@ class Poller:
             messages = None
         except Unauthorized as exc:
             disable_account(instance, exc.message, self.repo, self.pool, status=exc.status)
-            self.state.release_lease(instance_id, token, poller)
+            self.state.release_lease(instance_id, token, poller, item.gateway_retired)
             return report
         except DiscordError as exc:  # Transient included: try again next time
             log.warning("reading the channel failed", extra={"status": exc.status})
@@ -267,7 +267,8 @@ class Poller:
         new_token = uuid.uuid4().hex
         self._enqueue(instance_id, new_token, delay)
         poller.due_at = now_ms() + int(delay * 1000)
-        self.state.rotate_lease(instance_id, token, new_token, self._lease_until(delay), poller)
+        self.state.rotate_lease(instance_id, token, new_token, self._lease_until(delay), poller,
+                                item.gateway_retired)
         return report
 
     # ---- reading -------------------------------------------------------------------------------

@@ -331,11 +331,20 @@ class DiscordState:
         return True
 
     def rotate_lease(
-        self, account_id: str, token: str, new_token: str, until_ms: int, poller: PollerState
+        self,
+        account_id: str,
+        token: str,
+        new_token: str,
+        until_ms: int,
+        poller: PollerState,
+        absorb: frozenset[str] = frozenset(),
     ) -> bool:
         """Hand the lease from this run's message to the next one and save the cursor, only if
         this run still holds it (a duplicate or superseded message loses here). New retired keys
-        are saved first: the state written here no longer carries any."""
+        are saved first: the state written here no longer carries any. `absorb`: the gateway
+        set's keys as this run read them (AccountItem.gateway_retired), moved to the retired
+        item (see _absorb)."""
+        poller.retire(*sorted(absorb))
         self.save_retired(account_id, poller)
         try:
             self._db.update_item(
@@ -354,10 +363,14 @@ class DiscordState:
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
+        self._absorb(account_id, poller, absorb)
         return True
 
-    def release_lease(self, account_id: str, token: str, poller: PollerState) -> bool:
-        self.save_retired(account_id, poller)  # as rotate_lease
+    def release_lease(
+        self, account_id: str, token: str, poller: PollerState, absorb: frozenset[str] = frozenset()
+    ) -> bool:
+        poller.retire(*sorted(absorb))  # as rotate_lease
+        self.save_retired(account_id, poller)
         try:
             self._db.update_item(
                 TableName=self.table,
@@ -371,7 +384,24 @@ class DiscordState:
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
+        self._absorb(account_id, poller, absorb)
         return True
+
+    def _absorb(self, account_id: str, poller: PollerState, keys: frozenset[str]) -> None:
+        """Take `keys` out of the account item's gateway set once the retired item holds them.
+        The set grows by every cancel of a sent task (cancel.py) and was emptied only by the
+        gateway path while nothing ran: on a REST-polled account it would grow without bound
+        toward DynamoDB's 400 KB item limit, and make every run's read and write of the item
+        dearer. Both readers (the poller, gateway_events) also read the retired item, so a key
+        moved there still keeps its message from matching another task; DELETE removes just
+        these keys, so one added meanwhile stays."""
+        if keys and not poller.retired_dirty:  # saved: the retired item has them
+            self._db.update_item(
+                TableName=self.table,
+                Key=self._key(account_id),
+                UpdateExpression="DELETE gatewayRetired :k",
+                ExpressionAttributeValues={":k": {"SS": sorted(keys)}},
+            )
 
     # ---- gateway listener (gateway_events.py) ---------------------------------------------
     def mark_gateway(
