@@ -340,68 +340,61 @@ class DiscordState:
         absorb: frozenset[str] = frozenset(),
     ) -> bool:
         """Hand the lease from this run's message to the next one and save the cursor, only if
-        this run still holds it (a duplicate or superseded message loses here). New retired keys
-        are saved first: the state written here no longer carries any. `absorb`: the gateway
-        set's keys as this run read them (AccountItem.gateway_retired), moved to the retired
-        item (see _absorb)."""
-        poller.retire(*sorted(absorb))
-        self.save_retired(account_id, poller)
-        try:
-            self._db.update_item(
-                TableName=self.table,
-                Key=self._key(account_id),
-                UpdateExpression=(
-                    "SET pollerLease = :new, pollerLeaseUntil = :until, pollerState = :st"
-                ),
-                ConditionExpression="pollerLease = :tok",
-                ExpressionAttributeValues={
-                    ":tok": {"S": token},
-                    ":new": {"S": new_token},
-                    ":until": {"N": str(until_ms)},
-                    ":st": {"S": poller.to_json()},
-                },
-            )
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        self._absorb(account_id, poller, absorb)
-        return True
+        this run still holds it (a duplicate or superseded message loses here). `absorb`: the
+        gateway set's keys as this run read them (AccountItem.gateway_retired; see
+        _write_lease)."""
+        return self._write_lease(
+            account_id, token, poller, absorb,
+            "SET pollerLease = :new, pollerLeaseUntil = :until, pollerState = :st",
+            {":new": {"S": new_token}, ":until": {"N": str(until_ms)}},
+        )  # fmt: skip
 
     def release_lease(
         self, account_id: str, token: str, poller: PollerState, absorb: frozenset[str] = frozenset()
     ) -> bool:
-        poller.retire(*sorted(absorb))  # as rotate_lease
+        """Give the lease up and save the cursor, only if this run still holds it."""
+        return self._write_lease(
+            account_id, token, poller, absorb,
+            "SET pollerState = :st REMOVE pollerLease, pollerLeaseUntil", {},
+        )  # fmt: skip
+
+    def _write_lease(
+        self,
+        account_id: str,
+        token: str,
+        poller: PollerState,
+        absorb: frozenset[str],
+        update: str,
+        values: dict[str, Any],
+    ) -> bool:
+        """The lease write both hand-over and release make, conditional on `token`. New retired
+        keys are saved first: the state written here no longer carries any.
+
+        `absorb` moves to the retired item and out of the account item's gateway set, in the
+        same write. The set grows by every cancel of a sent task (cancel.py) and was emptied
+        only by the gateway path while nothing ran: on a REST-polled account it would grow
+        without bound toward DynamoDB's 400 KB item limit, and make every run's read and write
+        of the item dearer. Both readers (the poller, gateway_events) also read the retired
+        item, so a moved key still keeps its message from matching another task; DELETE removes
+        just these keys, so one added meanwhile stays. Nothing is deleted unless the retired
+        item holds them (saved)."""
+        poller.retire(*sorted(absorb))
         self.save_retired(account_id, poller)
+        values = {**values, ":tok": {"S": token}, ":st": {"S": poller.to_json()}}
+        if absorb and not poller.retired_dirty:
+            update += " DELETE gatewayRetired :g"
+            values[":g"] = {"SS": sorted(absorb)}
         try:
             self._db.update_item(
                 TableName=self.table,
                 Key=self._key(account_id),
-                UpdateExpression="SET pollerState = :st REMOVE pollerLease, pollerLeaseUntil",
+                UpdateExpression=update,
                 ConditionExpression="pollerLease = :tok",
-                ExpressionAttributeValues={
-                    ":tok": {"S": token},
-                    ":st": {"S": poller.to_json()},
-                },
+                ExpressionAttributeValues=values,
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
-        self._absorb(account_id, poller, absorb)
         return True
-
-    def _absorb(self, account_id: str, poller: PollerState, keys: frozenset[str]) -> None:
-        """Take `keys` out of the account item's gateway set once the retired item holds them.
-        The set grows by every cancel of a sent task (cancel.py) and was emptied only by the
-        gateway path while nothing ran: on a REST-polled account it would grow without bound
-        toward DynamoDB's 400 KB item limit, and make every run's read and write of the item
-        dearer. Both readers (the poller, gateway_events) also read the retired item, so a key
-        moved there still keeps its message from matching another task; DELETE removes just
-        these keys, so one added meanwhile stays."""
-        if keys and not poller.retired_dirty:  # saved: the retired item has them
-            self._db.update_item(
-                TableName=self.table,
-                Key=self._key(account_id),
-                UpdateExpression="DELETE gatewayRetired :k",
-                ExpressionAttributeValues={":k": {"SS": sorted(keys)}},
-            )
 
     # ---- gateway listener (gateway_events.py) ---------------------------------------------
     def mark_gateway(
