@@ -113,11 +113,11 @@ def parse_data_url(value: str, max_bytes: int | None = None) -> DataUrl:
     fmt = sniff(data) if data else None
     if fmt is None:
         raise InvalidImage("bytes are not an image")
-    check_decodes(data, fmt)
+    check_whole(data, fmt)
     return DataUrl(mime=mime, data=data)
 
 
-def check_decodes(data: bytes, fmt: str, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+def check_whole(data: bytes, fmt: str, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """Check at submit that `data` (format `fmt`, as sniffed) is a whole image of at most
     `max_pixels`, so a truncated or corrupt file or a bomb is the client's code 4 instead of a
     worker failure later. Read from the format's structure (images.probe), not by decoding with
