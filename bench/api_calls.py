@@ -587,17 +587,18 @@ class MidjourneyAccount:
         self.runs_per_lifecycle.clear()
         self.poller_runs.clear()
 
+    def _item_bytes(self, item_id: str) -> int:
+        key = {"id": {"S": item_id}}
+        return item_size(self.bench.meter.side.get_item(
+            TableName=self.stack.instances_table, Key=key, ConsistentRead=True)["Item"])  # fmt: skip
+
     def retired_item_bytes(self) -> int:
         from mjproxy.providers.midjourney.state import RETIRED_ITEM, item_id
 
-        key = {"id": {"S": item_id(self.account.channel_id, RETIRED_ITEM)}}
-        return item_size(self.bench.meter.side.get_item(
-            TableName=self.stack.instances_table, Key=key, ConsistentRead=True)["Item"])  # fmt: skip
+        return self._item_bytes(item_id(self.account.channel_id, RETIRED_ITEM))
 
     def account_item_bytes(self) -> int:
-        key = {"id": {"S": self.account.channel_id}}
-        return item_size(self.bench.meter.side.get_item(
-            TableName=self.stack.instances_table, Key=key, ConsistentRead=True)["Item"])  # fmt: skip
+        return self._item_bytes(self.account.channel_id)
 
     def chain_run(self, runs: list[Usage]) -> dict[str, float]:
         """The mean of the quiet poller runs (no task written, nothing stored, a next message
