@@ -124,6 +124,23 @@ def test_the_dead_letter_queue_fails_what_slips_through(system):
     assert task["status"] == "FAILURE" and task["failReason"]
 
 
+def test_a_stale_dead_lettered_copy_does_not_fail_a_task_that_moved_on(system):
+    """A duplicate of a step that was written (the task's seq is past it) reaches the dead-letter
+    queue: the task's own later job is alive, so the task goes on to its result."""
+    from mjproxy.jobs import Job
+
+    task_id = submit_ok(system, "/mj/submit/imagine", {"prompt": "a fox"})
+    system.deliver_once()  # the start step: written, its poll job sent
+    assert TaskRepository().get(task_id).seq == 1
+    boto3.client("sqs").send_message(
+        QueueUrl=system.template.physical["JobsDeadLetterQueue"],
+        MessageBody=Job(task_id, "start", 0).to_json(),
+    )
+    system.drain()
+    task = fetch(system, task_id)
+    assert task["status"] == "SUCCESS", task.get("failReason")
+
+
 def test_an_unreadable_job_is_dropped_not_retried_forever(system):
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=system.template.physical["JobsQueue"], MessageBody="{garbage")

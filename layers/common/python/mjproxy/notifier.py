@@ -34,13 +34,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-
-from . import notify, redact, wire
+from . import notify, redact, sqs_batch, wire
 from .config import settings
 from .domain.task import Task, TaskStatus, now_ms
 from .observability import logger, set_task
@@ -442,13 +436,8 @@ def _record(record: Any) -> None:
     notifier().handle(message)
 
 
-_batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SQS batch entry with partial failures: a record that raised (DynamoDB or SQS trouble,
     not a failed callback, which re-enqueues itself) is retried by SQS, then dead-lettered."""
-    return process_partial_response(
-        event=event, record_handler=_record, processor=_batch, context=context
-    )
+    return sqs_batch.process(event, _record, context)

@@ -216,6 +216,13 @@ class Worker:
         if task.seq < job.seq:
             if job.attempt < EARLY_RETRY_LIMIT:
                 jobs.send(replace(job, attempt=job.attempt + 1), EARLY_RETRY_DELAY)
+            else:
+                # The step that sent it never wrote: its own job is redelivered and sends
+                # another (module docstring, 3.); if nothing does, the sweeper ends the task.
+                log.warning(
+                    "job ahead of its task dropped",
+                    extra={"taskId": task.id, "seq": job.seq, "taskSeq": task.seq},
+                )
             return
         instance = self.pool.instance(task.instanceId)
         if instance is None or not instance.enable:
@@ -337,5 +344,10 @@ class Worker:
 
     def dead_letter(self, job: jobs.Job) -> None:
         task = self.repo.get(job.taskId)
-        if task is not None and not task.terminal:
-            self.fail(task, DEAD_LETTER_REASON)
+        if task is None or task.terminal:
+            return
+        if task.seq > job.seq:
+            # A stale copy: the step it carried was written and a later job moves the task on.
+            log.info("stale dead-lettered job ignored", extra={"taskId": task.id, "seq": job.seq})
+            return
+        self.fail(task, DEAD_LETTER_REASON)

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from . import sqs_batch
 from .jobs import Job
 from .observability import logger, set_task
 from .worker import Worker
@@ -50,19 +46,11 @@ def _dead_record(record: SQSRecord) -> None:
         worker().dead_letter(job)
 
 
-_jobs = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-_dead = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
 @logger.inject_lambda_context(clear_state=True)
 def jobs_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_record, processor=_jobs, context=context
-    )
+    return sqs_batch.process(event, _record, context)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def dead_letter_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_dead_record, processor=_dead, context=context
-    )
+    return sqs_batch.process(event, _dead_record, context)

@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from ... import sqs_batch
 from ...config import settings
 from ...observability import logger
 from .gateway_events import handle_body
@@ -27,12 +23,7 @@ def _record(record: SQSRecord) -> None:
     logger.debug("gateway event", extra={"result": result})
 
 
-_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings()  # fail early on bad configuration
-    return process_partial_response(
-        event=event, record_handler=_record, processor=_processor, context=context
-    )
+    return sqs_batch.process(event, _record, context)

@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from ... import sqs_batch
 from ...observability import logger
 from .poller import Poller, handle_message
 
@@ -32,13 +28,8 @@ def _record(record: SQSRecord) -> None:
         )  # fmt: skip
 
 
-_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "Records" not in event:  # the schedule
         return {"started": Poller().ensure_all()}
-    return process_partial_response(
-        event=event, record_handler=_record, processor=_processor, context=context
-    )
+    return sqs_batch.process(event, _record, context)
