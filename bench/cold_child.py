@@ -105,6 +105,11 @@ def main() -> None:
     t_import = time.perf_counter()
     module = importlib.import_module("app")
     t_imported = time.perf_counter()
+    if attribution:
+        # An upload's PUT without botocore is an AWS call too (imported lazily by the code).
+        from mjproxy.images import direct
+
+        _timed(direct, "put", "AWS calls")
     t_request = time.perf_counter()
     out: dict = {}
     if event_file != "-":

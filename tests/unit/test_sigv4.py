@@ -28,7 +28,7 @@ SHAPES = [  # (bucket, region, endpoint_url): as mjproxy.aws configures the S3 c
 ]
 
 
-def botocore_url(bucket, region, endpoint, creds, key, expires) -> str:
+def botocore_url(bucket, region, endpoint, creds, key, expires, operation="get_object") -> str:
     s3 = boto3.client(
         "s3",
         region_name=region,
@@ -43,7 +43,7 @@ def botocore_url(bucket, region, endpoint, creds, key, expires) -> str:
     )
     with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
         return s3.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+            operation, Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
         )
 
 
@@ -58,6 +58,19 @@ def test_urls_are_byte_identical_to_botocore(monkeypatch, bucket, region, endpoi
         for expires in (60, 3600, 604800):
             mine = signer.url(key, expires, creds, now=NOW)
             assert mine == botocore_url(bucket, region, endpoint, creds, key, expires)
+
+
+@pytest.mark.parametrize("bucket,region,endpoint", SHAPES)
+@pytest.mark.parametrize("creds", CREDS, ids=["long-term", "session-token"])
+def test_put_urls_are_byte_identical_to_botocore(monkeypatch, bucket, region, endpoint, creds):
+    """The URL an upload is PUT to (mjproxy.images.direct) is botocore's put_object URL."""
+    for name in sigv4._ENDPOINT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    signer = sigv4.Presigner(bucket, region, endpoint)
+    for key in KEYS:
+        mine = signer.url(key, 60, creds, now=NOW, method="PUT")
+        assert mine == botocore_url(bucket, region, endpoint, creds, key, 60, "put_object")
+        assert mine != signer.url(key, 60, creds, now=NOW)  # the method is signed
 
 
 def test_signing_key_is_reused_within_a_day_and_renewed_the_next():

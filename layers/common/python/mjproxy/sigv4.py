@@ -1,4 +1,5 @@
-"""Presigned S3 GET URLs computed without a boto3 S3 client, byte-identical to botocore's.
+"""Presigned S3 URLs (GET, and PUT for mjproxy.images.direct) computed without a boto3 S3 client,
+byte-identical to botocore's.
 
 Why: every read presigns five image URLs per finished task. botocore's `generate_presigned_url`
 builds a request object, runs its event hooks and endpoint rules and derives the SigV4 signing key
@@ -94,7 +95,8 @@ def endpoint_url() -> str | None:
 
 
 class Presigner:
-    """Presigned GET URLs for one bucket. `now` is injectable for tests."""
+    """Presigned URLs for one bucket: GET (image links), PUT (mjproxy.images.direct). `now` is
+    injectable for tests."""
 
     def __init__(self, bucket: str, region: str, endpoint_url: str | None = None) -> None:
         self.bucket = bucket
@@ -106,7 +108,12 @@ class Presigner:
         return self.target is not None
 
     def url(
-        self, key: str, expires: int, credentials: Credentials, now: datetime | None = None
+        self,
+        key: str,
+        expires: int,
+        credentials: Credentials,
+        now: datetime | None = None,
+        method: str = "GET",
     ) -> str:
         target = self.target
         if target is None:
@@ -124,7 +131,7 @@ class Presigner:
         # keeps botocore's order (SignedHeaders, then Security-Token).
         canonical_query = f"{head}{token}&X-Amz-SignedHeaders=host"
         canonical_request = (
-            f"GET\n{path}\n{canonical_query}\nhost:{target.host}\n\nhost\nUNSIGNED-PAYLOAD"
+            f"{method}\n{path}\n{canonical_query}\nhost:{target.host}\n\nhost\nUNSIGNED-PAYLOAD"
         )
         string_to_sign = (
             f"{_ALGORITHM}\n{amz_date}\n{datestamp}/{self.region}/s3/aws4_request\n"

@@ -110,7 +110,7 @@ def submit_modal(
         except (images.InvalidImage, images.ImageTooLarge) as exc:
             raise ProtocolError(codes.VALIDATION_ERROR, codes.MASK_INVALID) from exc
         key = images.ref_key(task.id, 0, f"mask.{mask.ext}")
-        images.put(key, mask.data, mask.content_type)
+        images.put_upload(key, mask.data, mask.content_type)
         changes["maskKey"] = key
     instance = parent_instance(svc, task)
     return confirm(svc, task, instance, changes)

@@ -165,7 +165,7 @@ def accept(
             task.refKeys = list(inherited)
             for n, image in enumerate(inputs or [], start=1):
                 key = images.ref_key(task.id, n, image.ext)
-                images.put(key, image.data, image.content_type)
+                images.put_upload(key, image.data, image.content_type)
                 task.refKeys.append(key)
             svc.repo.create(task)
             break

@@ -55,7 +55,7 @@ def submit_upload(
     urls = []
     for n, image in enumerate(inputs, start=1):
         key = images.ref_key(upload_id, n, image.ext)
-        images.put(key, image.data, image.content_type)
+        images.put_upload(key, image.data, image.content_type)
         urls.append(images.stable_url(key))
     return {
         "code": codes.SUCCESS,

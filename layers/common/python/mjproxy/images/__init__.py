@@ -173,6 +173,15 @@ def put(key: str, data: bytes, content_type: str = "image/png") -> None:
     )
 
 
+def put_upload(key: str, data: bytes, content_type: str) -> None:
+    """Store what a client sent (an API function): one presigned PUT where it can
+    (mjproxy.images.direct, no S3 client on the cold start), else through botocore."""
+    from . import direct
+
+    if not direct.put(key, data, content_type):
+        put(key, data, content_type)
+
+
 def get(key: str) -> bytes:
     out = client("s3").get_object(Bucket=settings().bucket_name, Key=key)
     return out["Body"].read()
