@@ -10,7 +10,12 @@ import threading
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 from mjproxy import images
 from mjproxy.images import direct
@@ -25,11 +30,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # the bytes only: S3 does n
 
 @pytest.fixture(scope="module")
 def moto_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    # moto's own server bound here, in this thread, so a failure to bind raises at once
+    # (ThreadedMotoServer.start waits without a timeout for a thread that may have died).
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 @pytest.fixture
