@@ -17,7 +17,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from mjproxy import images
+from mjproxy import images, sigv4
 from mjproxy.images import direct
 from tests.harness import reset_caches
 
@@ -106,7 +106,7 @@ def test_a_refused_put_is_stored_through_botocore(lambda_env, botocore_puts, mon
     threading.Thread(target=refusing.serve_forever, daemon=True).start()
     try:
         # S3 (the refusing server) for the direct PUT, moto for botocore's.
-        monkeypatch.setattr(direct.sigv4, "endpoint_url", lambda: f"http://127.0.0.1:{refusing.server_port}")
+        monkeypatch.setattr(sigv4, "endpoint_url", lambda: f"http://127.0.0.1:{refusing.server_port}")
         images.put_upload("tasks/3/input-1.png", PNG, "image/png")
     finally:
         refusing.shutdown()
@@ -118,7 +118,7 @@ def test_an_unreachable_endpoint_is_stored_through_botocore(lambda_env, botocore
     closed = http.server.HTTPServer(("127.0.0.1", 0), Refusing)
     port = closed.server_port
     closed.server_close()  # nothing listens there now
-    monkeypatch.setattr(direct.sigv4, "endpoint_url", lambda: f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(sigv4, "endpoint_url", lambda: f"http://127.0.0.1:{port}")
     images.put_upload("tasks/4/input-1.png", PNG, "image/png")
     assert botocore_puts == ["tasks/4/input-1.png"]
     assert lambda_env.get_object(Bucket=BUCKET, Key="tasks/4/input-1.png")["Body"].read() == PNG

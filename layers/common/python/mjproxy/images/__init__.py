@@ -271,13 +271,22 @@ def presign(key: str) -> str:
     """A fresh SigV4 URL for a plain GET; computed locally, no AWS call. mjproxy.sigv4 for the
     usual bucket shapes (no S3 client, cached signing key), botocore for the rest."""
     s = settings()
-    signer = _presigner(s.bucket_name, s.region, sigv4.endpoint_url())
-    credentials = _credentials() if signer.supported else None
-    if credentials is not None:
+    local = signing()
+    if local is not None:
+        signer, credentials = local
         return signer.url(key, s.presign_expires, credentials)
     return client("s3").generate_presigned_url(
         "get_object", Params={"Bucket": s.bucket_name, "Key": key}, ExpiresIn=s.presign_expires
     )
+
+
+def signing() -> tuple[sigv4.Presigner, sigv4.Credentials] | None:
+    """The images bucket's signer and the credentials to sign with, or None where botocore must
+    sign (a bucket or endpoint shape mjproxy.sigv4 does not know, or no credentials)."""
+    s = settings()
+    signer = _presigner(s.bucket_name, s.region, sigv4.endpoint_url())
+    credentials = _credentials() if signer.supported else None
+    return (signer, credentials) if credentials is not None else None
 
 
 @lru_cache(maxsize=4)

@@ -26,9 +26,6 @@ import threading
 from functools import cache
 from urllib.parse import urlsplit
 
-from .. import sigv4
-from ..config import settings
-
 log = logging.getLogger(__name__)
 
 EXPIRES = 60  # seconds: the URL is used at once
@@ -46,13 +43,12 @@ def put(key: str, data: bytes, content_type: str) -> bool:
     """Store `data` at `key` in the images bucket; False if the caller must use botocore."""
     if not enabled():
         return False
-    from . import _credentials, _presigner
+    from . import signing
 
-    s = settings()
-    signer = _presigner(s.bucket_name, s.region, sigv4.endpoint_url())
-    credentials = _credentials() if signer.supported else None
-    if credentials is None:
+    local = signing()
+    if local is None:
         return False
+    signer, credentials = local
     url = urlsplit(signer.url(key, EXPIRES, credentials, method="PUT"))
     headers = {
         "Content-Type": content_type,
