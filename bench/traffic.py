@@ -140,6 +140,16 @@ APIS = [
 ]  # fmt: skip
 TEMPLATE_API, REST_API = APIS[0], APIS[1]
 
+# The cheapest mainline model for the Responses API's image_generation tool (the OpenAI lever).
+RESPONSES_MAINLINE = {
+    "model": "gpt-5-nano",
+    "input_per_million": 0.05,
+    "output_per_million": 0.40,
+    "input_tokens": 300,
+    "output_tokens": 100,
+    "prices_as_of": "OpenAI list prices as of 2025-08, not re-checked from this machine",
+}
+
 
 # ---- measured inputs ------------------------------------------------------------------------
 def grid_cpu_seconds() -> dict[str, float]:
@@ -844,10 +854,26 @@ def levers(
           "written when a task ends (~8 WRU); two more items per account; measured with "
           f"bench/api_calls.py + bench/cost_model.py before ({before['commit']}) and after",
           "done (state.py, poller.py)")  # fmt: skip
-    wait_512 = 40 * 512 / 1024 * p["lambda_gb_s_arm64"] * 1000
-    t.add("OpenAI without a blocking wait (background request, checked by a delayed SQS job)",
-          f"{money(wait_512)} at 512 MB", "a few more short invocations and SQS messages",
-          "modelled (provider rework)")  # fmt: skip
+    # OpenAI's background mode exists only in the Responses API, where the image_generation
+    # tool makes one image per call and a mainline model writes each call: 4 calls per grid,
+    # each billing that model's tokens (openai-python types/responses/tool.py ImageGeneration:
+    # no `n`). Tokens per call are assumed: the instructions, the tool's definition and the
+    # prompt in, the tool call's prompt out.
+    openai_wait = row[("openai", "relay")]["components"]["worker_wait"]
+    m = RESPONSES_MAINLINE
+    tokens = 4 * (m["input_tokens"] * m["input_per_million"]
+                  + m["output_tokens"] * m["output_per_million"]) / 1e6 * 1000  # fmt: skip
+    checks = 3 * (3 * p["sqs_per_million"] + p["lambda_per_million"]
+                  + p["ddb_wru_per_million"] + 0.5 * p["ddb_rru_per_million"]) / 1e6 * 1000  # fmt: skip
+    t.add("OpenAI without a blocking wait (Responses API background requests, checked by "
+          "delayed SQS jobs)",
+          f"{money(openai_wait)} (the waiting worker's 40 s at {wait_mb} MB, relay)",
+          f"{money(tokens + checks)} more: 4 image_generation calls (one image each) bill "
+          f"{m['model']}'s tokens, ~{m['input_tokens']} in + ~{m['output_tokens']} out per call "
+          f"(assumed; {m['prices_as_of']}) = {money(tokens)}, + 3 delayed checks (SQS, "
+          f"invocation, task read and write) = {money(checks)}; and the prompt reaches the "
+          "image model through the mainline model's tool call",
+          "rejected: it costs more than the wait it saves")  # fmt: skip
     t.add("lazy imports + mjproxy.sigv4 (no S3 client, cached signing key)",
           "latency, not dollars: see tables 1 and 2",
           "none; URLs byte-identical to botocore's (tests/unit/test_sigv4.py)", "done")  # fmt: skip
