@@ -106,10 +106,11 @@ def main() -> None:
     module = importlib.import_module("app")
     t_imported = time.perf_counter()
     if attribution:
-        # An upload's PUT without botocore is an AWS call too (imported lazily by the code).
-        from mjproxy.images import direct
+        # A request sent without botocore (an upload's PUT, a job's SendMessage: mjproxy.direct)
+        # is an AWS call too.
+        from mjproxy import direct
 
-        _timed(direct, "put", "AWS calls")
+        _timed(direct, "request", "AWS calls")
     t_request = time.perf_counter()
     out: dict = {}
     if event_file != "-":

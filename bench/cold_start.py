@@ -378,7 +378,8 @@ def main() -> None:
             **stack.env,
             "PYTHONPATH": str(common.LAYER),  # the layer, as /opt/python on Lambda
             # Set by Lambda's runtime: the code takes what it does only there (an upload's
-            # direct PUT, mjproxy.images.direct), here against the moto server over HTTP.
+            # PUT and a job's SendMessage without botocore, mjproxy.direct), here against the
+            # moto server over HTTP.
             "AWS_LAMBDA_FUNCTION_NAME": "bench-cold-start",
             "POWERTOOLS_LOG_LEVEL": "INFO",  # the template's LogLevel default
             "BENCH_COMPILE_ROOTS": os.pathsep.join(sorted(set(compile_roots))),

@@ -15,3 +15,25 @@ def system(monkeypatch):
     monkeypatch.setattr(worker, "RETRY_BASE_DELAY", 0)
     with mock_aws():
         yield Harness.create(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    """moto's HTTP server on loopback, for code that reaches AWS over the network as a function
+    in a Lambda runtime does (mjproxy.direct). Bound here, in this thread, so a failure to bind
+    raises at once (ThreadedMotoServer.start waits without a timeout for a thread that may have
+    died). Tests using it need `pytest.mark.allow_hosts(["127.0.0.1"])`."""
+    import threading
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

@@ -10,15 +10,9 @@ import threading
 
 import boto3
 import pytest
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
 
+from mjproxy import direct as transport
 from mjproxy import images, sigv4
-from mjproxy.images import direct
 from tests.harness import reset_caches
 
 # The PUTs go over loopback TCP, as from a function to S3 (the suite otherwise refuses sockets).
@@ -26,17 +20,6 @@ pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
 BUCKET = "mj-images-direct"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # the bytes only: S3 does not parse them
-
-
-@pytest.fixture(scope="module")
-def moto_server():
-    # moto's own server bound here, in this thread, so a failure to bind raises at once
-    # (ThreadedMotoServer.start waits without a timeout for a thread that may have died).
-    app = DomainDispatcherApplication(create_backend_app)
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture
@@ -48,7 +31,7 @@ def lambda_env(monkeypatch, moto_server):
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     yield s3
-    direct._drop()
+    transport._drop()
 
 
 @pytest.fixture
@@ -81,11 +64,12 @@ def test_a_kept_alive_connection_the_server_closed_is_opened_again(lambda_env, b
     images.put_upload("tasks/2/input-1.png", PNG, "image/png")
     # The connection kept from the last invocation, its socket gone meanwhile (as an idle
     # timeout on the server's side leaves it).
-    kept = direct._connection("http", lambda_env.meta.endpoint_url.split("//")[1], fresh=True)
+    netloc = lambda_env.meta.endpoint_url.split("//")[1]
+    kept = transport._connection("http", netloc, fresh=True)
     kept.connect()
     kept.sock.close()
     images.put_upload("tasks/2/input-2.png", PNG, "image/png")
-    assert direct._local.conn is not kept
+    assert transport._conns()[("http", netloc)] is not kept
     assert botocore_puts == []
     assert lambda_env.get_object(Bucket=BUCKET, Key="tasks/2/input-2.png")["Body"].read() == PNG
 

@@ -135,3 +135,71 @@ def test_the_s3_endpoint_setting_is_signed_for_as_botocore_does(monkeypatch):
         assert signer.url(key, 3600, creds, now=NOW) == theirs
     # Another S3 endpoint than the one set is botocore's to sign.
     assert not sigv4.Presigner("mjproxy-images", "us-east-1", "http://127.0.0.1:5000").supported
+
+
+# ---- header-signed requests (mjproxy.direct.sqs) ---------------------------------------------
+SQS_SHAPES = [  # (region, endpoint_url)
+    ("us-east-1", None),
+    ("eu-west-1", None),
+    ("ap-southeast-2", None),
+    ("us-east-1", "http://127.0.0.1:5000"),
+    ("eu-central-1", "https://sqs.example.test:8443"),
+]
+
+
+def botocore_sqs_request(region, endpoint, creds, body: str, delay: int):
+    """The request botocore's own SQS client sends for send_message (caught before it leaves)."""
+    sqs = boto3.client(
+        "sqs",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret_key,
+        aws_session_token=creds.token,
+    )
+    caught = []
+
+    def catch(request, **kw):
+        caught.append(request)
+        raise RuntimeError("caught")
+
+    sqs.meta.events.register("before-send.sqs.SendMessage", catch)
+    queue_url = f"https://sqs.{region}.amazonaws.com/123456789012/mjproxy-JobsQueue-abc"
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        with pytest.raises(RuntimeError, match="caught"):
+            sqs.send_message(QueueUrl=queue_url, MessageBody=body, DelaySeconds=delay)
+    return caught[0]
+
+
+@pytest.mark.parametrize("region,endpoint", SQS_SHAPES)
+@pytest.mark.parametrize("creds", CREDS, ids=["long-term", "session-token"])
+def test_a_header_signed_request_carries_botocores_signature(region, endpoint, creds):
+    """Given the request botocore's SQS client sends (its URL, body and the headers it signed),
+    sign_headers computes the same X-Amz-Date, token and Authorization."""
+    theirs = botocore_sqs_request(region, endpoint, creds, '{"taskId":"1","step":"start"}', 5)
+    headers = {
+        name: value.decode() if isinstance(value, bytes) else value
+        for name, value in theirs.headers.items()
+    }
+    signed = headers["Authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    ours_added = {"host", "x-amz-date", "x-amz-security-token"}
+    given = {
+        name: value
+        for name, value in headers.items()
+        if name.lower() in signed and name.lower() not in ours_added
+    }
+    assert {name.lower() for name in given} >= {"content-type", "x-amz-target"}
+    body = theirs.body if isinstance(theirs.body, bytes) else theirs.body.encode()
+    mine = sigv4.sign_headers("POST", theirs.url, given, body, "sqs", region, creds, now=NOW)
+    assert mine["X-Amz-Date"] == headers["X-Amz-Date"]
+    assert mine.get("X-Amz-Security-Token") == headers.get("X-Amz-Security-Token")
+    assert mine["Authorization"] == headers["Authorization"]
+
+
+def test_the_body_is_signed():
+    one, other = (
+        sigv4.sign_headers("POST", "https://sqs.eu-west-1.amazonaws.com/", {}, body, "sqs",
+                           "eu-west-1", CREDS[0], now=NOW)["Authorization"]
+        for body in (b'{"a":1}', b'{"a":2}')
+    )  # fmt: skip
+    assert one != other

@@ -49,6 +49,23 @@ def client(service: str) -> Any:
         return made
 
 
+def credentials() -> Any:
+    """The credentials botocore's clients use, as mjproxy.sigv4.Credentials (None without any):
+    the default session's chain, resolved once per session and refreshed by botocore when
+    temporary. For the requests signed without a client (mjproxy.sigv4, mjproxy.direct)."""
+    import boto3
+
+    from .sigv4 import Credentials
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    found = boto3.DEFAULT_SESSION.get_credentials()
+    if found is None:
+        return None
+    frozen = found.get_frozen_credentials()
+    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
 @on_reset
 def reset() -> None:
     client.cache_clear()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from .aws import client
 from .config import settings
+from .direct import sqs as direct_sqs
 
 START = "start"
 POLL = "poll"
@@ -59,8 +59,4 @@ def queue_for(job: Job) -> str:
 
 def send(job: Job, delay_seconds: float = 0, queue_url: str | None = None) -> None:
     delay = max(0, min(MAX_DELAY_SECONDS, int(round(delay_seconds))))
-    client("sqs").send_message(
-        QueueUrl=queue_url or queue_for(job),
-        MessageBody=job.to_json(),
-        DelaySeconds=delay,
-    )
+    direct_sqs.send(queue_url or queue_for(job), job.to_json(), delay)

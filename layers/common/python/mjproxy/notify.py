@@ -9,7 +9,7 @@ import json
 import logging
 import os
 
-from .aws import client
+from .direct import sqs as direct_sqs
 from .domain.task import Task, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,10 @@ def enqueue(
     body = {"taskId": task_id, "attempt": attempt, "retryOf": retry_of, "waits": waits}
     if status is not None:  # for people reading the queue; the notifier reads the task itself
         body.update(status=status, progress=progress)
-    client("sqs").send_message(
-        QueueUrl=queue_url(),
-        MessageBody=json.dumps(body, separators=(",", ":")),
-        DelaySeconds=max(0, min(MAX_DELAY_SECONDS, int(round(delay)))),
+    direct_sqs.send(
+        queue_url(),
+        json.dumps(body, separators=(",", ":")),
+        max(0, min(MAX_DELAY_SECONDS, int(round(delay)))),
     )
 
 

@@ -1,5 +1,5 @@
-"""Presigned S3 URLs (GET, and PUT for mjproxy.images.direct) computed without a boto3 S3 client,
-byte-identical to botocore's.
+"""SigV4 without botocore: presigned S3 URLs (GET, and PUT for mjproxy.images.direct) byte-identical
+to botocore's, and header-signed requests (mjproxy.direct.sqs) signed as botocore's SigV4Auth signs.
 
 Why: every read presigns five image URLs per finished task. botocore's `generate_presigned_url`
 builds a request object, runs its event hooks and endpoint rules and derives the SigV4 signing key
@@ -9,7 +9,8 @@ computed once per bucket and the signing key once per (secret, day, region), so 
 HMACs and a SHA-256. Only the common shapes take this path (a DNS-compatible bucket in the `aws`
 partition, or a local endpoint such as moto, path-style); anything else (dotted bucket names,
 FIPS/dual-stack/accelerate endpoints, other partitions) returns None and the caller uses botocore.
-tests/unit/test_sigv4.py checks equality with botocore for every shape taken here.
+tests/unit/test_sigv4.py checks equality with botocore for every shape taken here, and the
+Authorization header of `sign_headers` against botocore's SigV4Auth.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -80,11 +82,16 @@ def _target(bucket: str, region: str, endpoint_url: str | None) -> _Target | Non
     return _Target("https", f"{bucket}.{domain}", f"{bucket}.{domain}", "")
 
 
+def standard_region(region: str) -> bool:
+    """A region of the standard `aws` partition (the endpoints here are <service>.<region>.amazonaws.com)."""
+    return bool(_AWS_REGION.match(region))
+
+
 @lru_cache(maxsize=16)
-def _signing_key(secret_key: str, datestamp: str, region: str) -> bytes:
+def _signing_key(secret_key: str, datestamp: str, region: str, service: str = "s3") -> bytes:
     """SigV4's derived key: valid for one day, one region, one service; four HMACs to make."""
     key = hmac.digest(f"AWS4{secret_key}".encode(), datestamp.encode(), "sha256")
-    for part in (region, "s3", "aws4_request"):
+    for part in (region, service, "aws4_request"):
         key = hmac.digest(key, part.encode(), "sha256")
     return key
 
@@ -149,3 +156,57 @@ def _encoded_auth(access_key: str, token: str | None, datestamp: str, region: st
     session token): the same for every URL of a day."""
     cred = quote(f"{access_key}/{datestamp}/{region}/s3/aws4_request", safe="-_.~")
     return cred, ("" if token is None else f"&X-Amz-Security-Token={quote(token, safe='-_.~')}")
+
+
+def sign_headers(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    payload: bytes,
+    service: str,
+    region: str,
+    credentials: Credentials,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """`headers` plus X-Amz-Date, X-Amz-Security-Token (temporary credentials) and Authorization:
+    the request signed in its headers, every header given and the host signed, the payload's
+    SHA-256 in the signature (as botocore's SigV4Auth does for services other than S3). Only a
+    URL without a query string."""
+    parts = urlsplit(url)
+    if parts.query or parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError("sign_headers signs a plain http(s) URL without a query")
+    host = parts.hostname
+    if parts.port is not None and str(parts.port) != _DEFAULT_PORTS[parts.scheme]:
+        host = f"{host}:{parts.port}"
+    amz_date = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    datestamp = amz_date[:8]
+    out = dict(headers)
+    out["X-Amz-Date"] = amz_date
+    if credentials.token:
+        out["X-Amz-Security-Token"] = credentials.token
+    canonical = {name.lower(): " ".join(str(value).split()) for name, value in out.items()}
+    canonical["host"] = host
+    names = sorted(canonical)
+    signed = ";".join(names)
+    canonical_request = "\n".join(
+        [
+            method,
+            quote(parts.path or "/", safe="/~"),
+            "",
+            "".join(f"{name}:{canonical[name]}\n" for name in names),
+            signed,
+            hashlib.sha256(payload).hexdigest(),
+        ]
+    )
+    scope = f"{datestamp}/{region}/{service}/aws4_request"
+    string_to_sign = (
+        f"{_ALGORITHM}\n{amz_date}\n{scope}\n"
+        f"{hashlib.sha256(canonical_request.encode()).hexdigest()}"
+    )
+    key = _signing_key(credentials.secret_key, datestamp, region, service)
+    signature = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
+    out["Authorization"] = (
+        f"{_ALGORITHM} Credential={credentials.access_key}/{scope}, "
+        f"SignedHeaders={signed}, Signature={signature}"
+    )
+    return out

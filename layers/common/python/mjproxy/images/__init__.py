@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from .. import secrets, sigv4
 from ..aws import client
+from ..aws import credentials as aws_credentials
 from ..config import on_reset, settings
 from . import probe
 
@@ -285,27 +286,13 @@ def signing() -> tuple[sigv4.Presigner, sigv4.Credentials] | None:
     sign (a bucket or endpoint shape mjproxy.sigv4 does not know, or no credentials)."""
     s = settings()
     signer = _presigner(s.bucket_name, s.region, sigv4.endpoint_url())
-    credentials = _credentials() if signer.supported else None
+    credentials = aws_credentials() if signer.supported else None
     return (signer, credentials) if credentials is not None else None
 
 
 @lru_cache(maxsize=4)
 def _presigner(bucket: str, region: str, endpoint_url: str | None) -> sigv4.Presigner:
     return sigv4.Presigner(bucket, region, endpoint_url)
-
-
-def _credentials() -> sigv4.Credentials | None:
-    """The credentials botocore's clients use: the default session's chain, resolved once per
-    session and refreshed by botocore when temporary."""
-    import boto3
-
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    found = boto3.DEFAULT_SESSION.get_credentials()
-    if found is None:
-        return None
-    frozen = found.get_frozen_credentials()
-    return sigv4.Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
 
 @on_reset

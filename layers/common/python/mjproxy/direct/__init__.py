@@ -1,0 +1,91 @@
+"""AWS calls made without creating a botocore client: one SigV4-signed HTTP request over a
+kept-alive connection (issue 17: creating a client loads its service model and endpoint rules,
+most of what an API function's cold start spends beyond a lean handler's).
+
+Only inside a Lambda runtime (AWS_LAMBDA_FUNCTION_NAME is set): there the endpoint is a real
+HTTP server. Tests and the local mode answer boto3 in-process, so they keep botocore. Every
+caller falls back to botocore when a request here fails in any way, so a direct call can cost
+an attempt, never the work: S3 uploads (mjproxy.images.direct), job messages (.sqs).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import ssl
+import threading
+from functools import cache
+
+TIMEOUT = 4  # seconds per socket operation: the functions' Timeout is 15 s and botocore may follow
+# Kept-alive connections per thread (one thread per invocation on Lambda).
+_local = threading.local()
+_OFF = ("off", "0", "false")
+
+
+def enabled(switch: str) -> bool:
+    """In a Lambda runtime, unless the environment variable `switch` says off."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and (
+        os.environ.get(switch, "").lower() not in _OFF
+    )
+
+
+def request(
+    scheme: str, netloc: str, method: str, target: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """Send one request and read the answer: (status, body). A kept-alive connection the server
+    has closed meanwhile is reopened once; any other failure raises OSError or HTTPException
+    (the caller then uses botocore)."""
+    where = (scheme, netloc)
+    for attempt in ("reused", "fresh") if where in _conns() else ("fresh",):
+        try:
+            conn = _connection(scheme, netloc, fresh=attempt == "fresh")
+            conn.request(method, target, body=body, headers=headers)
+            reply = conn.getresponse()
+            data = reply.read()
+        except (OSError, http.client.HTTPException):
+            _drop(where)
+            if attempt == "reused":
+                continue  # a kept-alive connection the server had closed: once more, anew
+            raise
+        if reply.status != 200:
+            _drop(where)
+        return reply.status, data
+    raise OSError("unreachable")  # the loop always returns or raises
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process (loading the CA bundle costs ~30 ms), trusting what botocore
+    trusts: AWS_CA_BUNDLE, else botocore's bundle."""
+    from botocore.httpsession import where
+
+    return ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or where())
+
+
+def _conns() -> dict[tuple[str, str], http.client.HTTPConnection]:
+    """This thread's kept-alive connections, one per (scheme, host): S3 and SQS each keep theirs."""
+    conns = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = {}
+    return conns
+
+
+def _connection(scheme: str, netloc: str, fresh: bool) -> http.client.HTTPConnection:
+    conn = _conns().get((scheme, netloc))
+    if fresh or conn is None:
+        _drop((scheme, netloc))
+        if scheme == "https":
+            conn = http.client.HTTPSConnection(netloc, timeout=TIMEOUT, context=_tls())
+        else:
+            conn = http.client.HTTPConnection(netloc, timeout=TIMEOUT)
+        _conns()[(scheme, netloc)] = conn
+    return conn
+
+
+def _drop(where: tuple[str, str] | None = None) -> None:
+    """Close the connection to `where`, or every connection of this thread."""
+    conns = _conns()
+    for key in [where] if where is not None else list(conns):
+        conn = conns.pop(key, None)
+        if conn is not None:
+            conn.close()

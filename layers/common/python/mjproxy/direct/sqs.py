@@ -1,0 +1,104 @@
+"""SendMessage without a botocore SQS client: the AWS JSON 1.0 request botocore makes for it
+(X-Amz-Target AmazonSQS.SendMessage, botocore's SQS service model), signed by mjproxy.sigv4.
+
+Every submit sends one job message, so every submit function used to create an SQS client on
+its cold start (~35 ms of CPU at Lambda's share, bench/results/1_cold_start.md). SQS answers with
+the MD5 of the body it stored, checked here as botocore checks it. A refusal, an unreachable
+endpoint or an answer that does not match returns False and the caller sends through botocore:
+a job can then be sent twice, which the worker already expects (SQS delivers at least once; a
+job whose seq the task has passed is dropped). MJ_SQS_DIRECT_SEND=off turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import logging
+import os
+from urllib.parse import urlsplit
+
+from .. import direct, sigv4
+
+log = logging.getLogger(__name__)
+
+SWITCH = "MJ_SQS_DIRECT_SEND"
+_HEADERS = {
+    "Content-Type": "application/x-amz-json-1.0",
+    "X-Amz-Target": "AmazonSQS.SendMessage",
+    "x-amzn-query-mode": "true",  # botocore sends it (the model is awsQueryCompatible)
+}
+# Settings that make botocore pick another endpoint than the plain regional one.
+_ENDPOINT_ENV = ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT")
+
+
+def endpoint(region: str) -> str | None:
+    """The endpoint botocore's SQS client posts to, or None where this module does not know:
+    AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL, else https://sqs.<region>.amazonaws.com in the
+    standard partition."""
+    if any(os.environ.get(name) for name in _ENDPOINT_ENV):
+        return None
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        return None
+    configured = os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL")
+    if configured:
+        parts = urlsplit(configured)
+        if parts.scheme not in ("http", "https") or parts.path not in ("", "/") or parts.query:
+            return None
+        return f"{parts.scheme}://{parts.netloc}"
+    if not sigv4.standard_region(region):
+        return None
+    return f"https://sqs.{region}.amazonaws.com"
+
+
+def send(queue_url: str, body: str, delay_seconds: int) -> None:
+    """Send one message: directly in a Lambda runtime where it can, else through botocore."""
+    from ..aws import client
+    from ..config import settings
+
+    try:
+        sent = send_message(queue_url, body, delay_seconds, settings().region)
+    except Exception:  # a bug here must cost an attempt, never the message
+        log.exception("direct SendMessage raised; sending through botocore")
+        sent = False
+    if not sent:
+        client("sqs").send_message(QueueUrl=queue_url, MessageBody=body, DelaySeconds=delay_seconds)
+
+
+def send_message(queue_url: str, body: str, delay_seconds: int, region: str) -> bool:
+    """Send one message; False if the caller must send it through botocore."""
+    if not direct.enabled(SWITCH):
+        return False
+    from ..aws import credentials
+
+    base = endpoint(region)
+    creds = credentials() if base is not None else None
+    if base is None or creds is None:
+        return False
+    payload = json.dumps(
+        {"QueueUrl": queue_url, "MessageBody": body, "DelaySeconds": delay_seconds},
+        separators=(",", ":"),
+    ).encode()
+    headers = sigv4.sign_headers("POST", base + "/", _HEADERS, payload, "sqs", region, creds)
+    parts = urlsplit(base)
+    try:
+        status, data = direct.request(parts.scheme, parts.netloc, "POST", "/", payload, headers)
+    except (OSError, http.client.HTTPException) as exc:
+        log.warning(
+            "direct SendMessage failed; sending through botocore", extra={"error": repr(exc)}
+        )
+        return False
+    try:
+        answer = json.loads(data) if status == 200 else {}
+    except ValueError:
+        answer = {}
+    if not isinstance(answer, dict):
+        answer = {}
+    expected = hashlib.md5(body.encode(), usedforsecurity=False).hexdigest()
+    if answer.get("MD5OfMessageBody") == expected:
+        return True
+    log.warning(
+        "direct SendMessage refused; sending through botocore",
+        extra={"status": status, "body": data[:300].decode("utf-8", "replace")},
+    )
+    return False
