@@ -375,6 +375,36 @@ def overhead(
     }
 
 
+LAMBDA_MIN_MB = 128  # the smallest memory a Lambda function can have
+
+
+def floor(shape: Shape, provider: Provider, inputs: dict[str, Any], a: Assumptions,
+          billed_requests: float) -> float:  # fmt: skip
+    """Dollars per task that any design on this stack pays for this shape and provider: each
+    billed request through the HTTP API and the invocation answering it (not the preflights,
+    which API Gateway can answer itself), one worker invocation, one write of the task, an
+    eventually consistent read per poll, the result's PUT, storage and views, and the
+    provider's wait at Lambda's smallest memory. No CPU, queue, log or preview is counted: a
+    lower bound, not a design."""
+    p = PRICES
+    polls = math.ceil(provider.task_seconds / shape.poll_seconds)
+    preflights = (1 + (1 if shape.poll == "fetch" else 0)) if shape.browser else 0
+    views = a.downloads + (4 if shape.opens_quadrants else 0)
+    out = billed_requests * p["apigw_http_per_million"] / 1e6
+    out += (billed_requests - preflights + 1) * p["lambda_per_million"] / 1e6
+    out += p["ddb_wru_per_million"] / 1e6 + polls * 0.5 * p["ddb_rru_per_million"] / 1e6
+    out += p["s3_put_per_thousand"] / 1e3 + views * p["s3_get_per_thousand"] / 1e3
+    months = a.retention_days / 30.4375
+    stored = inputs["calls"]["operations"][LIFECYCLE]["s3_bytes_stored"]
+    out += stored / 1024**3 * p["s3_storage_gb_month"] * months
+    return out + floor_wait(provider)
+
+
+def floor_wait(provider: Provider) -> float:
+    """The floor's part for the provider's blocking wait, at Lambda's smallest memory."""
+    return provider.wait_seconds * LAMBDA_MIN_MB / 1024 * PRICES["lambda_gb_s_arm64"]
+
+
 def total(parts: dict[str, float]) -> float:
     return sum(v for k, v in parts.items() if not k.startswith("_") and k != "worker_wait")
 
@@ -542,7 +572,8 @@ def tables(
         f"Overhead per 1,000 imagines by traffic shape, provider and API front door (USD, "
         f"target <= ${TARGET:.2f})",
         ["Traffic shape", "Provider", "Worker MB (template)", "Billed API requests per task",
-         *[x.label for x in APIS], "Best", "Worker at 2048 MB (REST)", "of which waiting"],
+         *[x.label for x in APIS], "Best", "Floor on this stack", "Worker at 2048 MB (REST)",
+         "of which waiting"],
     )  # fmt: skip
     data: list[dict[str, Any]] = []
     for shape in SHAPES:
@@ -575,22 +606,43 @@ def tables(
             best = min(totals, key=totals.get)
             tmpl = costs[TEMPLATE_API.label]
             shown = f"{worker_mb} + {wait_mb} waiting" if wait_mb else str(worker_mb)
+            least = 1000 * floor(shape, prov, inputs, a, tmpl["_billed_requests"])
             shapes.add(shape.label, prov.name, shown, f"{tmpl['_billed_requests']:.2f}",
                        *[money(totals[x.label]) for x in APIS],
                        f"{money(totals[best])} {'met' if totals[best] <= TARGET else 'NOT met'}",
-                       money(1000 * total(old)), money(1000 * old["worker_wait"]))  # fmt: skip
+                       money(least), money(1000 * total(old)),
+                       money(1000 * old["worker_wait"]))  # fmt: skip
             data.append({"shape": shape.label, "provider": prov.name, "worker_mb": worker_mb,
                          "wait_worker_mb": wait_mb, "per_1000": totals,
                          "per_1000_without_wait_worker": 1000 * total(no_wait), "per_1000_worker_2048_rest": 1000 * total(old),
-                         "per_1000_small_account_item": small_item,
+                         "per_1000_small_account_item": small_item, "floor_per_1000": least,
+                         "floor_wait_per_1000": 1000 * floor_wait(prov),
                          "components": {k: 1000 * v for k, v in tmpl.items()}})  # fmt: skip
     met = [r for r in data if min(r["per_1000"].values()) <= TARGET]
     mj_op = inputs["calls"]["operations"].get(LIFECYCLE_MIDJOURNEY)
     parts = {(r["provider"], r["shape"]): r["components"] for r in data}
     some = parts[("local", SHAPES[2].label)]
+    beyond = [r for r in data if r["floor_per_1000"] > TARGET]
     shapes.notes += [
         f"Target <= ${TARGET:.2f} per 1,000 met (best front door) in {len(met)} of {len(data)} "
         f"rows: {', '.join(sorted({r['provider'] + ' / ' + r['shape'].split(':')[0] for r in met})) or 'none'}.",
+        "Floor on this stack: what any design on API Gateway (HTTP API) + Lambda + DynamoDB + "
+        "S3 pays for the row's traffic: each billed request and the invocation answering it "
+        "(preflights aside), one worker invocation, one task write, an eventually consistent "
+        "read per poll, the result's PUT, storage and views, and the provider's wait at "
+        f"Lambda's smallest memory ({LAMBDA_MIN_MB} MB); no CPU, queue, log or preview. "
+        f"Above the target in {len(beyond)} of {len(data)} rows"
+        + (" (" + "; ".join(
+            f"{r['provider']} / {r['shape'].split(':')[0]}: "
+            + (f"its blocking call's wait alone {money(r['floor_wait_per_1000'])}"
+               if r["floor_wait_per_1000"] > r["floor_per_1000"] / 2
+               else f"{r['components']['_billed_requests'] / 1000:.0f} billed requests per task")
+            for r in beyond) + "): there no design on this stack reaches it (OpenAI's only "
+            "call that does not block, the Responses API's background mode, costs more than "
+            "the wait: see the levers)."
+           if beyond else ".")  # fmt: skip
+        + " Elsewhere the gap between the table and the floor is this design's: worker steps, "
+        "SQS messages, logs, previews, the quadrants opened.",
         f"Components of one row (bot, local, {TEMPLATE_API.label}), per 1,000: "
         + ", ".join(f"{k} {money(v)}" for k, v in some.items() if not k.startswith("_"))
         + ". S3 is mostly PUTs at $0.005 per 1,000 each: the grid (+ the previews stored for "
