@@ -10,6 +10,7 @@ elsewhere on the machine hits every operation alike.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ class Timers:
     def install(self) -> None:
         import botocore.client
 
-        from mjproxy import images
+        from mjproxy import direct, images
 
         def timed(original: Callable, attr: str) -> Callable:
             def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -51,6 +52,8 @@ class Timers:
         botocore.client.BaseClient._make_api_call = timed(
             botocore.client.BaseClient._make_api_call, "aws"
         )
+        # The requests sent without botocore (a job's SendMessage, an upload's PUT) too.
+        direct.request = timed(direct.request, "aws")
         images.presign = timed(images.presign, "presign")
 
     def reset(self) -> None:
@@ -156,6 +159,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500, help="timed calls per operation")
     parser.add_argument("--calls-1000", type=int, default=20, help="timed calls, 1,000 ids")
     args = parser.parse_args()
+    # Set by Lambda's runtime: the code takes what it does only there (a job's SendMessage and
+    # an upload's PUT without botocore, mjproxy.direct), here against the moto server over HTTP.
+    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "bench-warm-latency"
 
     with common.Stack() as stack:
         ops, _ids = build_ops(stack, max(1, args.calls), max(1, args.calls_1000))

@@ -28,14 +28,25 @@ SHAPES = [  # (bucket, region, endpoint_url): as mjproxy.aws configures the S3 c
 ]
 
 
-def botocore_url(bucket, region, endpoint, creds, key, expires, operation="get_object") -> str:
-    s3 = boto3.client(
-        "s3",
+def client_as(service, region, endpoint, creds, **kw):
+    """botocore's own client for `service`, signing with `creds`."""
+    return boto3.client(
+        service,
         region_name=region,
         endpoint_url=endpoint,
         aws_access_key_id=creds.access_key,
         aws_secret_access_key=creds.secret_key,
         aws_session_token=creds.token,
+        **kw,
+    )
+
+
+def botocore_url(bucket, region, endpoint, creds, key, expires, operation="get_object") -> str:
+    s3 = client_as(
+        "s3",
+        region,
+        endpoint,
+        creds,
         config=Config(
             signature_version="s3v4",
             s3={"addressing_style": "path" if endpoint else "virtual"},
@@ -116,12 +127,11 @@ def test_the_s3_endpoint_setting_is_signed_for_as_botocore_does(monkeypatch):
     signer = sigv4.Presigner("mjproxy-images", "us-east-1", sigv4.endpoint_url())
     assert signer.supported
     creds = CREDS[1]
-    s3 = boto3.client(
+    s3 = client_as(
         "s3",
-        region_name="us-east-1",
-        aws_access_key_id=creds.access_key,
-        aws_secret_access_key=creds.secret_key,
-        aws_session_token=creds.token,
+        "us-east-1",
+        None,
+        creds,
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     )
     for key in KEYS:
@@ -149,14 +159,7 @@ SQS_SHAPES = [  # (region, endpoint_url)
 
 def botocore_sqs_request(region, endpoint, creds, body: str, delay: int):
     """The request botocore's own SQS client sends for send_message (caught before it leaves)."""
-    sqs = boto3.client(
-        "sqs",
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id=creds.access_key,
-        aws_secret_access_key=creds.secret_key,
-        aws_session_token=creds.token,
-    )
+    sqs = client_as("sqs", region, endpoint, creds)
     caught = []
 
     def catch(request, **kw):
