@@ -382,16 +382,18 @@ def floor(shape: Shape, provider: Provider, inputs: dict[str, Any], a: Assumptio
           billed_requests: float) -> float:  # fmt: skip
     """Dollars per task that any design on this stack pays for this shape and provider: each
     billed request through the HTTP API and the invocation answering it (not the preflights,
-    which API Gateway can answer itself), one worker invocation, one write of the task, an
-    eventually consistent read per poll, the result's PUT, storage and views, and the
-    provider's wait at Lambda's smallest memory. No CPU, queue, log or preview is counted: a
-    lower bound, not a design."""
+    which API Gateway can answer itself, nor the image views, which presigned S3 URLs serve
+    without either), one worker invocation, one write of the task, an eventually consistent
+    read per poll, the result's PUT, storage and views (S3 GETs), and the provider's wait at
+    Lambda's smallest memory. No CPU, queue, log or preview is counted: a lower bound, not a
+    design."""
     p = PRICES
     polls = math.ceil(provider.task_seconds / shape.poll_seconds)
     preflights = (1 + (1 if shape.poll == "fetch" else 0)) if shape.browser else 0
     views = a.downloads + (4 if shape.opens_quadrants else 0)
-    out = billed_requests * p["apigw_http_per_million"] / 1e6
-    out += (billed_requests - preflights + 1) * p["lambda_per_million"] / 1e6
+    requests = billed_requests - views
+    out = requests * p["apigw_http_per_million"] / 1e6
+    out += (requests - preflights + 1) * p["lambda_per_million"] / 1e6
     out += p["ddb_wru_per_million"] / 1e6 + polls * 0.5 * p["ddb_rru_per_million"] / 1e6
     out += p["s3_put_per_thousand"] / 1e3 + views * p["s3_get_per_thousand"] / 1e3
     months = a.retention_days / 30.4375
@@ -628,8 +630,9 @@ def tables(
         f"rows: {', '.join(sorted({r['provider'] + ' / ' + r['shape'].split(':')[0] for r in met})) or 'none'}.",
         "Floor on this stack: what any design on API Gateway (HTTP API) + Lambda + DynamoDB + "
         "S3 pays for the row's traffic: each billed request and the invocation answering it "
-        "(preflights aside), one worker invocation, one task write, an eventually consistent "
-        "read per poll, the result's PUT, storage and views, and the provider's wait at "
+        "(preflights and image views aside: presigned S3 URLs serve those), one worker "
+        "invocation, one task write, an eventually consistent read per poll, the result's "
+        "PUT, storage and S3 GETs, and the provider's wait at "
         f"Lambda's smallest memory ({LAMBDA_MIN_MB} MB); no CPU, queue, log or preview. "
         f"Above the target in {len(beyond)} of {len(data)} rows"
         + (" (" + "; ".join(
@@ -637,9 +640,9 @@ def tables(
             + (f"its blocking call's wait alone {money(r['floor_wait_per_1000'])}"
                if r["floor_wait_per_1000"] > r["floor_per_1000"] / 2
                else f"{r['components']['_billed_requests'] / 1000:.0f} billed requests per task")
-            for r in beyond) + "): there no design on this stack reaches it (OpenAI's only "
-            "call that does not block, the Responses API's background mode, costs more than "
-            "the wait: see the levers)."
+            for r in beyond) + "): there no design on this stack with OpenAI's blocking Images "
+            "API reaches it; its only call that does not block, the Responses API's background "
+            "mode, would move the wait into OpenAI's bill and more (see the levers)."
            if beyond else ".")  # fmt: skip
         + " Elsewhere the gap between the table and the floor is this design's: worker steps, "
         "SQS messages, logs, previews, the quadrants opened.",
