@@ -372,28 +372,28 @@ def overhead(
         "discord_poller": poller_per_task,
         "_billed_requests": billed_requests,
         "_polls": polls,
+        "_preflights": preflights,
+        "_views": views,
     }
 
 
 LAMBDA_MIN_MB = 128  # the smallest memory a Lambda function can have
 
 
-def floor(shape: Shape, provider: Provider, inputs: dict[str, Any], a: Assumptions,
-          billed_requests: float) -> float:  # fmt: skip
+def floor(provider: Provider, inputs: dict[str, Any], a: Assumptions,
+          parts: dict[str, float]) -> float:  # fmt: skip
     """Dollars per task that any design on this stack pays for this shape and provider: each
     billed request through the HTTP API and the invocation answering it (not the preflights,
     which API Gateway can answer itself, nor the image views, which presigned S3 URLs serve
     without either), one worker invocation, one write of the task, an eventually consistent
     read per poll, the result's PUT, storage and views (S3 GETs), and the provider's wait at
     Lambda's smallest memory. No CPU, queue, log or preview is counted: a lower bound, not a
-    design."""
+    design. `parts`: the row's overhead() (its requests, polls, preflights and views)."""
     p = PRICES
-    polls = math.ceil(provider.task_seconds / shape.poll_seconds)
-    preflights = (1 + (1 if shape.poll == "fetch" else 0)) if shape.browser else 0
-    views = a.downloads + (4 if shape.opens_quadrants else 0)
-    requests = billed_requests - views
+    polls, views = parts["_polls"], parts["_views"]
+    requests = parts["_billed_requests"] - views
     out = requests * p["apigw_http_per_million"] / 1e6
-    out += (requests - preflights + 1) * p["lambda_per_million"] / 1e6
+    out += (requests - parts["_preflights"] + 1) * p["lambda_per_million"] / 1e6
     out += p["ddb_wru_per_million"] / 1e6 + polls * 0.5 * p["ddb_rru_per_million"] / 1e6
     out += p["s3_put_per_thousand"] / 1e3 + views * p["s3_get_per_thousand"] / 1e3
     months = a.retention_days / 30.4375
@@ -608,7 +608,7 @@ def tables(
             best = min(totals, key=totals.get)
             tmpl = costs[TEMPLATE_API.label]
             shown = f"{worker_mb} + {wait_mb} waiting" if wait_mb else str(worker_mb)
-            least = 1000 * floor(shape, prov, inputs, a, tmpl["_billed_requests"])
+            least = 1000 * floor(prov, inputs, a, tmpl)
             shapes.add(shape.label, prov.name, shown, f"{tmpl['_billed_requests']:.2f}",
                        *[money(totals[x.label]) for x in APIS],
                        f"{money(totals[best])} {'met' if totals[best] <= TARGET else 'NOT met'}",

@@ -75,7 +75,7 @@ def _target(bucket: str, region: str, endpoint_url: str | None) -> _Target | Non
         if parts.port is not None and str(parts.port) == _DEFAULT_PORTS[parts.scheme]:
             host = parts.hostname
         return _Target(parts.scheme, parts.netloc, host, "/" + quote(bucket, safe="/~"))
-    if not _AWS_REGION.match(region) or not _VIRTUAL_BUCKET.match(bucket) or "--" in bucket:
+    if not standard_region(region) or not _VIRTUAL_BUCKET.match(bucket) or "--" in bucket:
         return None
     # botocore keeps the legacy global endpoint for us-east-1.
     domain = "s3.amazonaws.com" if region == "us-east-1" else f"s3.{region}.amazonaws.com"
@@ -96,9 +96,14 @@ def _signing_key(secret_key: str, datestamp: str, region: str, service: str = "s
     return key
 
 
-def endpoint_url() -> str | None:
-    """The S3 endpoint botocore's clients use: AWS_ENDPOINT_URL_S3 before AWS_ENDPOINT_URL."""
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+def endpoint_url(service: str = "s3") -> str | None:
+    """The endpoint botocore's clients of `service` are configured with: AWS_ENDPOINT_URL_<SERVICE>
+    before AWS_ENDPOINT_URL (None: the regional one)."""
+    return (
+        os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
 
 
 class Presigner:
