@@ -3,6 +3,7 @@ credentials), for every shape it accepts; and declines the shapes it does not kn
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from unittest import mock
 
@@ -157,29 +158,42 @@ SQS_SHAPES = [  # (region, endpoint_url)
 ]
 
 
-def botocore_sqs_request(region, endpoint, creds, body: str, delay: int):
-    """The request botocore's own SQS client sends for send_message (caught before it leaves)."""
-    sqs = client_as("sqs", region, endpoint, creds)
+def botocore_request(service, operation, region, endpoint, creds, **params):
+    """The request botocore's own client sends for `operation` (caught before it leaves)."""
+    made = client_as(service, region, endpoint, creds)
     caught = []
 
     def catch(request, **kw):
         caught.append(request)
         raise RuntimeError("caught")
 
-    sqs.meta.events.register("before-send.sqs.SendMessage", catch)
-    queue_url = f"https://sqs.{region}.amazonaws.com/123456789012/mjproxy-JobsQueue-abc"
+    made.meta.events.register(f"before-send.{service}", catch)
     with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
         with pytest.raises(RuntimeError, match="caught"):
-            sqs.send_message(QueueUrl=queue_url, MessageBody=body, DelaySeconds=delay)
+            getattr(made, operation)(**params)
     return caught[0]
 
 
+def botocore_sqs_request(region, endpoint, creds, body: str, delay: int):
+    queue_url = f"https://sqs.{region}.amazonaws.com/123456789012/mjproxy-JobsQueue-abc"
+    return botocore_request("sqs", "send_message", region, endpoint, creds,
+                            QueueUrl=queue_url, MessageBody=body, DelaySeconds=delay)  # fmt: skip
+
+
+GET_ITEM = {"TableName": "mjproxy-Tasks-1", "Key": {"id": {"S": "1764064525123"}},
+            "ConsistentRead": True}  # fmt: skip
+
+
+@pytest.mark.parametrize("service", ["sqs", "dynamodb"])
 @pytest.mark.parametrize("region,endpoint", SQS_SHAPES)
 @pytest.mark.parametrize("creds", CREDS, ids=["long-term", "session-token"])
-def test_a_header_signed_request_carries_botocores_signature(region, endpoint, creds):
-    """Given the request botocore's SQS client sends (its URL, body and the headers it signed),
-    sign_headers computes the same X-Amz-Date, token and Authorization."""
-    theirs = botocore_sqs_request(region, endpoint, creds, '{"taskId":"1","step":"start"}', 5)
+def test_a_header_signed_request_carries_botocores_signature(service, region, endpoint, creds):
+    """Given the request botocore's SQS or DynamoDB client sends (its URL, body and the headers
+    it signed), sign_headers computes the same X-Amz-Date, token and Authorization."""
+    if service == "sqs":
+        theirs = botocore_sqs_request(region, endpoint, creds, '{"taskId":"1","step":"start"}', 5)
+    else:
+        theirs = botocore_request("dynamodb", "get_item", region, endpoint, creds, **GET_ITEM)
     headers = {
         name: value.decode() if isinstance(value, bytes) else value
         for name, value in theirs.headers.items()
@@ -193,10 +207,30 @@ def test_a_header_signed_request_carries_botocores_signature(region, endpoint, c
     }
     assert {name.lower() for name in given} >= {"content-type", "x-amz-target"}
     body = theirs.body if isinstance(theirs.body, bytes) else theirs.body.encode()
-    mine = sigv4.sign_headers("POST", theirs.url, given, body, "sqs", region, creds, now=NOW)
+    mine = sigv4.sign_headers("POST", theirs.url, given, body, service, region, creds, now=NOW)
     assert mine["X-Amz-Date"] == headers["X-Amz-Date"]
     assert mine.get("X-Amz-Security-Token") == headers.get("X-Amz-Security-Token")
     assert mine["Authorization"] == headers["Authorization"]
+
+
+@pytest.mark.parametrize("region,endpoint", SQS_SHAPES)
+def test_the_direct_dynamodb_request_is_botocores(region, endpoint, monkeypatch):
+    """mjproxy.direct.dynamodb posts where botocore's client posts, with the same target and
+    content type and the same parameters (its body, as JSON), so the signature above holds."""
+    from mjproxy import direct
+    from mjproxy.direct import dynamodb
+
+    theirs = botocore_request("dynamodb", "get_item", region, endpoint, CREDS[0], **GET_ITEM)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    if endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+    assert direct.endpoint("dynamodb", region) + "/" == theirs.url
+    monkeypatch.setattr("mjproxy.aws.credentials", lambda: CREDS[0])
+    scheme, netloc, body, headers = dynamodb.Client(region, None)._request("GetItem", GET_ITEM)
+    assert f"{scheme}://{netloc}/" == theirs.url
+    assert json.loads(body) == json.loads(theirs.body)
+    for name in ("Content-Type", "X-Amz-Target"):
+        assert headers[name] == theirs.headers[name].decode()
 
 
 def test_the_body_is_signed():

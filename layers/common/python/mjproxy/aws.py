@@ -30,6 +30,18 @@ def gc_paused() -> Iterator[None]:
 
 @cache
 def client(service: str) -> Any:
+    """The client for `service`. DynamoDB's, inside a Lambda runtime, is mjproxy.direct.dynamodb's
+    (no boto3 import or client creation unless a call needs botocore)."""
+    if service == "dynamodb":
+        from .direct import dynamodb
+
+        if dynamodb.enabled():
+            return dynamodb.Client(settings().region, lambda: botocore_client("dynamodb"))
+    return botocore_client(service)
+
+
+@cache
+def botocore_client(service: str) -> Any:
     with gc_paused():
         import boto3
         from botocore.config import Config
@@ -49,13 +61,28 @@ def client(service: str) -> Any:
         return made
 
 
+# botocore's chain reads these before the environment's keys, or makes env keys refreshable.
+_CHAIN_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CREDENTIAL_EXPIRATION")
+
+
 def credentials() -> Any:
     """The credentials botocore's clients use, as mjproxy.sigv4.Credentials (None without any):
     the default session's chain, resolved once per session and refreshed by botocore when
-    temporary. For the requests signed without a client (mjproxy.sigv4, mjproxy.direct)."""
-    import boto3
+    temporary. For the requests signed without a client (mjproxy.sigv4, mjproxy.direct).
 
+    The environment's keys (what Lambda's runtime sets: botocore's chain takes them first) are
+    read here without importing boto3, which alone costs ~240 ms of a cold start."""
     from .sigv4 import Credentials
+
+    env = os.environ
+    if (
+        env.get("AWS_ACCESS_KEY_ID")
+        and env.get("AWS_SECRET_ACCESS_KEY")
+        and not any(env.get(name) for name in _CHAIN_ENV)
+    ):
+        token = env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None
+        return Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], token)
+    import boto3
 
     if boto3.DEFAULT_SESSION is None:
         boto3.setup_default_session()
@@ -69,3 +96,4 @@ def credentials() -> Any:
 @on_reset
 def reset() -> None:
     client.cache_clear()
+    botocore_client.cache_clear()

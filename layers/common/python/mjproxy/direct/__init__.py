@@ -5,7 +5,9 @@ most of what an API function's cold start spends beyond a lean handler's).
 Only inside a Lambda runtime (AWS_LAMBDA_FUNCTION_NAME is set): there the endpoint is a real
 HTTP server. Tests and the local mode answer boto3 in-process, so they keep botocore. Every
 caller falls back to botocore when a request here fails in any way, so a direct call can cost
-an attempt, never the work: S3 uploads (mjproxy.images.direct), job messages (.sqs).
+an attempt, never the work: S3 uploads (mjproxy.images.direct), job messages (.sqs), DynamoDB
+item calls (.dynamodb). Nothing here imports botocore: that import is most of what the direct
+calls save (bench/results/1_cold_start.md).
 """
 
 from __future__ import annotations
@@ -15,11 +17,21 @@ import os
 import ssl
 import threading
 from functools import cache
+from importlib.util import find_spec
+from urllib.parse import urlsplit
+
+from .. import sigv4
 
 TIMEOUT = 4  # seconds per socket operation: the functions' Timeout is 15 s and botocore may follow
 # Kept-alive connections per thread (one thread per invocation on Lambda).
 _local = threading.local()
 _OFF = ("off", "0", "false")
+# Settings that make botocore pick another endpoint than the plain regional one.
+_ENDPOINT_ENV = (
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
 
 
 def enabled(switch: str) -> bool:
@@ -29,12 +41,29 @@ def enabled(switch: str) -> bool:
     )
 
 
+def endpoint(service: str, region: str) -> str | None:
+    """The endpoint botocore's `service` client posts to, or None where this module does not
+    know: AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, else https://<service>.<region>.
+    amazonaws.com in the standard partition (FIPS, dual-stack: None)."""
+    if any(os.environ.get(name) for name in _ENDPOINT_ENV):
+        return None
+    configured = sigv4.endpoint_url(service)
+    if configured:
+        parts = urlsplit(configured)
+        if parts.scheme not in ("http", "https") or parts.path not in ("", "/") or parts.query:
+            return None
+        return f"{parts.scheme}://{parts.netloc}"
+    if not sigv4.standard_region(region):
+        return None
+    return f"https://{service}.{region}.amazonaws.com"
+
+
 def request(
     scheme: str, netloc: str, method: str, target: str, body: bytes, headers: dict[str, str]
-) -> tuple[int, bytes]:
-    """Send one request and read the answer: (status, body). A kept-alive connection the server
-    has closed meanwhile is reopened once; any other failure raises OSError or HTTPException
-    (the caller then uses botocore)."""
+) -> tuple[int, bytes, http.client.HTTPMessage]:
+    """Send one request and read the answer: (status, body, headers). A kept-alive connection
+    the server has closed meanwhile is reopened once; any other failure raises OSError or
+    HTTPException (the caller then uses botocore)."""
     where = (scheme, netloc)
     for attempt in ("reused", "fresh") if where in _conns() else ("fresh",):
         try:
@@ -49,17 +78,27 @@ def request(
             raise
         if reply.status != 200:
             _drop(where)
-        return reply.status, data
+        return reply.status, data, reply.headers
     raise OSError("unreachable")  # the loop always returns or raises
 
 
 @cache
 def _tls() -> ssl.SSLContext:
     """One TLS context per process (loading the CA bundle costs ~30 ms), trusting what botocore
-    trusts: AWS_CA_BUNDLE, else botocore's bundle."""
-    from botocore.httpsession import where
+    trusts: AWS_CA_BUNDLE, else certifi's bundle where certifi is installed, else the one botocore
+    ships. Found without importing either (botocore.httpsession alone imports in ~230 ms)."""
+    return ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or ca_bundle())
 
-    return ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or where())
+
+def ca_bundle() -> str | None:
+    """The CA file botocore.httpsession.where() names: certifi's cacert.pem, else botocore's."""
+    for package in ("certifi", "botocore"):
+        spec = find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            path = os.path.join(folder, "cacert.pem")
+            if os.path.isfile(path):
+                return path
+    return None
 
 
 def _conns() -> dict[tuple[str, str], http.client.HTTPConnection]:

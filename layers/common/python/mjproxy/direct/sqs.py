@@ -16,7 +16,6 @@ import hashlib
 import http.client
 import json
 import logging
-import os
 from urllib.parse import urlsplit
 
 from .. import direct, sigv4
@@ -29,29 +28,11 @@ _HEADERS = {
     "X-Amz-Target": "AmazonSQS.SendMessage",
     "x-amzn-query-mode": "true",  # botocore sends it (the model is awsQueryCompatible)
 }
-# Settings that make botocore pick another endpoint than the plain regional one.
-_ENDPOINT_ENV = (
-    "AWS_USE_FIPS_ENDPOINT",
-    "AWS_USE_DUALSTACK_ENDPOINT",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-)
 
 
 def endpoint(region: str) -> str | None:
-    """The endpoint botocore's SQS client posts to, or None where this module does not know:
-    AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL, else https://sqs.<region>.amazonaws.com in the
-    standard partition."""
-    if any(os.environ.get(name) for name in _ENDPOINT_ENV):
-        return None
-    configured = sigv4.endpoint_url("sqs")
-    if configured:
-        parts = urlsplit(configured)
-        if parts.scheme not in ("http", "https") or parts.path not in ("", "/") or parts.query:
-            return None
-        return f"{parts.scheme}://{parts.netloc}"
-    if not sigv4.standard_region(region):
-        return None
-    return f"https://sqs.{region}.amazonaws.com"
+    """The endpoint botocore's SQS client posts to (None: botocore's to pick)."""
+    return direct.endpoint("sqs", region)
 
 
 def send(queue_url: str, body: str, delay_seconds: int) -> None:
@@ -85,7 +66,7 @@ def send_message(queue_url: str, body: str, delay_seconds: int, region: str) -> 
     headers = sigv4.sign_headers("POST", base + "/", _HEADERS, payload, "sqs", region, creds)
     parts = urlsplit(base)
     try:
-        status, data = direct.request(parts.scheme, parts.netloc, "POST", "/", payload, headers)
+        status, data, _ = direct.request(parts.scheme, parts.netloc, "POST", "/", payload, headers)
     except (OSError, http.client.HTTPException) as exc:
         log.warning(
             "direct SendMessage failed; sending through botocore", extra={"error": repr(exc)}

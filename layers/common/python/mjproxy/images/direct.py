@@ -49,7 +49,7 @@ def put(key: str, data: bytes, content_type: str) -> bool:
         "Content-MD5": base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode(),
     }
     try:
-        status, body = direct.request(
+        status, body, _ = direct.request(
             url.scheme, url.netloc, "PUT", f"{url.path}?{url.query}", data, headers
         )
     except (OSError, http.client.HTTPException) as exc:
