@@ -14,6 +14,7 @@ import time
 T0 = time.perf_counter()
 
 import importlib  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
@@ -125,8 +126,6 @@ def main() -> None:
     function_dir, event_file = sys.argv[1], sys.argv[2]
     attribution = os.environ.get("BENCH_ATTRIBUTION") == "1"
     if attribution:
-        import importlib.util
-
         sys.meta_path.insert(0, _AfterImport("botocore.session", instrument))
     sys.path.insert(0, function_dir)
     t_import = time.perf_counter()
