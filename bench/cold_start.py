@@ -386,6 +386,9 @@ def main() -> None:
             "AWS_LAMBDA_FUNCTION_NAME": "bench-cold-start",
             "POWERTOOLS_LOG_LEVEL": "INFO",  # the template's LogLevel default
             "BENCH_COMPILE_ROOTS": os.pathsep.join(sorted(set(compile_roots))),
+            # On AWS the stable links' key is the template's ImageLinkSecret, which every
+            # function that writes or checks a link reads on its cold start.
+            "MJ_IMAGE_URL_SECRET_ARN": image_link_secret(stack),
         }
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         runner = Runner(env)
@@ -530,6 +533,9 @@ def report(
         "other load on this shared machine disturbs much less than wall time.",
         "The moto server (another process) stands in for AWS; its response time is in the "
         "wall time, not in the CPU time.",
+        "As on AWS, the stable image links' key is a Secrets Manager secret "
+        "(MJ_IMAGE_URL_SECRET_ARN, the template's ImageLinkSecret): a function that writes or "
+        "checks a link reads it (AWSCURRENT, then AWSPREVIOUS) on its cold start.",
     ]
     why.notes += [
         "Top imports: `-X importtime` self time per package family over the whole run (import "
@@ -566,6 +572,14 @@ def report(
         "all_within_target": all_within,
     }
     return [cold, why, other], data
+
+
+def image_link_secret(stack: common.Stack) -> str:
+    """A secret in the moto server standing for the template's ImageLinkSecret: its ARN."""
+    import boto3
+
+    sm = boto3.client("secretsmanager", endpoint_url=stack.moto.url, region_name=common.REGION)
+    return sm.create_secret(Name="mjproxy-image-links", SecretString="bench-link-key")["ARN"]
 
 
 def loaded_cell(att: dict[str, Any] | None) -> str:

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from mjproxy import aws
+from mjproxy import aws, images
 from mjproxy import direct as transport
 from mjproxy.direct import dynamodb as direct_ddb
 from mjproxy.domain.task import Task, TaskAction, TaskStatus
@@ -191,14 +191,16 @@ def test_other_methods_and_outside_lambda_use_botocore(lambda_env, botocore_clie
 
 
 def test_a_cold_fetch_imports_no_boto3(tasks_table, moto_server):
-    """The task_fetch function, in a fresh interpreter as Lambda starts it, answers a real task
-    without importing boto3 or botocore's client machinery."""
-    TaskRepository(tasks_table).create(_task("1764064525123005", TaskStatus.IN_PROGRESS))
-    event = (
-        (ROOT / "events/task_fetch.json")
-        .read_text()
-        .replace("1717401234567123", "1764064525123005")
-    )
+    """The task_fetch function, in a fresh interpreter as Lambda starts it, answers a finished
+    task with its stable image link signed by the key in Secrets Manager (as the template
+    configures it), without importing boto3 or botocore's client machinery."""
+    task_id = "1764064525123005"
+    done_task = _task(task_id, TaskStatus.SUCCESS)
+    done_task.imageKey = f"tasks/{task_id}/grid.png"
+    TaskRepository(tasks_table).create(done_task)
+    sm = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="us-east-1")
+    arn = sm.create_secret(Name=f"links-{uuid.uuid4().hex[:8]}", SecretString="link-key")["ARN"]
+    event = (ROOT / "events/task_fetch.json").read_text().replace("1717401234567123", task_id)
     code = (
         "import json, sys, app; "
         "out = app.lambda_handler(json.loads(sys.stdin.read()), None); "
@@ -206,12 +208,18 @@ def test_a_cold_fetch_imports_no_boto3(tasks_table, moto_server):
         "if m.split('.')[0] in ('boto3', 's3transfer') or m in ('botocore.client', 'botocore.session'))}))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(PYTHONPATH=str(ROOT / "layers/common/python"), TABLE_NAME=tasks_table)
+    env.update(PYTHONPATH=str(ROOT / "layers/common/python"), TABLE_NAME=tasks_table,
+               MJ_IMAGE_URL_MODE="stable", MJ_PUBLIC_BASE_URL="https://mj.example.test",
+               MJ_IMAGE_URL_SECRET_ARN=arn, MJ_IMAGE_URL_SECRET="")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions/task_fetch", env=env,
                           input=event, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     body = json.loads(result["out"]["body"])
     assert result["out"]["statusCode"] == 200
-    assert body["id"] == "1764064525123005" and body["status"] == "IN_PROGRESS"
+    assert body["id"] == task_id and body["status"] == "SUCCESS"
+    signature = images.key_signature(done_task.imageKey, "link-key")
+    assert (
+        body["imageUrl"] == f"https://mj.example.test/mj/image/{task_id}/grid.png?sig={signature}"
+    )
     assert result["mods"] == []

@@ -117,7 +117,7 @@ def test_a_refused_or_unconfirmed_send_goes_through_botocore(
     try:
         # SQS (the stand-in) for the direct POST, moto for botocore's.
         monkeypatch.setattr(
-            direct_sqs, "endpoint", lambda region: f"http://127.0.0.1:{server.server_port}"
+            transport, "endpoint", lambda service, region: f"http://127.0.0.1:{server.server_port}"
         )
         jobs.send(jobs.Job("1733097600126", jobs.START, 0))
     finally:
@@ -132,7 +132,7 @@ def test_an_unreachable_endpoint_goes_through_botocore(queues, botocore_clients,
     closed = http.server.HTTPServer(("127.0.0.1", 0), Answering)
     port = closed.server_port
     closed.server_close()  # nothing listens there now
-    monkeypatch.setattr(direct_sqs, "endpoint", lambda region: f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(transport, "endpoint", lambda service, region: f"http://127.0.0.1:{port}")
     jobs.send(jobs.Job("1733097600127", jobs.START, 0))
     assert botocore_clients == ["sqs"]
     (message,) = received(sqs, urls["jobs"])
@@ -174,7 +174,7 @@ def test_a_bug_in_the_direct_path_costs_an_attempt_not_the_job(
     def broken(*args, **kwargs):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(direct_sqs.sigv4, "sign_headers", broken)
+    monkeypatch.setattr(transport.sigv4, "sign_headers", broken)
     jobs.send(jobs.Job("1733097600129", jobs.START, 0))
     assert botocore_clients == ["sqs"]
     assert len(received(sqs, urls["jobs"])) == 1

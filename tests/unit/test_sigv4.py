@@ -184,16 +184,30 @@ GET_ITEM = {"TableName": "mjproxy-Tasks-1", "Key": {"id": {"S": "1764064525123"}
             "ConsistentRead": True}  # fmt: skip
 
 
-@pytest.mark.parametrize("service", ["sqs", "dynamodb"])
+GET_SECRET = {"SecretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:links-AbCdEf"}
+GET_PARAMETER = {"Name": "/mjproxy/api-secret", "WithDecryption": True}
+CALLS = {  # service: (botocore method, parameters, what mjproxy.direct sends as X-Amz-Target)
+    "dynamodb": ("get_item", GET_ITEM, "DynamoDB_20120810.GetItem"),
+    "secretsmanager": ("get_secret_value", GET_SECRET, "secretsmanager.GetSecretValue"),
+    "ssm": ("get_parameter", GET_PARAMETER, "AmazonSSM.GetParameter"),
+}
+
+
+def botocore_call(service, region, endpoint, creds):
+    if service == "sqs":
+        return botocore_sqs_request(region, endpoint, creds, '{"taskId":"1","step":"start"}', 5)
+    method, params, _ = CALLS[service]
+    return botocore_request(service, method, region, endpoint, creds, **params)
+
+
+@pytest.mark.parametrize("service", ["sqs", *CALLS])
 @pytest.mark.parametrize("region,endpoint", SQS_SHAPES)
 @pytest.mark.parametrize("creds", CREDS, ids=["long-term", "session-token"])
 def test_a_header_signed_request_carries_botocores_signature(service, region, endpoint, creds):
-    """Given the request botocore's SQS or DynamoDB client sends (its URL, body and the headers
-    it signed), sign_headers computes the same X-Amz-Date, token and Authorization."""
-    if service == "sqs":
-        theirs = botocore_sqs_request(region, endpoint, creds, '{"taskId":"1","step":"start"}', 5)
-    else:
-        theirs = botocore_request("dynamodb", "get_item", region, endpoint, creds, **GET_ITEM)
+    """Given the request botocore's SQS, DynamoDB, Secrets Manager or SSM client sends (its URL,
+    body and the headers it signed), sign_headers computes the same X-Amz-Date, token and
+    Authorization."""
+    theirs = botocore_call(service, region, endpoint, creds)
     headers = {
         name: value.decode() if isinstance(value, bytes) else value
         for name, value in theirs.headers.items()
@@ -213,24 +227,33 @@ def test_a_header_signed_request_carries_botocores_signature(service, region, en
     assert mine["Authorization"] == headers["Authorization"]
 
 
+@pytest.mark.parametrize("service", ["sqs", *CALLS])
 @pytest.mark.parametrize("region,endpoint", SQS_SHAPES)
-def test_the_direct_dynamodb_request_is_botocores(region, endpoint, monkeypatch):
-    """mjproxy.direct.dynamodb posts where botocore's client posts, with the same target and
-    content type and the same parameters (its body, as JSON), so the signature above holds."""
+def test_direct_calls_go_where_botocore_sends_them(service, region, endpoint, monkeypatch):
+    """mjproxy.direct posts where botocore's client posts (the service's own endpoint variable
+    included), with the same target and content type and the same parameters, so the
+    signature above holds."""
     from mjproxy import direct
     from mjproxy.direct import dynamodb
 
-    theirs = botocore_request("dynamodb", "get_item", region, endpoint, CREDS[0], **GET_ITEM)
+    theirs = botocore_call(service, region, endpoint, CREDS[0])
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     if endpoint:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-    assert direct.endpoint("dynamodb", region) + "/" == theirs.url
-    monkeypatch.setattr("mjproxy.aws.credentials", lambda: CREDS[0])
-    scheme, netloc, body, headers = dynamodb.Client(region, None)._request("GetItem", GET_ITEM)
-    assert f"{scheme}://{netloc}/" == theirs.url
-    assert json.loads(body) == json.loads(theirs.body)
-    for name in ("Content-Type", "X-Amz-Target"):
-        assert headers[name] == theirs.headers[name].decode()
+        variable = {"secretsmanager": "SECRETS_MANAGER"}.get(service, service.upper())
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{variable}", endpoint)
+    assert direct.endpoint(service, region) + "/" == theirs.url
+    if service == "sqs":
+        return
+    target = CALLS[service][2]
+    assert theirs.headers["X-Amz-Target"].decode() == target
+    if service == "dynamodb":
+        monkeypatch.setattr("mjproxy.aws.credentials", lambda: CREDS[0])
+        prepared, body = dynamodb.Client(region, None)._request("GetItem", GET_ITEM)
+        assert prepared.headers["Content-Type"] == theirs.headers["Content-Type"].decode()
+        assert json.loads(body) == json.loads(theirs.body)
+    else:
+        assert theirs.headers["Content-Type"].decode() == "application/x-amz-json-1.1"
+        assert json.loads(theirs.body) == CALLS[service][1]
 
 
 def test_the_body_is_signed():

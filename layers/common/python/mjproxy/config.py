@@ -127,10 +127,16 @@ class Settings:
 
 def _instances_secret(arn: str) -> str:
     """The instance list kept in Secrets Manager (Discord tokens never sit in the template or in
-    the functions' environment). boto3 directly: aws.client() needs settings() itself."""
-    import boto3
+    the functions' environment). Without boto3 where mjproxy.direct.secrets can; else boto3
+    directly: aws.client() needs settings() itself."""
+    from .direct import secrets as direct_secrets
 
     region = _str("AWS_REGION") or _str("AWS_DEFAULT_REGION") or "us-east-1"
+    value = direct_secrets.secret_string(arn, region)
+    if value is not None:
+        return value
+    import boto3
+
     out = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)
     return str(out.get("SecretString") or "")
 

@@ -20,12 +20,27 @@ def _ssm_name(param: str) -> str:
     return param if "/" not in param or param.startswith("/") else "/" + param
 
 
-def _fetch(param: str, arn: str, stage: str = "") -> str:
+def fetch(param: str, arn: str, stage: str = "") -> str:
+    """The SSM SecureString `param` (decrypted), else the Secrets Manager secret `arn`'s
+    SecretString (version stage `stage`). Read without boto3 where mjproxy.direct.secrets can."""
+    from .config import settings
+    from .direct import secrets as direct_secrets
+
+    region = settings().region
+    if param:
+        name = _ssm_name(param)
+        value = direct_secrets.parameter(name, region)
+        if value is not None:
+            return value
+        from .aws import client
+
+        out = client("ssm").get_parameter(Name=name, WithDecryption=True)
+        return str(out["Parameter"]["Value"])
+    value = direct_secrets.secret_string(arn, region, stage)
+    if value is not None:
+        return value
     from .aws import client
 
-    if param:
-        out = client("ssm").get_parameter(Name=_ssm_name(param), WithDecryption=True)
-        return str(out["Parameter"]["Value"])
     extra = {"VersionStage": stage} if stage else {}
     return str(client("secretsmanager").get_secret_value(SecretId=arn, **extra)["SecretString"])
 
@@ -44,7 +59,7 @@ def secret(value_var: str, param_var: str = "", arn_var: str = "") -> str:
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
-    value = _fetch(param, arn).strip()
+    value = fetch(param, arn).strip()
     _cache[key] = (time.monotonic(), value)
     return value
 
@@ -63,9 +78,9 @@ def rotating(value_var: str, arn_var: str) -> tuple[str, ...]:
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
         return tuple(hit[1].split("\n"))
-    values = [_fetch("", arn).strip()]
+    values = [fetch("", arn).strip()]
     try:
-        values.append(_fetch("", arn, "AWSPREVIOUS").strip())
+        values.append(fetch("", arn, "AWSPREVIOUS").strip())
     except Exception:  # noqa: BLE001 - no previous version before the first rotation
         pass
     _cache[key] = (time.monotonic(), "\n".join(values))

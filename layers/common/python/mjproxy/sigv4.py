@@ -96,11 +96,16 @@ def _signing_key(secret_key: str, datestamp: str, region: str, service: str = "s
     return key
 
 
+# botocore names a service's endpoint variable after its service id ("Secrets Manager").
+_ENDPOINT_NAMES = {"secretsmanager": "SECRETS_MANAGER"}
+
+
 def endpoint_url(service: str = "s3") -> str | None:
     """The endpoint botocore's clients of `service` are configured with: AWS_ENDPOINT_URL_<SERVICE>
     before AWS_ENDPOINT_URL (None: the regional one)."""
+    name = _ENDPOINT_NAMES.get(service, service.upper())
     return (
-        os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+        os.environ.get(f"AWS_ENDPOINT_URL_{name}")
         or os.environ.get("AWS_ENDPOINT_URL")
         or None
     )

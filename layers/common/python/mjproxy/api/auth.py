@@ -22,17 +22,10 @@ def api_secret() -> str:
     value = os.environ.get("MJ_API_SECRET", "")
     param = os.environ.get("MJ_API_SECRET_PARAM", "")
     arn = os.environ.get("MJ_API_SECRET_ARN", "")
-    if not value and param:
-        from ..aws import client
+    if not value and (param or arn):
+        from ..secrets import fetch
 
-        # Hierarchical SSM names start with "/"; the template takes the name without it.
-        name = param if "/" not in param or param.startswith("/") else "/" + param
-        out = client("ssm").get_parameter(Name=name, WithDecryption=True)
-        value = out["Parameter"]["Value"]
-    elif not value and arn:
-        from ..aws import client
-
-        value = client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        value = fetch(param, arn)
     return value.strip()
 
 

@@ -13,11 +13,14 @@ calls save (bench/results/1_cold_start.md).
 from __future__ import annotations
 
 import http.client
+import json
+import logging
 import os
 import ssl
 import threading
 from functools import cache
 from importlib.util import find_spec
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .. import sigv4
@@ -25,6 +28,7 @@ from .. import sigv4
 TIMEOUT = 4  # seconds per socket operation: the functions' Timeout is 15 s and botocore may follow
 # Kept-alive connections per thread (one thread per invocation on Lambda).
 _local = threading.local()
+log = logging.getLogger(__name__)
 _OFF = ("off", "0", "false")
 # Settings that make botocore pick another endpoint than the plain regional one.
 _ENDPOINT_ENV = (
@@ -56,6 +60,80 @@ def endpoint(service: str, region: str) -> str | None:
     if not sigv4.standard_region(region):
         return None
     return f"https://{service}.{region}.amazonaws.com"
+
+
+class Prepared(NamedTuple):
+    scheme: str
+    netloc: str
+    headers: dict[str, str]  # signed
+
+
+def prepare(service: str, region: str, headers: dict[str, str], payload: bytes) -> Prepared | None:
+    """A POST of `payload` to the service's endpoint, signed with the functions' credentials;
+    None where this module does not know the endpoint or there are no credentials."""
+    from ..aws import credentials
+
+    base = endpoint(service, region)
+    creds = credentials() if base is not None else None
+    if base is None or creds is None:
+        return None
+    signed = sigv4.sign_headers("POST", base + "/", headers, payload, service, region, creds)
+    parts = urlsplit(base)
+    return Prepared(parts.scheme, parts.netloc, signed)
+
+
+def post(prepared: Prepared, payload: bytes) -> tuple[int, bytes, http.client.HTTPMessage]:
+    """Send a prepared POST (see `request`)."""
+    return request(prepared.scheme, prepared.netloc, "POST", "/", payload, prepared.headers)
+
+
+def call_json(
+    service: str,
+    target: str,
+    params: dict[str, Any],
+    region: str,
+    switch: str,
+    final: frozenset[str] = frozenset(),
+) -> dict[str, Any] | None:
+    """One AWS JSON 1.1 call (X-Amz-Target `target`): its answer, or None when the caller must
+    make it through botocore (off, outside Lambda, unknown endpoint, a refusal botocore would
+    retry, an unreachable endpoint). An error in `final` (answered the same on every attempt)
+    is raised as botocore raises it: a ClientError with its code and message."""
+    if not enabled(switch):
+        return None
+    payload = json.dumps(params, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target}
+    prepared = prepare(service, region, headers, payload)
+    if prepared is None:
+        return None
+    operation = target.rsplit(".", 1)[-1]
+    try:
+        status, data, _ = post(prepared, payload)
+        answer = json.loads(data)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        log.warning("direct %s failed; calling through botocore", operation,
+                    extra={"error": repr(exc)})  # fmt: skip
+        return None
+    if not isinstance(answer, dict):
+        return None
+    if status == 200:
+        return answer
+    code = error_code(answer, status)
+    if 400 <= status < 500 and code in final:  # 400 on AWS (moto answers some with 404)
+        from botocore.exceptions import ClientError
+
+        message = str(answer.get("message", answer.get("Message", "")))
+        raise ClientError({"Error": {"Code": code, "Message": message}}, operation)
+    log.warning("direct %s refused; calling through botocore", operation,
+                extra={"status": status, "code": code})  # fmt: skip
+    return None
+
+
+def error_code(body: dict[str, Any], status: int) -> str:
+    """The code of a JSON error answer: `__type` after its namespace ('...v20120810#Code')."""
+    code = str(body.get("__type") or status)
+    code = code.split(":", 1)[0]
+    return code.rsplit("#", 1)[-1]
 
 
 def request(

@@ -27,11 +27,10 @@ import logging
 import zlib
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from .. import direct, sigv4
+from .. import direct
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +125,9 @@ class Client:
             request = self._request(operation, params)
             if request is None:
                 return None
-            scheme, netloc, payload, headers = request
+            prepared, payload = request
             sent = True
-            status, data, reply = direct.request(scheme, netloc, "POST", "/", payload, headers)
+            status, data, reply = direct.post(prepared, payload)
             return self._answer(operation, status, data, reply)
         except ClientError:
             raise
@@ -148,13 +147,7 @@ class Client:
 
     def _request(
         self, operation: str, params: dict[str, Any]
-    ) -> tuple[str, str, bytes, dict[str, str]] | None:
-        from ..aws import credentials
-
-        base = direct.endpoint("dynamodb", self._region)
-        creds = credentials() if base is not None else None
-        if base is None or creds is None:
-            return None
+    ) -> tuple[direct.Prepared, bytes] | None:
         try:
             payload = json.dumps(params, separators=(",", ":")).encode()
         except (TypeError, ValueError):
@@ -163,11 +156,8 @@ class Client:
             "Content-Type": "application/x-amz-json-1.0",
             "X-Amz-Target": _TARGET + operation,
         }
-        signed = sigv4.sign_headers(
-            "POST", base + "/", headers, payload, "dynamodb", self._region, creds
-        )
-        parts = urlsplit(base)
-        return parts.scheme, parts.netloc, payload, signed
+        prepared = direct.prepare("dynamodb", self._region, headers, payload)
+        return None if prepared is None else (prepared, payload)
 
     def _answer(
         self, operation: str, status: int, data: bytes, reply: http.client.HTTPMessage
@@ -194,8 +184,8 @@ class Client:
         if status == 200:
             body["ResponseMetadata"] = metadata
             return body
-        code = error_code(body, status)
-        if status == 400 and code in FINAL_ERRORS:
+        code = direct.error_code(body, status)
+        if 400 <= status < 500 and code in FINAL_ERRORS:
             error = {
                 "Error": {"Message": _message(body), "Code": code},
                 "ResponseMetadata": metadata,
@@ -211,13 +201,6 @@ class Client:
             extra={"operation": operation, "status": status, "code": code},
         )
         return None
-
-
-def error_code(body: dict[str, Any], status: int) -> str:
-    """The code of a JSON error answer: `__type` after its namespace ('...v20120810#Code')."""
-    code = str(body.get("__type") or status)
-    code = code.split(":", 1)[0]
-    return code.rsplit("#", 1)[-1]
 
 
 def _message(body: dict[str, Any]) -> str:

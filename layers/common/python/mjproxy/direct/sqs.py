@@ -16,9 +16,8 @@ import hashlib
 import http.client
 import json
 import logging
-from urllib.parse import urlsplit
 
-from .. import direct, sigv4
+from .. import direct
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +52,15 @@ def send_message(queue_url: str, body: str, delay_seconds: int, region: str) -> 
     """Send one message; False if the caller must send it through botocore."""
     if not direct.enabled(SWITCH):
         return False
-    from ..aws import credentials
-
-    base = endpoint(region)
-    creds = credentials() if base is not None else None
-    if base is None or creds is None:
-        return False
     payload = json.dumps(
         {"QueueUrl": queue_url, "MessageBody": body, "DelaySeconds": delay_seconds},
         separators=(",", ":"),
     ).encode()
-    headers = sigv4.sign_headers("POST", base + "/", _HEADERS, payload, "sqs", region, creds)
-    parts = urlsplit(base)
+    prepared = direct.prepare("sqs", region, _HEADERS, payload)
+    if prepared is None:
+        return False
     try:
-        status, data, _ = direct.request(parts.scheme, parts.netloc, "POST", "/", payload, headers)
+        status, data, _ = direct.post(prepared, payload)
     except (OSError, http.client.HTTPException) as exc:
         log.warning(
             "direct SendMessage failed; sending through botocore", extra={"error": repr(exc)}
