@@ -375,6 +375,11 @@ def main() -> None:
         compile_roots += dist_roots(d)
 
     with common.Stack() as stack, tempfile.TemporaryDirectory() as tmp:
+        # On AWS the stable links' key is the template's ImageLinkSecret, which every function
+        # that writes or checks a link reads on its cold start; the bench's link is signed with it.
+        link_secret = image_link_secret(stack)
+        os.environ["MJ_IMAGE_URL_SECRET_ARN"] = link_secret
+        stack.reset_caches()
         subjects, missing = make_subjects(stack, Path(tmp))
         env = {
             **os.environ,
@@ -386,9 +391,7 @@ def main() -> None:
             "AWS_LAMBDA_FUNCTION_NAME": "bench-cold-start",
             "POWERTOOLS_LOG_LEVEL": "INFO",  # the template's LogLevel default
             "BENCH_COMPILE_ROOTS": os.pathsep.join(sorted(set(compile_roots))),
-            # On AWS the stable links' key is the template's ImageLinkSecret, which every
-            # function that writes or checks a link reads on its cold start.
-            "MJ_IMAGE_URL_SECRET_ARN": image_link_secret(stack),
+            "MJ_IMAGE_URL_SECRET_ARN": link_secret,
         }
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         runner = Runner(env)
