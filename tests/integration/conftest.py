@@ -37,3 +37,40 @@ def moto_server():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+@pytest.fixture
+def lambda_runtime(monkeypatch, moto_server):
+    """This process as a function in a Lambda runtime (mjproxy.direct on) reaching AWS over the
+    network: moto's HTTP server, the runtime's environment credentials. Yields the server URL."""
+    from mjproxy import direct
+    from tests.harness import reset_caches
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "TaskFetchFunction")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "direct")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    reset_caches()
+    yield moto_server
+    direct._drop()
+    reset_caches()
+
+
+@pytest.fixture
+def botocore_clients(monkeypatch):
+    """The services botocore's clients were asked for (mjproxy.aws.botocore_client), once per
+    call that needed one."""
+    from mjproxy import aws
+
+    asked: list[str] = []
+    real = aws.botocore_client
+
+    def recorded(service):
+        asked.append(service)
+        return real(service)
+
+    recorded.cache_clear = real.cache_clear  # for mjproxy.aws.reset
+    monkeypatch.setattr(aws, "botocore_client", recorded)
+    return asked

@@ -38,32 +38,9 @@ def _table(db, name: str) -> None:
 
 
 @pytest.fixture
-def lambda_env(monkeypatch, moto_server):
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "TaskFetchFunction")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "direct")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "direct")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    reset_caches()
-    yield boto3.client("dynamodb", endpoint_url=moto_server, region_name="us-east-1")
-    transport._drop()
-    reset_caches()
-
-
-@pytest.fixture
-def botocore_clients(monkeypatch):
-    """The services a botocore client was made for (mjproxy.aws.botocore_client)."""
-    asked: list[str] = []
-    real = aws.botocore_client
-
-    def recorded(service):
-        asked.append(service)
-        return real(service)
-
-    recorded.cache_clear = real.cache_clear  # for mjproxy.aws.reset
-    monkeypatch.setattr(aws, "botocore_client", recorded)
-    return asked
+def lambda_env(lambda_runtime):
+    """botocore's own DynamoDB client, on the same moto server."""
+    return boto3.client("dynamodb", endpoint_url=lambda_runtime, region_name="us-east-1")
 
 
 @pytest.fixture

@@ -11,39 +11,15 @@ import uuid
 import boto3
 import pytest
 
-from mjproxy import aws, config, direct, secrets
+from mjproxy import config, direct, secrets
 from mjproxy.api import auth
-from tests.harness import reset_caches
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
 
 @pytest.fixture
-def lambda_env(monkeypatch, moto_server):
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "TaskFetchFunction")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "direct")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    reset_caches()
-    yield moto_server
-    direct._drop()
-    reset_caches()
-
-
-@pytest.fixture
-def botocore_clients(monkeypatch):
-    asked: list[str] = []
-    real = aws.botocore_client
-
-    def recorded(service):
-        asked.append(service)
-        return real(service)
-
-    recorded.cache_clear = real.cache_clear  # for mjproxy.aws.reset
-    monkeypatch.setattr(aws, "botocore_client", recorded)
-    return asked
+def lambda_env(lambda_runtime):
+    return lambda_runtime
 
 
 def _secret(endpoint: str, value: str) -> tuple[object, str]:

@@ -13,8 +13,8 @@ import uuid
 import boto3
 import pytest
 
-from mjproxy import aws, jobs, notify
 from mjproxy import direct as transport
+from mjproxy import jobs, notify
 from mjproxy.direct import sqs as direct_sqs
 from tests.harness import reset_caches
 
@@ -40,20 +40,6 @@ def queues(monkeypatch, moto_server):
     for url in urls.values():
         sqs.delete_queue(QueueUrl=url)
     transport._drop()
-
-
-@pytest.fixture
-def botocore_clients(monkeypatch):
-    """The services a botocore client was asked for (mjproxy.aws.client)."""
-    asked: list[str] = []
-    real = aws.client
-
-    def recorded(service):
-        asked.append(service)
-        return real(service)
-
-    monkeypatch.setattr(aws, "client", recorded)
-    return asked
 
 
 def received(sqs, url: str) -> list[dict]:
