@@ -63,6 +63,9 @@ def test_a_refusal_is_read_through_botocore(lambda_env, botocore_clients, monkey
                                                     None))  # fmt: skip
     assert secrets.fetch("", arn) == "key-one"
     assert botocore_clients == ["secretsmanager"]
+    # A bug in the direct path costs the attempt, not the read.
+    monkeypatch.setattr(direct, "post", lambda *a: {}["bug"])
+    assert secrets.fetch("", arn) == "key-one"
     monkeypatch.setattr(direct, "post", real)
     monkeypatch.setenv("MJ_SECRETS_DIRECT", "off")
     monkeypatch.setattr(direct, "prepare", lambda *a: pytest.fail("off: no direct call"))

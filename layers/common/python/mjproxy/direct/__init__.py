@@ -4,10 +4,11 @@ most of what an API function's cold start spends beyond a lean handler's).
 
 Only inside a Lambda runtime (AWS_LAMBDA_FUNCTION_NAME is set): there the endpoint is a real
 HTTP server. Tests and the local mode answer boto3 in-process, so they keep botocore. Every
-caller falls back to botocore when a request here fails in any way, so a direct call can cost
-an attempt, never the work: S3 uploads (mjproxy.images.direct), job messages (.sqs), DynamoDB
-item calls (.dynamodb). Nothing here imports botocore: that import is most of what the direct
-calls save (bench/results/1_cold_start.md).
+caller falls back to botocore when a request here fails (an error the service gives the same on
+every attempt is raised as botocore raises it instead), so a direct call can cost an attempt,
+never the work: S3 uploads (mjproxy.images.direct), job messages (.sqs), DynamoDB item calls
+(.dynamodb), secret reads (.secrets). Nothing here imports botocore's client machinery: that
+import is most of what the direct calls save (bench/results/1_cold_start.md).
 """
 
 from __future__ import annotations
@@ -95,24 +96,28 @@ def call_json(
     switch: str,
     final: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """One AWS JSON 1.1 call (X-Amz-Target `target`): its answer, or None when the caller must
-    make it through botocore (off, outside Lambda, unknown endpoint, a refusal botocore would
-    retry, an unreachable endpoint). An error in `final` (answered the same on every attempt)
-    is raised as botocore raises it: a ClientError with its code and message."""
+    """One AWS JSON 1.1 call that is safe to make twice (a read; X-Amz-Target `target`): its
+    answer, or None when the caller must make it through botocore (off, outside Lambda, unknown
+    endpoint, a refusal botocore would retry, an unreachable endpoint, a bug here). An error in
+    `final` (answered the same on every attempt) is raised as botocore raises it: a ClientError
+    with its code and message."""
     if not enabled(switch):
-        return None
-    payload = json.dumps(params, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target}
-    prepared = prepare(service, region, headers, payload)
-    if prepared is None:
         return None
     operation = target.rsplit(".", 1)[-1]
     try:
+        payload = json.dumps(params, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target}
+        prepared = prepare(service, region, headers, payload)
+        if prepared is None:
+            return None
         status, data, _ = post(prepared, payload)
         answer = json.loads(data)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         log.warning("direct %s failed; calling through botocore", operation,
                     extra={"error": repr(exc)})  # fmt: skip
+        return None
+    except Exception:  # a bug here must cost an attempt, never the read
+        log.exception("direct %s raised; calling through botocore", operation)
         return None
     if not isinstance(answer, dict):
         return None
