@@ -15,7 +15,6 @@ import pytest
 
 from mjproxy import direct as transport
 from mjproxy import jobs, notify
-from mjproxy.direct import sqs as direct_sqs
 from tests.harness import reset_caches
 
 # The POSTs go over loopback TCP, as from a function to SQS (the suite otherwise refuses sockets).
@@ -146,10 +145,10 @@ def test_outside_lambda_or_turned_off_botocore_sends_it(
 def test_endpoint_settings_botocore_knows_better_are_left_to_it(monkeypatch, env, value):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_SQS", raising=False)
-    assert direct_sqs.endpoint("eu-west-1") == "https://sqs.eu-west-1.amazonaws.com"
-    assert direct_sqs.endpoint("cn-north-1") is None  # amazonaws.com.cn
+    assert transport.endpoint("sqs", "eu-west-1") == "https://sqs.eu-west-1.amazonaws.com"
+    assert transport.endpoint("sqs", "cn-north-1") is None  # amazonaws.com.cn
     monkeypatch.setenv(env, value)
-    assert direct_sqs.endpoint("eu-west-1") is None
+    assert transport.endpoint("sqs", "eu-west-1") is None
 
 
 def test_a_bug_in_the_direct_path_costs_an_attempt_not_the_job(

@@ -1,5 +1,5 @@
 """SigV4 without botocore: presigned S3 URLs (GET, and PUT for mjproxy.images.direct) byte-identical
-to botocore's, and header-signed requests (mjproxy.direct.sqs) signed as botocore's SigV4Auth signs.
+to botocore's, and header-signed requests (mjproxy.direct) signed as botocore's SigV4Auth signs.
 
 Why: every read presigns five image URLs per finished task. botocore's `generate_presigned_url`
 builds a request object, runs its event hooks and endpoint rules and derives the SigV4 signing key

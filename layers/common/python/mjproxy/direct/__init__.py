@@ -127,8 +127,7 @@ def call_json(
     if 400 <= status < 500 and code in final:  # 400 on AWS (moto answers some with 404)
         from botocore.exceptions import ClientError
 
-        message = str(answer.get("message", answer.get("Message", "")))
-        raise ClientError({"Error": {"Code": code, "Message": message}}, operation)
+        raise ClientError({"Error": {"Code": code, "Message": error_message(answer)}}, operation)
     log.warning("direct %s refused; calling through botocore", operation,
                 extra={"status": status, "code": code})  # fmt: skip
     return None
@@ -139,6 +138,11 @@ def error_code(body: dict[str, Any], status: int) -> str:
     code = str(body.get("__type") or status)
     code = code.split(":", 1)[0]
     return code.rsplit("#", 1)[-1]
+
+
+def error_message(body: dict[str, Any]) -> str:
+    """The message of a JSON error answer (`message`, or `Message` in some services' errors)."""
+    return str(body.get("message", body.get("Message", "")))
 
 
 def request(

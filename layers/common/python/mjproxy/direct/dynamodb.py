@@ -187,7 +187,7 @@ class Client:
         code = direct.error_code(body, status)
         if 400 <= status < 500 and code in FINAL_ERRORS:
             error = {
-                "Error": {"Message": _message(body), "Code": code},
+                "Error": {"Message": direct.error_message(body), "Code": code},
                 "ResponseMetadata": metadata,
             }
             # The error's own members (a failed condition's Item, a cancelled transaction's
@@ -201,10 +201,6 @@ class Client:
             extra={"operation": operation, "status": status, "code": code},
         )
         return None
-
-
-def _message(body: dict[str, Any]) -> str:
-    return str(body.get("message", body.get("Message", "")))
 
 
 def _decode_binary(value: Any) -> Any:

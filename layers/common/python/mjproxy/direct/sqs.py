@@ -29,11 +29,6 @@ _HEADERS = {
 }
 
 
-def endpoint(region: str) -> str | None:
-    """The endpoint botocore's SQS client posts to (None: botocore's to pick)."""
-    return direct.endpoint("sqs", region)
-
-
 def send(queue_url: str, body: str, delay_seconds: int) -> None:
     """Send one message: directly in a Lambda runtime where it can, else through botocore."""
     from ..aws import client
