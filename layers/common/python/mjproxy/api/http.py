@@ -233,7 +233,10 @@ def endpoint(fn: Callable[[Request], Any], *, authenticated: bool = True) -> Han
             # `/{mode}/mj/...` routes exist only for the three speed prefixes.
             return spring_error(404, "Not Found", request.path)
         # "" = a request without a known base (only events without a host): no stable links.
-        base_token = images.request_base_url.set(request.base_url or "")
+        with images.request_scope(request.base_url or ""):
+            return respond(request)
+
+    def respond(request: Request) -> dict[str, Any]:
         try:
             if authenticated:
                 auth.check(request)
@@ -250,8 +253,6 @@ def endpoint(fn: Callable[[Request], Any], *, authenticated: bool = True) -> Han
         except Exception:
             logger.exception("unhandled error", extra={"path": request.path})
             return spring_error(500, "Internal Server Error", request.path)
-        finally:
-            images.request_base_url.reset(base_token)
         if isinstance(result, dict) and "statusCode" in result:
             return result
         return json_response(result)

@@ -9,9 +9,12 @@ import hmac
 import io
 import logging
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from .. import secrets, sigv4
 from ..aws import client
@@ -191,6 +194,33 @@ def get(key: str) -> bytes:
 # The base URL of the request being served (set by api/http.py), for stable image links; ""
 # inside a request whose base is unknown, None outside any request (a callback, the worker).
 request_base_url: ContextVar[str | None] = ContextVar("request_base_url", default=None)
+# What every URL of one answer signs with, read once per request (a list answers 100 tasks of
+# 5 URLs each; the environment's credentials alone cost ~10 us a read): the signer and its
+# credentials, the links' keys. None outside a request: each URL reads them afresh.
+_request_memo: ContextVar[dict[str, Any] | None] = ContextVar("_request_memo", default=None)
+_T = TypeVar("_T")
+
+
+@contextmanager
+def request_scope(base_url: str) -> Iterator[None]:
+    """One API request: its base URL for stable links ("" when unknown), and one read of the
+    signing material for all the URLs it answers."""
+    base = request_base_url.set(base_url)
+    memo = _request_memo.set({})
+    try:
+        yield
+    finally:
+        _request_memo.reset(memo)
+        request_base_url.reset(base)
+
+
+def _per_request(name: str, make: Callable[[], _T]) -> _T:
+    memo = _request_memo.get()
+    if memo is None:
+        return make()
+    if name not in memo:
+        memo[name] = make()  # an exception leaves nothing: the next URL tries again
+    return memo[name]
 _STABLE_KEY = re.compile(
     r"^tasks/(\d{1,20})/((?:grid|image|preview|[1-4]|input-\d{1,2}|video-[1-4])\.(?:png|jpg|webp|gif|bmp|mp4))$"
 )
@@ -203,7 +233,9 @@ def key_signature(key: str, secret: str) -> str:
 def link_keys() -> tuple[str, ...]:
     """The keys that sign stable links, newest first: MJ_IMAGE_URL_SECRET locally; on AWS the
     rotatable secret MJ_IMAGE_URL_SECRET_ARN names (current, then previous version)."""
-    return secrets.rotating("MJ_IMAGE_URL_SECRET", "MJ_IMAGE_URL_SECRET_ARN")
+    return _per_request(
+        "link_keys", lambda: secrets.rotating("MJ_IMAGE_URL_SECRET", "MJ_IMAGE_URL_SECRET_ARN")
+    )
 
 
 def stable_key(task_id: str, name: str, sig: str | None) -> str | None:
@@ -284,6 +316,10 @@ def presign(key: str) -> str:
 def signing() -> tuple[sigv4.Presigner, sigv4.Credentials] | None:
     """The images bucket's signer and the credentials to sign with, or None where botocore must
     sign (a bucket or endpoint shape mjproxy.sigv4 does not know, or no credentials)."""
+    return _per_request("signing", _signing)
+
+
+def _signing() -> tuple[sigv4.Presigner, sigv4.Credentials] | None:
     s = settings()
     signer = _presigner(s.bucket_name, s.region, sigv4.endpoint_url())
     credentials = aws_credentials() if signer.supported else None
