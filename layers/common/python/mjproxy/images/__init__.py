@@ -221,6 +221,8 @@ def _per_request(name: str, make: Callable[[], _T]) -> _T:
     if name not in memo:
         memo[name] = make()  # an exception leaves nothing: the next URL tries again
     return memo[name]
+
+
 _STABLE_KEY = re.compile(
     r"^tasks/(\d{1,20})/((?:grid|image|preview|[1-4]|input-\d{1,2}|video-[1-4])\.(?:png|jpg|webp|gif|bmp|mp4))$"
 )
